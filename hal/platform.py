@@ -1,0 +1,33 @@
+"""Platform selection: the configuration names the platform, its package is imported lazily.
+
+    from hal import platform
+    plat = platform.load({"platform": "sim", ...})
+    plat.name, plat.clock.now()
+
+Each platform package (``hal.sim``, ``hal.linux``, ``hal.mpy``) has ``create(config)``
+returning a ``Platform``. A platform that cannot run on this runtime says so with a
+``DeviceError`` instead of an import traceback.
+"""
+
+from firmware.errors import ConfigError, DeviceError
+
+PLATFORMS = ("sim", "linux", "mpy")
+
+
+class Platform:
+    """What a platform hands the firmware: its name and its devices (the clock, for now)."""
+
+    def __init__(self, name, clock):
+        self.name = name
+        self.clock = clock
+
+
+def load(config):
+    name = config.get("platform")
+    if name not in PLATFORMS:
+        raise ConfigError("platform", "must be one of %s, got %r" % (", ".join(PLATFORMS), name))
+    try:
+        module = __import__("hal." + name, None, None, ["create"])
+    except ImportError as e:
+        raise DeviceError("platform %r cannot run here: %s" % (name, e))
+    return module.create(config)

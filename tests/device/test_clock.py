@@ -1,0 +1,56 @@
+from support import raises
+
+from hal.clock import Clock, ManualClock, SystemClock
+
+JAN_2024 = 1704067200
+
+
+def test_system_clock_reads_unix_utc_seconds():
+    clock = SystemClock()
+    now = clock.now()
+    assert isinstance(now, int)
+    assert JAN_2024 < now < JAN_2024 + 100 * 365 * 86400
+
+
+def test_system_clock_ticks_are_monotonic():
+    clock = SystemClock()
+    a = clock.ticks_ms()
+    for _ in range(1000):
+        b = clock.ticks_ms()
+        assert clock.ticks_diff(b, a) >= 0
+        a = b
+
+
+def test_system_clock_cannot_be_set():
+    clock = SystemClock()
+    assert not clock.can_set
+    raises(OSError, clock.set, JAN_2024)
+
+
+def test_manual_clock_moves_only_when_told():
+    clock = ManualClock(utc_seconds=JAN_2024, ticks_ms=500)
+    assert clock.now() == JAN_2024 and clock.ticks_ms() == 500
+    clock.advance(1999)
+    assert clock.ticks_ms() == 2499
+    assert clock.ticks_diff(clock.ticks_ms(), 500) == 1999
+    assert clock.now() == JAN_2024 + 1
+    clock.advance(1)
+    assert clock.now() == JAN_2024 + 2
+
+
+def test_manual_clock_set_and_bad_input():
+    clock = ManualClock(utc_seconds=JAN_2024)
+    ticks = clock.ticks_ms()
+    clock.set(JAN_2024 + 3600)
+    assert clock.now() == JAN_2024 + 3600
+    assert clock.ticks_ms() == ticks  # setting the wall clock leaves the monotonic one alone
+    raises(ValueError, clock.set, -1)
+    raises(ValueError, clock.set, 1.5)
+    raises(ValueError, clock.advance, -1)
+    assert clock.now() == JAN_2024 + 3600
+
+
+def test_interface_methods_are_abstract():
+    clock = Clock()
+    raises(NotImplementedError, clock.now)
+    raises(NotImplementedError, clock.ticks_ms)

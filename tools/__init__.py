@@ -1,0 +1,1 @@
+"""Host tools (CPython only): gates, benchmarks, simulator, verifiers, console client."""

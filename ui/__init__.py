@@ -1,0 +1,4 @@
+"""Operator screens, customer display and input mapping (state -> scene).
+
+Device code; see ../docs/development.md for the runtime rule.
+"""
