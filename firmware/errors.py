@@ -2,7 +2,9 @@
 
 Codes are short lower-case strings that the console's machine mode, logs and tests can
 match on; messages are for people. Packages define their own error modules that subclass
-these (``tse_sd.errors``, ``payment.errors``...). Built-in exceptions keep their meaning:
+``EcrError`` (``tse_sd.errors``, ``payment.errors``...). MicroPython allows only one
+exception base per class ("multiple bases have instance lay-out conflict"), so a package
+error never derives from two of these at once. Built-in exceptions keep their meaning:
 ``ValueError`` for a bad argument from our own code, ``OSError`` for I/O.
 
     from firmware.errors import ConfigError
@@ -51,8 +53,13 @@ class ProtocolError(EcrError):
     code = "protocol"
 
     def __init__(self, message, by_peer=True):
-        super().__init__(("peer: " if by_peer else "local: ") + message)
+        super().__init__(who_broke(message, by_peer))
         self.by_peer = by_peer
+
+
+def who_broke(message, by_peer):
+    """``message`` prefixed with the side that broke a protocol: ``peer:`` or ``local:``."""
+    return ("peer: " if by_peer else "local: ") + message
 
 
 class DeviceError(EcrError):

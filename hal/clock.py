@@ -14,6 +14,8 @@ Two kinds of time, never mixed:
         raise TimeoutError
 
 ``ManualClock`` is the test and simulator clock: time moves only when told to.
+``utc_fields(seconds)`` and ``iso8601(seconds)`` turn Unix seconds into calendar fields and the
+``2019-11-22T11:29:48.000Z`` form of the receipt QR code, the same on every runtime and epoch.
 Boards whose RTC counts from 2000 (older MicroPython ports) are corrected to the Unix
 epoch here, so every caller sees Unix seconds.
 """
@@ -97,3 +99,24 @@ class ManualClock(Clock):
             raise ValueError("time does not run backwards")
         self._ms += ms
         self._utc_ms += ms
+
+
+def utc_fields(seconds):
+    """``(year, month, day, hour, minute, second)`` in UTC of Unix ``seconds``."""
+    days, rest = divmod(seconds, 86400)
+    # Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm).
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (1 if month <= 2 else 0)
+    return year, month, day, rest // 3600, rest // 60 % 60, rest % 60
+
+
+def iso8601(seconds):
+    """``YYYY-MM-DDThh:mm:ss.000Z``: the time format of the receipt QR code (DSFinV-K Anhang I)."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d.000Z" % utc_fields(seconds)

@@ -1,0 +1,57 @@
+"""The card's mailbox files over a block device: MicroPython boards and the NBD simulator.
+
+    transport = BlockTransport(machine.SDCard(slot=2))     # a board
+    transport = BlockTransport(NbdBlockDevice.connect())   # the host simulator, both runtimes
+
+A transport moves 512-byte blocks of the three kinds of file and nothing else; the mailbox
+protocol is in ``tse_sd.protocol``, the SE-API in ``tse_sd.client``. The same four methods
+are offered by ``hal.linux.tse_file.FileTransport`` (files opened with O_DIRECT on a mounted
+card). I/O errors are ``OSError``; the client turns them into ``TseUnavailable``.
+"""
+
+from tse_sd.errors import TseProtocolError
+from tse_sd.fat import SECTOR, FatVolume
+
+
+class BlockTransport:
+    def __init__(self, dev):
+        self.dev = dev
+        vol = FatVolume(dev)
+        self._comm = vol.open("TSE_COMM.DAT").sector(0)
+        self._info = vol.open("TSE_INFO.DAT").sector(0)
+        self._store = []
+        while True:
+            try:
+                self._store.append(vol.open("TSE_TAR.%03d" % (len(self._store) + 1)))
+            except OSError:
+                break
+        if not self._store:
+            raise OSError("TSE_TAR.001 not found on the card")
+        self.store_blocks = self._store[0].sectors
+
+    def read_comm(self, buf):
+        self.dev.readblocks(self._comm, buf)
+
+    def write_comm(self, buf):
+        self.dev.writeblocks(self._comm, buf)
+
+    def read_info(self, buf):
+        self.dev.readblocks(self._info, buf)
+
+    def write_store(self, block, data):
+        """Write ``data`` (a whole number of blocks) at store block ``block``, as assigned by
+        the card: file ``TSE_TAR.nnn`` number ``block // blocks per file``, block ``block % ...``."""
+        index, first = divmod(block, self.store_blocks)
+        if index >= len(self._store):
+            raise TseProtocolError(
+                "card assigned store block %d beyond its %d store files" % (block, len(self._store))
+            )
+        mv = memoryview(data)
+        pos = 0
+        for sector, n in self._store[index].runs(first, len(data) // SECTOR):
+            self.dev.writeblocks(sector, mv[pos : pos + n * SECTOR])
+            pos += n * SECTOR
+
+    def close(self):
+        if hasattr(self.dev, "close"):
+            self.dev.close()
