@@ -1,6 +1,6 @@
 """SE-API client of the microSD TSE: set-up, users, clients, transactions, export.
 
-    client = TseClient(BlockTransport(NbdBlockDevice.connect()), clock)
+    client = TseClient(lambda: BlockTransport(NbdBlockDevice.connect()), clock)
     await client.setup(puk="123456", admin_pin="12345", time_admin_pin="54321",
                        client_id="KASSE-1", now=clock.now())
     start = await client.start_transaction("KASSE-1")
@@ -8,7 +8,10 @@
                                              b"Beleg^1.19_0.00_0.00_0.00_0.00^1.19:Bar", "Kassenbeleg-V1")
     await client.export_tar(out_file.write)          # streamed, constant memory
 
-Each method is one or more mailbox commands (``tse_sd.protocol``). While the card works the
+The client opens its transport through ``open_transport()`` when it first needs it and again
+after the card was lost (pulled, power cut, dropped link): a re-inserted card is found
+without restarting anything. Each method is one or more mailbox commands
+(``tse_sd.protocol``). While the card works the
 client polls the mailbox, first at once, then with growing pauses (up to 50 ms) in which
 other asyncio tasks run; block reads and writes themselves are synchronous, as SPI access
 to an SD card is. Errors: ``TseUnavailable`` when the card cannot be reached or does not
@@ -51,19 +54,45 @@ def initial_credentials(serial, seed=INITIAL_SEED):
 
 
 class TseClient:
-    def __init__(self, transport, clock, timeout_ms=_TIMEOUT_MS):
-        self.transport = transport
+    def __init__(self, open_transport, clock, timeout_ms=_TIMEOUT_MS):
+        self._open_transport = open_transport
+        self.transport = None
         self.clock = clock
         self.timeout_ms = timeout_ms
         self._request = bytearray(p.BLOCK)
         self._block = bytearray(p.BLOCK)
         self._counter = None  # last response counter seen; None: read it before the next command
 
+    def _transport(self):
+        if self.transport is None:
+            try:
+                self.transport = self._open_transport()
+            except OSError as e:
+                raise TseUnavailable("TSE card not reachable: %s" % (e,))
+            self._counter = None
+        return self.transport
+
+    def _lost(self, error):
+        """Forget a transport that failed; the next command opens a new one."""
+        if self.transport is not None:
+            try:
+                self.transport.close()
+            except OSError:
+                pass
+        self.transport = None
+        self._counter = None
+        return TseUnavailable("TSE card I/O failed: %s" % (error,))
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
     # --- the mailbox ------------------------------------------------------------------
 
     async def command(self, code, params=b"", sink=None, timeout_ms=None):
         """Run one command; return its data (or stream it into ``sink``)."""
-        t = self.transport
+        t = self._transport()
         clock = self.clock
         limit = timeout_ms or self.timeout_ms
         try:
@@ -90,8 +119,7 @@ class TseClient:
                 await asyncio.sleep(pause / 1000)
                 pause = min(_MAX_PAUSE_MS, pause * 2 or 1)
         except OSError as e:
-            self._counter = None
-            raise TseUnavailable("TSE card I/O failed: %s" % (e,))
+            raise self._lost(e)
         self._counter = exchange.counter
         if exchange.status:
             err = card_error(exchange.status, "command 0x%02X" % code)
@@ -102,10 +130,11 @@ class TseClient:
 
     def info(self):
         """The card's status block (``TSE_INFO.DAT``)."""
+        t = self._transport()
         try:
-            self.transport.read_info(self._block)
+            t.read_info(self._block)
         except OSError as e:
-            raise TseUnavailable("TSE card I/O failed: %s" % (e,))
+            raise self._lost(e)
         return p.TseInfo(self._block)
 
     # --- users ------------------------------------------------------------------------
@@ -192,8 +221,7 @@ class TseClient:
             try:
                 self.transport.write_store(block, padded)
             except OSError as e:
-                self._counter = None
-                raise TseUnavailable("TSE store write failed: %s" % (e,))
+                raise self._lost(e)
         return p.parse_close(await self.command(p.CMD_CLOSE_TRANSACTION))
 
     async def start_transaction(self, client_id, process_data=b"", process_type=""):

@@ -225,7 +225,7 @@ for _cls in (
     NotInitialized,
 ):
     _CLASSES[_cls.status] = _cls
-for _status in (0x1310, 0x1320):
+for _status in (0x1300, 0x1310, 0x1320):
     _CLASSES[_status] = SelfTestFailed
 
 

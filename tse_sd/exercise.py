@@ -107,12 +107,12 @@ def main(argv):
     except ValueError as e:
         print(e)
         return 2
-    transport = BlockTransport(NbdBlockDevice.connect(host, port, "tse"))
     clock = SystemClock()
+    client = TseClient(lambda: BlockTransport(NbdBlockDevice.connect(host, port, "tse")), clock)
     try:
-        totals = asyncio.run(exercise(TseClient(transport, clock), clock, count, out, client_id, seed))
+        totals = asyncio.run(exercise(client, clock, count, out, client_id, seed))
     finally:
-        transport.close()
+        client.close()
     print(json.dumps(totals))
     return 0
 

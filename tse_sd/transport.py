@@ -14,9 +14,17 @@ from tse_sd.fat import SECTOR, FatVolume
 
 
 class BlockTransport:
+    """Owns ``dev``: closes it on ``close()``, and when the card cannot be read at all."""
+
     def __init__(self, dev):
         self.dev = dev
-        vol = FatVolume(dev)
+        try:
+            self._locate(FatVolume(dev))
+        except Exception:
+            self.close()
+            raise
+
+    def _locate(self, vol):
         self._comm = vol.open("TSE_COMM.DAT").sector(0)
         self._info = vol.open("TSE_INFO.DAT").sector(0)
         self._store = []

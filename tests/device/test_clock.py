@@ -54,3 +54,14 @@ def test_interface_methods_are_abstract():
     clock = Clock()
     raises(NotImplementedError, clock.now)
     raises(NotImplementedError, clock.ticks_ms)
+
+
+def test_utc_fields_and_iso8601():
+    from hal.clock import iso8601, utc_fields
+
+    assert utc_fields(0) == (1970, 1, 1, 0, 0, 0)
+    assert iso8601(1574422188) == "2019-11-22T11:29:48.000Z"  # DSFinV-K Anhang I example
+    assert iso8601(951782400) == "2000-02-29T00:00:00.000Z"  # leap day of a century leap year
+    assert iso8601(4107542399) == "2100-02-28T23:59:59.000Z"  # 2100 is no leap year
+    assert iso8601(4107542400) == "2100-03-01T00:00:00.000Z"
+    assert iso8601(1767225599) == "2025-12-31T23:59:59.000Z"
