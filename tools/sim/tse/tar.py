@@ -8,7 +8,8 @@ certificate chain. File names:
     Unixt_<logTime>_Sig-<counter>_Log-Aud.log
     <hex SHA-256 of the certificate's uncompressed public point>_X509.der
 
-A second file of the same name gets ``_Fc-<n>`` before ``.log``. Filters: everything; a time
+Real TSEs add ``_Fc-<n>`` to a repeated name; here names cannot repeat, as each carries its
+signature counter. Filters: everything; a time
 range (all logs with logTime in it); a transaction-number range (transaction logs only);
 any of them narrowed to one client's transaction logs.
 """
@@ -71,15 +72,8 @@ def _members(card, records):
     """``(name, data, mtime)`` of every member, in order."""
     made = card.state["manufactured"]
     yield "info.csv", info_csv(card), made
-    seen = {}
-    for r in records:
-        name = log_name(r)
-        if name in seen:
-            seen[name] += 1
-            name = "%s_Fc-%d.log" % (name[:-4], seen[name])
-        else:
-            seen[name] = 0
-        yield name, r.der, r.log_time
+    for r in records:  # names never repeat: each holds its unique signature counter
+        yield log_name(r), r.der, r.log_time
     for cert in card.chain:
         yield certificate_name(cert), cert, made
 
