@@ -2,7 +2,7 @@
 
     python -m tools.tse exercise --count 20 --out out/tse [--runtime cpython|micropython]
     python -m tools.tse card serve --state out/tse-card [--port 10809 | --unix PATH] [--control-port N]
-                                   [--latency-ms 250] [--busy-polls 2]
+                                   [--latency-ms 250] [--busy-polls 2] [--fsync]
     python -m tools.tse card info --state out/tse-card
     python -m tools.tse card export --state out/tse-card --out export.tar
 
@@ -66,7 +66,9 @@ def cmd_exercise(args):
 
 
 def cmd_serve(args):
-    server = CardServer(args.state, port=args.port, unix_path=args.unix, control_port=args.control_port)
+    server = CardServer(
+        args.state, port=args.port, unix_path=args.unix, control_port=args.control_port, fsync=args.fsync
+    )
     server.set_faults({"latency_ms": args.latency_ms, "busy_polls": args.busy_polls})
     server.start()
     print("tse: %s" % server.nbd.address, flush=True)
@@ -132,6 +134,9 @@ def main(argv=None):
     serve.add_argument("--control-port", type=int, default=None)
     serve.add_argument("--latency-ms", type=int, default=0)
     serve.add_argument("--busy-polls", type=int, default=0)
+    serve.add_argument(
+        "--fsync", action="store_true", help="fdatasync every log: survives a power cut of this machine too"
+    )
     serve.set_defaults(func=cmd_serve)
     info = card.add_parser("info")
     info.add_argument("--state", required=True)

@@ -39,6 +39,7 @@ from micropython import const
 from tse_sd.errors import TseProtocolError
 
 BLOCK = const(512)
+_ZEROS = memoryview(bytes(BLOCK))
 _HEADER = const(7)  # counter(4) + state(1) + length(2)
 MAX_DATA = const(503)  # BLOCK - header - command status
 
@@ -134,8 +135,7 @@ def encode_request(buf, code, params=b""):
     buf[3] = 0
     end = 4 + len(params)
     buf[4:end] = params
-    for i in range(end, BLOCK):
-        buf[i] = 0
+    buf[end:BLOCK] = _ZEROS[end:]
     return buf
 
 
@@ -162,8 +162,7 @@ def encode_response(buf, counter, state, data=b"", status=0):
     buf[_HEADER : _HEADER + len(data)] = data
     if state == STATE_DONE:
         struct.pack_into(">H", buf, end - 2, status)
-    for i in range(end, BLOCK):
-        buf[i] = 0
+    buf[end:BLOCK] = _ZEROS[end:]
     return buf
 
 

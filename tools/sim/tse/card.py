@@ -187,7 +187,7 @@ def _client_text(raw):
 
 
 class TseCard:
-    def __init__(self, state_dir, clock=None):
+    def __init__(self, state_dir, clock=None, fsync=False):
         self.dir = state_dir
         self.clock = clock or SystemClock()
         self.faults = Faults()
@@ -200,7 +200,7 @@ class TseCard:
                 self.chain.append(f.read())
         self.public_point = pki.public_point(self.signer.key)
         self.serial = pki.key_hash(self.public_point)
-        self.logs = LogStore(os.path.join(state_dir, "logs.bin"))
+        self.logs = LogStore(os.path.join(state_dir, "logs.bin"), fsync)
         self.counter = max([self.state["counter"]] + [r.counter for r in self.logs.records])
         self.tx_number = max([self.state["tx_number"]] + [r.number for r in self.logs.records])
         self.open = {}  # transaction number -> client id
@@ -223,6 +223,7 @@ class TseCard:
         cls,
         state_dir,
         clock=None,
+        fsync=False,
         description="smartECR emulated TSE",
         valid_days=5 * 365,
         max_signatures=20_000_000,
@@ -283,7 +284,7 @@ class TseCard:
             },
         )
         state.save()
-        return cls(state_dir, clock)
+        return cls(state_dir, clock, fsync)
 
     def power_on(self):
         """Power-up: logins, the time and the self-test are gone; an audit log is written."""

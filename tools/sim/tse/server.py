@@ -24,13 +24,13 @@ from tools.sim.tse.card import PowerLoss, TseCard
 from tools.sim.tse.image import CardImage, Disconnect, build_image
 
 
-def open_card(state_dir, clock=None, store_blocks=8192, **manufacture):
+def open_card(state_dir, clock=None, store_blocks=8192, fsync=False, **manufacture):
     """The card kept in ``state_dir`` (made there first if the folder has none) and its image."""
     if not os.path.exists(os.path.join(state_dir, "card.json")):
-        card = TseCard.manufacture(state_dir, clock=clock, **manufacture)
+        card = TseCard.manufacture(state_dir, clock=clock, fsync=fsync, **manufacture)
         build_image(os.path.join(state_dir, "card.img"), store_blocks)
     else:
-        card = TseCard(state_dir, clock)
+        card = TseCard(state_dir, clock, fsync)
     return card, CardImage(card, os.path.join(state_dir, "card.img"))
 
 
@@ -44,9 +44,10 @@ class CardServer:
         control_port=None,
         clock=None,
         store_blocks=8192,
+        fsync=False,
         **manufacture,
     ):
-        self.card, self.image = open_card(state_dir, clock, store_blocks, **manufacture)
+        self.card, self.image = open_card(state_dir, clock, store_blocks, fsync, **manufacture)
         self.nbd = NbdServer(
             self.image,
             "tse",
