@@ -3,6 +3,7 @@
     python -m tools.tse exercise --count 20 --out out/tse [--runtime cpython|micropython]
     python -m tools.tse card serve --state out/tse-card [--port 10809 | --unix PATH] [--control-port N]
                                    [--latency-ms 250] [--busy-polls 2] [--fsync]
+    python -m tools.tse card mount --state out/tse-card --mountpoint /mnt/tse   (FUSE, as on embedded Linux)
     python -m tools.tse card info --state out/tse-card
     python -m tools.tse card export --state out/tse-card --out export.tar
 
@@ -10,8 +11,9 @@
 ``tse_sd.exercise`` (set-up, COUNT transactions, full export) on the chosen runtime, which
 writes ``OUT/export.tar`` and ``OUT/qr.txt``. ``card serve`` keeps a card in a state folder
 (made on first use) and serves it until Ctrl-C or SIGTERM, printing ``tse: <nbd address>``.
-``card info`` and ``card export`` read a card's state folder directly, like a card reader
-would, with no server running.
+``card mount`` shows the card as a mounted file system instead (FUSE), for the embedded-Linux
+transport (O_DIRECT on TSE_COMM.DAT). ``card info`` and ``card export`` read a card's state
+folder directly, like a card reader would, with no server running.
 """
 
 import argparse
@@ -74,11 +76,34 @@ def cmd_serve(args):
     print("tse: %s" % server.nbd.address, flush=True)
     if server.control is not None:
         print("tse-control: 127.0.0.1:%d" % server.control_port, flush=True)
+    _wait_for_signal()
+    server.close()
+    print("tse: stopped", flush=True)
+    return 0
+
+
+def _wait_for_signal():
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-    server.close()
+
+
+def cmd_mount(args):
+    from tools.sim.tse.fuse_card import FuseCard
+
+    card, image = open_card(args.state)
+    try:
+        mount = FuseCard(image, args.mountpoint)
+    except OSError as e:
+        image.close()
+        card.close()
+        raise SystemExit(str(e))
+    print("tse-mount: %s" % args.mountpoint, flush=True)
+    _wait_for_signal()
+    mount.unmount()
+    image.close()
+    card.close()
     print("tse: stopped", flush=True)
     return 0
 
@@ -138,6 +163,10 @@ def main(argv=None):
         "--fsync", action="store_true", help="fdatasync every log: survives a power cut of this machine too"
     )
     serve.set_defaults(func=cmd_serve)
+    mount = card.add_parser("mount")
+    mount.add_argument("--state", required=True)
+    mount.add_argument("--mountpoint", required=True)
+    mount.set_defaults(func=cmd_mount)
     info = card.add_parser("info")
     info.add_argument("--state", required=True)
     info.set_defaults(func=cmd_info)

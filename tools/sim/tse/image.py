@@ -158,8 +158,10 @@ class CardImage:
         self.fd = os.open(path, os.O_RDWR)
         self.size = os.fstat(self.fd).st_size
         vol = FatVolume(_FileBlocks(self.fd))
-        self.comm = vol.open("TSE_COMM.DAT").sector(0)
-        self.info = vol.open("TSE_INFO.DAT").sector(0)
+        self.comm_file = vol.open("TSE_COMM.DAT")
+        self.info_file = vol.open("TSE_INFO.DAT")
+        self.comm = self.comm_file.sector(0)
+        self.info = self.info_file.sector(0)
         self.store = []
         while True:
             try:
