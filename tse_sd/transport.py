@@ -13,6 +13,21 @@ from tse_sd.errors import TseProtocolError
 from tse_sd.fat import SECTOR, FatVolume
 
 
+def locate(vol):
+    """``(TSE_COMM.DAT, TSE_INFO.DAT, [TSE_TAR.001, ...])`` of a card's volume, or OSError."""
+    comm = vol.open("TSE_COMM.DAT")
+    info = vol.open("TSE_INFO.DAT")
+    store = []
+    while True:
+        try:
+            store.append(vol.open("TSE_TAR.%03d" % (len(store) + 1)))
+        except OSError:
+            break
+    if not store:
+        raise OSError("TSE_TAR.001 not found on the card")
+    return comm, info, store
+
+
 class BlockTransport:
     """Owns ``dev``: closes it on ``close()``, and when the card cannot be read at all."""
 
@@ -25,16 +40,9 @@ class BlockTransport:
             raise
 
     def _locate(self, vol):
-        self._comm = vol.open("TSE_COMM.DAT").sector(0)
-        self._info = vol.open("TSE_INFO.DAT").sector(0)
-        self._store = []
-        while True:
-            try:
-                self._store.append(vol.open("TSE_TAR.%03d" % (len(self._store) + 1)))
-            except OSError:
-                break
-        if not self._store:
-            raise OSError("TSE_TAR.001 not found on the card")
+        comm, info, self._store = locate(vol)
+        self._comm = comm.sector(0)
+        self._info = info.sector(0)
         self.store_blocks = self._store[0].sectors
 
     def read_comm(self, buf):

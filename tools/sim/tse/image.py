@@ -28,6 +28,7 @@ from tools.sim.tse.card import INVALID_CMD_SYNTAX, NO_RESPONSE_TO_FETCH
 from tse_sd import protocol as p
 from tse_sd.errors import TseProtocolError
 from tse_sd.fat import FatVolume
+from tse_sd.transport import locate
 
 PARTITION_START = 2048  # sectors: 1 MiB, the usual SD card alignment
 _EIO = 5
@@ -157,17 +158,9 @@ class CardImage:
         self.lock = threading.RLock()
         self.fd = os.open(path, os.O_RDWR)
         self.size = os.fstat(self.fd).st_size
-        vol = FatVolume(_FileBlocks(self.fd))
-        self.comm_file = vol.open("TSE_COMM.DAT")
-        self.info_file = vol.open("TSE_INFO.DAT")
+        self.comm_file, self.info_file, self.store = locate(FatVolume(_FileBlocks(self.fd)))
         self.comm = self.comm_file.sector(0)
         self.info = self.info_file.sector(0)
-        self.store = []
-        while True:
-            try:
-                self.store.append(vol.open("TSE_TAR.%03d" % (len(self.store) + 1)))
-            except OSError:
-                break
         self.store_blocks = self.store[0].sectors
         card.store_blocks_total = sum(f.sectors for f in self.store)
         card.read_store = self.read_store
