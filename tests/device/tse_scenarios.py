@@ -275,6 +275,15 @@ async def service(client, ctl, clock, out):
     assert await relaxed.maintain() == "ready"
     assert client.info().created_signatures == after  # nothing was due: nothing was signed
     assert TIME_ADMIN in log.secrets
+    svc.interval = 0.02  # the service's own loop keeps maintaining until cancelled
+    task = asyncio.create_task(svc.run())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    assert client.info().created_signatures >= after + 8  # at least two more rounds ran
     return {"status": status}
 
 
