@@ -11,6 +11,18 @@ import os
 import sys
 
 RUNTIME = sys.implementation.name
+# The repository root, from this file's place (tests/device/support.py), on both runtimes.
+ROOT = __file__.rsplit("/", 3)[0] if __file__.count("/") >= 3 else "."
+
+
+def demo_master():
+    """The demo shop's master data (data/demo-master.json), validated."""
+    import json
+
+    from firmware.register.master import MasterData
+
+    with open(ROOT + "/data/demo-master.json") as f:
+        return MasterData.from_dict(json.load(f))
 
 
 def raises(exc_type, fn, *args, **kwargs):
