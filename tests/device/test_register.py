@@ -83,12 +83,12 @@ def test_weighed_open_price_and_barcode():
 def test_deposit_follows_its_article_and_voids_with_it():
     bon = b.Bon(M)
     water = bon.add_plu("1004", qty=6000)  # six bottles, each with 0,25 Einweg deposit
-    assert [l["gv_typ"] for l in bon.lines] == ["Umsatz", "Pfand"]
+    assert [ln["gv_typ"] for ln in bon.lines] == ["Umsatz", "Pfand"]
     assert bon.lines[1]["amount"] == 150 and bon.lines[1]["ref_pos"] == water["pos"]
     assert bon.total == 6 * 89 + 150
     bon.void(water["pos"])
     assert bon.total == 0
-    assert [(l["gv_typ"], l["storno"]) for l in bon.lines[2:]] == [("Umsatz", True), ("Pfand", True)]
+    assert [(ln["gv_typ"], ln["storno"]) for ln in bon.lines[2:]] == [("Umsatz", True), ("Pfand", True)]
     raises(ValueError, bon.void, water["pos"])  # already voided
     refund = bon.pfand_refund("9002", units=4)
     assert refund["gv_typ"] == "PfandRueckzahlung" and refund["amount"] == -60
@@ -104,12 +104,12 @@ def test_line_and_receipt_discounts():
     raises(ValueError, bon.line_discount, coffee["pos"], amount=5000)
     before = bon.total
     cuts = bon.receipt_discount(amount=100)
-    assert sum(l["amount"] for l in cuts) == -100 and bon.total == before - 100
-    assert {l["vat_key"] for l in cuts} == {1, 2}
+    assert sum(ln["amount"] for ln in cuts) == -100 and bon.total == before - 100
+    assert {ln["vat_key"] for ln in cuts} == {1, 2}
     by_key = bon.gross_by_key()
     assert by_key == {
-        2: 1098 - 110 + sum(l["amount"] for l in cuts if l["vat_key"] == 2),
-        1: 179 + sum(l["amount"] for l in cuts if l["vat_key"] == 1),
+        2: 1098 - 110 + sum(ln["amount"] for ln in cuts if ln["vat_key"] == 2),
+        1: 179 + sum(ln["amount"] for ln in cuts if ln["vat_key"] == 1),
     }
 
 
@@ -175,7 +175,7 @@ def test_storno_negates_everything_and_references_the_original():
     original.update(bon_nr=7, bon_id="7", z_nr=1, end=1767225600)
     storno = b.storno_of(M, original)
     assert storno.total == -original["total"]
-    assert [l["amount"] for l in storno.lines] == [-l["amount"] for l in original["lines"]]
+    assert [ln["amount"] for ln in storno.lines] == [-ln["amount"] for ln in original["lines"]]
     assert storno.settle()[0] == [{"typ": "Bar", "name": "Bargeld", "amount": -original["total"]}]
     assert storno.references == [
         {
