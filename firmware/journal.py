@@ -1,0 +1,217 @@
+"""The journal: every event of the register, append-only, hash-chained, power-safe.
+
+    journal = Journal("data/journal", clock)     # opens, recovers a torn tail, finds the chain head
+    rec = journal.append("beleg", {...})         # durable (fsync) before it returns
+    for rec in journal.records(): ...            # streamed, oldest first
+    ok, problems = journal.verify()              # the whole chain, every segment
+    journal.new_segment(z_nr)                    # after a closing (Kassenabschluss)
+
+Theory of operation
+-------------------
+Records are lines of text in segment files ``z000001.log``, ``z000002.log``... (one per
+closing period)::
+
+    <payload JSON> TAB <SHA-256 hex> TAB <CRC-32 hex> LF
+
+The payload is ``{"seq": n, "t": unix seconds, "type": ..., "data": {...}}``; the SHA-256 is
+taken over the previous record's hash (32 zero bytes before the first) and the payload bytes
+exactly as written, so the chain does not depend on how either runtime orders JSON keys; the
+CRC-32 covers payload and hash and lets a torn line be recognised on its own.
+
+Invariants:
+
+1. ``seq`` counts up by one over all segments; each record's hash links it to the one before.
+2. ``append(commit=True)`` returns only after the line is flushed and fsync'd.
+3. On opening, a damaged *last* line (a power cut during its write) is cut off, and the cut is
+   recorded as a ``recovery`` record. Damage anywhere before the last line is not a torn write:
+   the journal refuses to open (``JournalCorrupt``) and changes nothing.
+4. Nothing is ever rewritten except that torn tail.
+"""
+
+import binascii
+import hashlib
+import json
+import os
+
+from firmware.errors import EcrError
+from hal.storage import sync
+
+_GENESIS = bytes(32)
+
+
+class JournalCorrupt(EcrError):
+    code = "journal_corrupt"
+
+
+def _parse(line, prev):
+    """``(payload dict, hash bytes)`` of a well-formed line chained to ``prev``, else None."""
+    if not line.endswith(b"\n"):
+        return None
+    parts = line[:-1].split(b"\t")
+    if len(parts) != 3 or len(parts[1]) != 64 or len(parts[2]) != 8:
+        return None
+    payload, digest_hex, crc_hex = parts
+    try:
+        if int(crc_hex, 16) != binascii.crc32(payload + b"\t" + digest_hex) & 0xFFFFFFFF:
+            return None
+        digest = binascii.unhexlify(digest_hex)
+    except ValueError:
+        return None
+    if hashlib.sha256(prev + payload).digest() != digest:
+        return None
+    try:
+        return json.loads(payload), digest
+    except ValueError:
+        return None
+
+
+def _segments(folder):
+    return sorted(n for n in os.listdir(folder) if n.startswith("z") and n.endswith(".log"))
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _mkdirs(path):
+    built = ""
+    for part in path.split("/"):
+        built = built + "/" + part if built or path.startswith("/") else part
+        if part and not _exists(built):
+            os.mkdir(built)
+
+
+class Journal:
+    def __init__(self, folder, clock):
+        self.folder = folder
+        self.clock = clock
+        _mkdirs(folder)
+        self.seq = 0
+        self.head = _GENESIS
+        self.segment = None
+        self._file = None
+        cut = self._open_last()
+        if cut:
+            self.append("recovery", {"cut_bytes": cut, "reason": "torn record after a power cut"})
+
+    # --- opening and recovery ------------------------------------------------------------
+
+    def _lines(self, path):
+        with open(path, "rb") as f:
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                yield line
+
+    def _last_of(self, path, prev):
+        """Walk a whole segment: ``(seq, head, good bytes, total bytes)``; raises on corruption."""
+        seq, head, good, total, bad_at = self.seq, prev, 0, 0, None
+        for line in self._lines(path):
+            total += len(line)
+            if bad_at is not None:
+                raise JournalCorrupt("%s: damaged record before the last one (byte %d)" % (path, bad_at))
+            parsed = _parse(line, head)
+            if parsed is None or parsed[0].get("seq") != seq + 1:
+                bad_at = good
+                continue
+            seq, head = parsed[0]["seq"], parsed[1]
+            good += len(line)
+        return seq, head, good, total
+
+    def _open_last(self):
+        names = _segments(self.folder)
+        for name in names[:-1]:  # earlier segments are closed: they must be whole
+            seq, head, good, total = self._last_of(self.folder + "/" + name, self.head)
+            if good != total:
+                raise JournalCorrupt("%s: damaged record in a closed segment" % name)
+            self.seq, self.head = seq, head
+        if not names:
+            self.segment = 1
+            self._file = open(self._path(1), "ab")
+            return 0
+        last = self.folder + "/" + names[-1]
+        seq, head, good, total = self._last_of(last, self.head)
+        self.seq, self.head = seq, head
+        self.segment = int(names[-1][1:-4])
+        if good != total:
+            self._cut(last, good)
+        self._file = open(last, "ab")
+        return total - good
+
+    def _cut(self, path, keep):
+        """Keep the first ``keep`` bytes of ``path`` (no truncate() on MicroPython: copy, rename)."""
+        tmp = path + ".tmp"
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            left = keep
+            while left:
+                chunk = src.read(min(4096, left))
+                dst.write(chunk)
+                left -= len(chunk)
+            sync(dst)
+        os.rename(tmp, path)
+
+    def _path(self, segment):
+        return "%s/z%06d.log" % (self.folder, segment)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def append(self, kind, data, commit=True):
+        """Append a record; with ``commit`` it is on the storage medium when this returns."""
+        payload = json.dumps(
+            {"seq": self.seq + 1, "t": self.clock.now(), "type": kind, "data": data}
+        ).encode()
+        digest = hashlib.sha256(self.head + payload).digest()
+        digest_hex = binascii.hexlify(digest)
+        crc = binascii.crc32(payload + b"\t" + digest_hex) & 0xFFFFFFFF
+        self._file.write(payload + b"\t" + digest_hex + b"\t" + ("%08x" % crc).encode() + b"\n")
+        if commit:
+            sync(self._file)
+        self.seq += 1
+        self.head = digest
+        return {"seq": self.seq, "type": kind, "data": data}
+
+    def new_segment(self, z_nr):
+        """Start the segment of the next closing period (after closing ``z_nr``)."""
+        sync(self._file)
+        self._file.close()
+        self.segment = z_nr + 1
+        self._file = open(self._path(self.segment), "ab")
+        self.append("segment", {"z_nr": self.segment})
+
+    def close(self):
+        if self._file is not None:
+            sync(self._file)
+            self._file.close()
+            self._file = None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def records(self, segment=None):
+        """Every record (``{"seq", "t", "type", "data"}``), oldest first, optionally of one segment."""
+        sync(self._file)
+        for name in _segments(self.folder):
+            if segment is not None and name != "z%06d.log" % segment:
+                continue
+            for line in self._lines(self.folder + "/" + name):
+                yield json.loads(line.split(b"\t", 1)[0])
+
+    def verify(self):
+        """``(ok, problems)`` for the whole chain: order, hashes, checksums, no gaps."""
+        sync(self._file)
+        problems = []
+        head, seq = _GENESIS, 0
+        for name in _segments(self.folder):
+            for n, line in enumerate(self._lines(self.folder + "/" + name)):
+                parsed = _parse(line, head)
+                if parsed is None:
+                    problems.append("%s line %d: checksum or chain broken" % (name, n + 1))
+                    return False, problems
+                if parsed[0]["seq"] != seq + 1:
+                    problems.append("%s line %d: sequence %d after %d" % (name, n + 1, parsed[0]["seq"], seq))
+                seq, head = parsed[0]["seq"], parsed[1]
+        return not problems, problems
