@@ -120,3 +120,32 @@ def utc_fields(seconds):
 def iso8601(seconds):
     """``YYYY-MM-DDThh:mm:ss.000Z``: the time format of the receipt QR code (DSFinV-K Anhang I)."""
     return "%04d-%02d-%02dT%02d:%02d:%02d.000Z" % utc_fields(seconds)
+
+
+def days_from_civil(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date (inverse of ``utc_fields``)."""
+    y = year - (1 if month <= 2 else 0)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _last_sunday(year, month):
+    """Unix seconds of 01:00 UTC on the last Sunday of ``month`` (the EU's summer time switch)."""
+    last = days_from_civil(year + (month == 12), month % 12 + 1, 1) - 1
+    return (last - (last + 4) % 7) * 86400 + 3600  # 1970-01-01 was a Thursday: +4 makes Sunday 0
+
+
+def berlin_offset(seconds):
+    """Seconds to add to UTC for Germany: CEST (+2 h) from the last Sunday of March, 01:00 UTC,
+    to the last Sunday of October, 01:00 UTC; CET (+1 h) otherwise (EU directive 2000/84/EC)."""
+    year = utc_fields(seconds)[0]
+    return 7200 if _last_sunday(year, 3) <= seconds < _last_sunday(year, 10) else 3600
+
+
+def local_text(seconds):
+    """``22.11.2026 14:03:12``: German local time, as printed on a receipt."""
+    y, mo, d, h, mi, s = utc_fields(seconds + berlin_offset(seconds))
+    return "%02d.%02d.%04d %02d:%02d:%02d" % (d, mo, y, h, mi, s)

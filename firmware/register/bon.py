@@ -266,10 +266,7 @@ class Bon:
         return sum(line["amount"] for line in self.lines)
 
     def gross_by_key(self):
-        out = {}
-        for line in self.lines:
-            out[line["vat_key"]] = out.get(line["vat_key"], 0) + line["amount"]
-        return {k: v for k, v in out.items() if v}
+        return gross_by_key(self.lines)
 
     # --- payment --------------------------------------------------------------------------
 
@@ -312,8 +309,7 @@ class Bon:
 
     def process_data(self, bon_typ=None, payments=None):
         """processData ``Kassenbeleg-V1`` of this receipt (DSFinV-K Anhang I)."""
-        pay = [(p["amount"], "Bar" if p["typ"] == "Bar" else "Unbar") for p in (payments or [])]
-        return kassenbeleg_v1(bon_typ or self.bon_typ, slots(self.gross_by_key()), pay)
+        return process_data(bon_typ or self.bon_typ, self.lines, payments or [])
 
     def record(self, payments, given=0, change=0, bon_typ=None):
         """The receipt's data for the journal (without number, times and TSE data)."""
@@ -328,6 +324,20 @@ class Bon:
             "vat": [list(row) for row in vat_table(self.gross_by_key())],
             "references": self.references,
         }
+
+
+def gross_by_key(lines):
+    """Gross amount per USt-Schlüssel over ``lines``, keys that sum to zero left out."""
+    out = {}
+    for line in lines:
+        out[line["vat_key"]] = out.get(line["vat_key"], 0) + line["amount"]
+    return {k: v for k, v in out.items() if v}
+
+
+def process_data(bon_typ, lines, payments):
+    """processData ``Kassenbeleg-V1`` of a receipt's lines and (settled) payments."""
+    pay = [(p["amount"], "Bar" if p["typ"] == "Bar" else "Unbar") for p in payments]
+    return kassenbeleg_v1(bon_typ, slots(gross_by_key(lines)), pay)
 
 
 def cash_movement(master, gv_typ, amount, text=None):

@@ -1,0 +1,277 @@
+"""The sale workflow: ring up, sign on the TSE, record in the journal, hand over the receipt.
+
+    till = Till(master, journal, tse_client, clock, log)   # tse_client may be None: no TSE fitted
+    await till.recover()                  # at boot: finish what a power cut interrupted
+    bon = till.open_bon()                 # or open_bon(TRAINING)
+    await till.add(bon.add_plu, "1001")   # the first entry starts the TSE transaction at once
+    bon.pay("Bar", 1000)
+    record = await till.finish()          # signed and in the journal: now print the receipt
+
+Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
+
+- The first entry of a Vorgang starts a TSE transaction immediately; the start is journaled.
+- Before the TSE finishes the transaction, the complete receipt and its processData are
+  journaled as ``pending`` (fsync). After the Finish, the receipt with its TSE data is journaled
+  as ``beleg`` (fsync). Only then is a receipt printed or the drawer opened.
+- If the TSE fails (pulled, error, no answer), the Vorgang goes on: the receipt carries the
+  failure and its reason and the register's own times; the next Vorgang tries the TSE again.
+- ``recover()`` reconciles the journal with the TSE's open transactions after a power cut:
+  a ``pending`` receipt is finished with its recorded processData (or, if the TSE finished it
+  already, taken from the TSE's last answer); a receipt recorded with a TSE failure whose
+  transaction is still open is signed late (``tse_late``); any other open transaction of this
+  register is finished as ``AVBelegabbruch`` and recorded. Afterwards every TSE transaction of
+  this register is in the journal and every journal receipt is signed or has its failure noted.
+"""
+
+import binascii
+
+from firmware.register import bon as bons
+from tse_sd.errors import TseError
+from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
+from tse_sd.service import receipt_qr
+
+
+def _b64(data):
+    return binascii.b2a_base64(data).decode().strip()
+
+
+class Till:
+    def __init__(self, master, journal, tse, clock, log, operator="1"):
+        self.master = master
+        self.journal = journal
+        self.tse = tse
+        self.clock = clock
+        self.log = log
+        self.operator = master.operator(operator)
+        self.client_id = master.register["serial"]
+        self.bon = None
+        self._start = None  # TransactionResult of the open Vorgang's Start
+        self._start_time = None
+        self._failure = ""
+        self._public_key = None
+        self.last_bon_nr = 0
+        for rec in journal.records():
+            if rec["type"] == "beleg":
+                self.last_bon_nr = max(self.last_bon_nr, rec["data"]["bon_nr"])
+
+    @property
+    def z_nr(self):
+        """The number the next closing (Kassenabschluss) will have."""
+        return self.journal.segment
+
+    # --- the TSE -----------------------------------------------------------------------
+
+    async def _tse_start(self):
+        self._start_time = self.clock.now()
+        self._start = None
+        self._failure = ""
+        if self.tse is None:
+            self._failure = "no TSE fitted"
+            return
+        try:
+            self._start = await self.tse.start_transaction(self.client_id)
+        except TseError as e:
+            self._failure = str(e)
+            self.log.error("TSE failed at start: %s", e)
+            return
+        self.journal.append(
+            "tse_start", {"number": self._start.number, "log_time": self._start.log_time}, commit=False
+        )
+
+    def _tse_fields(self, start, finish, process_data):
+        if self._public_key is None:
+            self._public_key = self.tse.info().public_key
+        return {
+            "number": finish.number,
+            "start": start.log_time if start is not None else finish.log_time,
+            "end": finish.log_time,
+            "counter": finish.signature_counter,
+            "signature": _b64(finish.signature),
+            "serial": binascii.hexlify(finish.serial).decode(),
+            "client_id": self.client_id,
+            "process_type": PROCESS_TYPE,
+            "process_data": process_data,
+            "qr": receipt_qr(
+                self.client_id, start or finish, finish, PROCESS_TYPE, process_data, self._public_key
+            ),
+        }
+
+    async def _sign_and_record(self, record, process_data):
+        """Pending -> TSE Finish -> beleg. Returns the journaled receipt."""
+        start = self._start
+        if start is not None:
+            self.journal.append(
+                "pending", {"number": start.number, "process_data": process_data, "bon": record}
+            )
+            try:
+                finish = await self.tse.finish_transaction(
+                    self.client_id, start.number, process_data, PROCESS_TYPE
+                )
+                record["tse"] = self._tse_fields(start, finish, process_data)
+            except TseError as e:
+                record["tse_failure"] = str(e)
+                record["tse_number"] = start.number
+                self.log.error("TSE failed at finish of transaction %d: %s", start.number, e)
+        else:
+            record["tse_failure"] = self._failure or "no TSE fitted"
+        record["end"] = self.clock.now()
+        self.journal.append("beleg", record)
+        self.bon = None
+        self._start = None
+        return record
+
+    def _numbered(self, record):
+        self.last_bon_nr += 1
+        record.update(
+            bon_nr=self.last_bon_nr,
+            bon_id=str(self.last_bon_nr),
+            z_nr=self.z_nr,
+            start=self._start_time,
+            operator={"id": self.operator.id, "name": self.operator.name},
+        )
+        return record
+
+    # --- a Vorgang -----------------------------------------------------------------------
+
+    def open_bon(self, bon_typ=bons.BELEG):
+        if self.bon is not None:
+            raise ValueError("a receipt is already open")
+        self.bon = bons.Bon(self.master, bon_typ)
+        return self.bon
+
+    async def add(self, method, *args, **kwargs):
+        """Apply a Bon method; the first successful entry starts the TSE transaction."""
+        if self.bon is None:
+            raise ValueError("no receipt is open")
+        first = not self.bon.lines
+        result = method(*args, **kwargs)
+        if first and self.bon.lines:
+            await self._tse_start()
+        return result
+
+    async def finish(self):
+        """The open receipt is paid: sign it, journal it, return its record."""
+        payments, given, change = self.bon.settle()
+        record = self._numbered(self.bon.record(payments, given, change))
+        return await self._sign_and_record(record, self.bon.process_data(payments=payments))
+
+    async def abort(self):
+        """Abandon the open receipt: the TSE transaction is finished as AVBelegabbruch."""
+        bon = self.bon
+        if bon is None:
+            raise ValueError("no receipt is open")
+        if not bon.lines:
+            self.bon = None
+            return None
+        record = self._numbered(bon.record([], bon_typ=bons.ABORT))
+        return await self._sign_and_record(record, bon.process_data(bons.ABORT, []))
+
+    async def cash(self, gv_typ, amount, text=None):
+        """A cash movement (Anfangsbestand, Privatentnahme...): its own signed Vorgang."""
+        return await self._whole(bons.cash_movement(self.master, gv_typ, amount, text))
+
+    async def storno(self, bon_nr):
+        """Cancel an earlier receipt with a new Beleg of negated amounts and a reference."""
+        original = self.find(bon_nr)
+        if original is None or original["bon_typ"] != bons.BELEG:
+            raise ValueError("no receipt %r to cancel" % (bon_nr,))
+        return await self._whole(bons.storno_of(self.master, original))
+
+    async def _whole(self, bon):
+        if self.bon is not None:
+            raise ValueError("finish the open receipt first")
+        self.bon = bon
+        await self._tse_start()
+        return await self.finish()
+
+    def find(self, bon_nr):
+        for rec in self.journal.records():
+            if rec["type"] == "beleg" and rec["data"]["bon_nr"] == bon_nr:
+                return rec["data"]
+        return None
+
+    # --- after a power cut -----------------------------------------------------------------
+
+    async def recover(self):
+        """Reconcile the journal with the TSE (see the module text). Returns what was done."""
+        done = []
+        if self.tse is None:
+            return done
+        pending, failed, recorded = {}, {}, set()
+        for rec in self.journal.records():
+            data = rec["data"]
+            if rec["type"] == "pending":
+                pending[data["number"]] = data
+            elif rec["type"] == "beleg":
+                if "tse" in data:
+                    recorded.add(data["tse"]["number"])
+                elif "tse_number" in data:
+                    failed[data["tse_number"]] = data
+            elif rec["type"] == "tse_late":
+                recorded.add(data["number"])
+        try:
+            open_numbers = await self.tse.list_started(self.client_id)
+            for number, p in pending.items():
+                if number in recorded or number in failed:
+                    continue
+                record = p["bon"]
+                if number in open_numbers:
+                    finish = await self.tse.finish_transaction(
+                        self.client_id, number, p["process_data"], PROCESS_TYPE
+                    )
+                    open_numbers.remove(number)
+                else:
+                    finish = await self.tse.last_response()
+                    if finish.number != number:
+                        record["tse_failure"] = "signed, but the TSE's answer was lost in a power cut"
+                        record["tse_number"] = number
+                        finish = None
+                if finish is not None:
+                    record["tse"] = self._tse_fields(None, finish, p["process_data"])
+                record["end"] = self.clock.now()
+                record["recovered"] = True
+                self.journal.append("beleg", record)
+                self.last_bon_nr = max(self.last_bon_nr, record["bon_nr"])
+                done.append(("completed", record["bon_nr"]))
+            for number in open_numbers:
+                late = failed.get(number)
+                if late is not None:
+                    pd = bons.process_data(late["bon_typ"], late["lines"], late["payments"])
+                    finish = await self.tse.finish_transaction(self.client_id, number, pd, PROCESS_TYPE)
+                    self.journal.append(
+                        "tse_late",
+                        {
+                            "bon_nr": late["bon_nr"],
+                            "number": number,
+                            "tse": self._tse_fields(None, finish, pd),
+                        },
+                    )
+                    done.append(("signed late", late["bon_nr"]))
+                    continue
+                pd = kassenbeleg_v1(bons.ABORT, (0, 0, 0, 0, 0), [])
+                finish = await self.tse.finish_transaction(self.client_id, number, pd, PROCESS_TYPE)
+                self._start_time = self.clock.now()
+                record = self._numbered(
+                    {
+                        "bon_typ": bons.ABORT,
+                        "bon_name": "Abbruch nach Stromausfall",
+                        "lines": [],
+                        "payments": [],
+                        "given": 0,
+                        "change": 0,
+                        "total": 0,
+                        "vat": [],
+                        "references": [],
+                        "recovered": True,
+                    }
+                )
+                record["tse"] = self._tse_fields(None, finish, pd)
+                record["end"] = self.clock.now()
+                self.journal.append("beleg", record)
+                done.append(("aborted", number))
+        except TseError as e:
+            self.log.error("reconciling with the TSE failed: %s", e)
+            done.append(("tse unavailable", str(e)))
+        if done:
+            self.journal.append("recovery", {"tse": [list(x) for x in done]})
+        return done

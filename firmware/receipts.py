@@ -1,0 +1,169 @@
+"""Receipts: a document built from a journal record, rendered to plain text and to ESC/POS.
+
+    doc = receipt(record, master, width=42)            # reprint=True on a copy
+    text = to_text(doc)                                # what the .txt file and a display show
+    data = to_escpos(doc)                              # bytes for the printer (native QR, PC858)
+
+The document is a list of elements ``(kind, value, style)``: ``("line", text, style)`` with
+style letters ``b`` bold, ``c`` centred, ``r`` right, ``d`` double size; ``("qr", data, "")``;
+``("cut", "", "")``. Layout lives here, never in a printer driver.
+
+What a receipt shows (§ 6 KassenSichV, AEAO zu § 146a Nr. 2.4.4): the seller's full name and
+address; the date and the TSE's start and end time; quantity and kind of every article; the
+gross amount and the VAT in one sum per rate, with the rate (net, VAT, gross); the amount per
+payment type and the change; the transaction number; the signature counter; the serial numbers
+of the register and of the TSE; the signature; and the TSE's QR code (DSFinV-K Anhang I).
+"Trainingsbeleg", "TSE ausgefallen" and reprints ("Kopie") stand out at top and bottom.
+"""
+
+from firmware.money import format_cents
+from firmware.register.vat import VAT_KEYS
+from hal.clock import iso8601, local_text
+from hal.escpos import CENTER, LEFT, RIGHT, EscPos
+
+VAT_LETTERS = "ABCDEFG"  # USt-Schlüssel 1..7
+
+
+def _pad(left, right, width):
+    gap = width - len(left) - len(right)
+    if gap < 1:
+        left = left[: max(0, width - len(right) - 1)]
+        gap = width - len(left) - len(right)
+    return left + " " * gap + right
+
+
+def _rate_text(rate):
+    return "%d,%02d %%" % (rate // 100, rate % 100)
+
+
+def _milli(qty, keep_zeros):
+    """Thousandths as a German decimal: 1234 -> ``1,234``; 1500 -> ``1,5`` unless ``keep_zeros``."""
+    whole, frac = divmod(abs(qty), 1000)
+    text = "%s%d,%03d" % ("-" if qty < 0 else "", whole, frac)
+    if not keep_zeros:
+        text = text.rstrip("0").rstrip(",")
+    return text
+
+
+def _qty_text(line):
+    price = format_cents(line["price"])
+    if line.get("unit") == "kg":
+        return "%s kg x %s EUR/kg" % (_milli(line["qty"], True), price)
+    return "%s x %s" % (_milli(line["qty"], False), price)
+
+
+def _wrap(text, width):
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def receipt(record, master, width=42, reprint=False):
+    """The document of one journaled receipt (``beleg`` record data)."""
+    doc = []
+    rule = ("line", "-" * width, "")
+
+    def line(text="", style=""):
+        doc.append(("line", text, style))
+
+    banners = []
+    if record["bon_typ"] == "AVTraining":
+        banners.append("*** TRAININGSBELEG ***")
+    if record.get("tse_failure"):
+        banners.append("*** TSE AUSGEFALLEN ***")
+    if reprint:
+        banners.append("*** KOPIE ***")
+    if record["bon_typ"] == "AVBelegabbruch":
+        banners.append("*** ABBRUCH ***")
+    business = master.business
+    line(business["name"], "cbd")
+    line(business["street"], "c")
+    line("%s %s" % (business["zip"], business["city"]), "c")
+    if business.get("stnr"):
+        line("St.-Nr. " + business["stnr"], "c")
+    if business.get("ustid"):
+        line("USt-IdNr. " + business["ustid"], "c")
+    for banner in banners:
+        line(banner, "cbd")
+    if record.get("bon_name"):
+        line(record["bon_name"], "cb")
+    doc.append(rule)
+    line(_pad("Bon %d" % record["bon_nr"], local_text(record["end"]), width))
+    line(_pad("Kasse " + master.register["serial"], record.get("operator", {}).get("name", ""), width))
+    doc.append(rule)
+    for ln in record["lines"]:
+        marker = " " + VAT_LETTERS[ln["vat_key"] - 1]
+        text = ("STORNO " if ln.get("storno") else "") + ln["text"]
+        line(_pad(text, format_cents(ln["amount"]) + marker, width))
+        if ln["qty"] != 1000 or ln.get("unit") == "kg":
+            line("  " + _qty_text(ln))
+    doc.append(rule)
+    doc.append(("line", _pad("SUMME EUR", format_cents(record["total"]), width // 2), "bd"))
+    for p in record["payments"]:
+        amount = p["amount"] + (record["change"] if p["typ"] == "Bar" else 0)
+        line(_pad(p["name"], format_cents(amount), width))
+    if record["change"]:
+        line(_pad("Rückgeld", format_cents(record["change"]), width))
+    if record["vat"]:
+        doc.append(rule)
+        line(_pad("  Satz", "Netto      USt    Brutto", width))
+        for key, rate, gross, net, vat in record["vat"]:
+            cols = "%10s%9s%10s" % (format_cents(net), format_cents(vat), format_cents(gross))
+            line(_pad("%s %s" % (VAT_LETTERS[key - 1], _rate_text(rate)), cols, width))
+        exempt = [k for k, *_ in record["vat"] if k >= 5]
+        for key in exempt:
+            line("%s: %s" % (VAT_LETTERS[key - 1], VAT_KEYS[key][1]))
+    doc.append(rule)
+    tse = record.get("tse")
+    if tse:
+        line(_pad("TSE-Transaktion", str(tse["number"]), width))
+        line(_pad("TSE-Signaturzähler", str(tse["counter"]), width))
+        line(_pad("TSE-Start", iso8601(tse["start"]), width))
+        line(_pad("TSE-Stop", iso8601(tse["end"]), width))
+        line("TSE-Seriennummer:")
+        for part in _wrap(tse["serial"], width):
+            line(part)
+        line(_pad("Kassen-Seriennummer", tse["client_id"], width))
+        line("TSE-Signatur:")
+        for part in _wrap(tse["signature"], width):
+            line(part)
+        line(_pad("Zeitformat", "unixTime", width))
+        line(_pad("Hashalgorithmus", "ecdsa-plain-SHA384", width))
+        doc.append(("qr", tse["qr"], ""))
+    else:
+        line("TSE ausgefallen:", "b")
+        for part in _wrap(record.get("tse_failure", ""), width):
+            line(part)
+        line(_pad("Start", local_text(record["start"]), width))
+        line(_pad("Ende", local_text(record["end"]), width))
+        line(_pad("Kassen-Seriennummer", master.register["serial"], width))
+    for banner in banners:
+        line(banner, "cbd")
+    line("Vielen Dank für Ihren Einkauf!", "c")
+    doc.append(("cut", "", ""))
+    return doc
+
+
+def to_text(doc):
+    """Plain text: what the receipt says, the QR code as its content on one line."""
+    out = []
+    for kind, value, _ in doc:
+        if kind == "line":
+            out.append(value)
+        elif kind == "qr":
+            out.append("[QR] " + value)
+    return "\n".join(out) + "\n"
+
+
+def to_escpos(doc, qr_size=3):
+    """ESC/POS bytes: PC858 code page, styles, printer-native QR, feed and cut."""
+    out = EscPos().init().codepage()
+    for kind, value, style in doc:
+        if kind == "line":
+            out.align(CENTER if "c" in style else RIGHT if "r" in style else LEFT)
+            out.bold("b" in style)
+            out.size("d" in style, "d" in style)
+            out.text(value + "\n")
+        elif kind == "qr":
+            out.align(CENTER).qr(value, size=qr_size, ec="M").feed(1)
+        elif kind == "cut":
+            out.align(LEFT).bold(False).size().cut()
+    return out.take()

@@ -1,0 +1,193 @@
+"""ESC/POS command encoder: receipt layout in, printer bytes out (device code, no I/O).
+
+    out = EscPos()
+    out.init(); out.codepage(); out.align(CENTER); out.bold(True)
+    out.text("Brötchen 0,45 €\\n"); out.qr("V0;..."); out.cut()
+    printer.write(out.take())
+
+Every command appends bytes to one buffer (python-escpos' ``_raw`` idea); a driver only
+moves ``take()``'s bytes. Where python-escpos has the same command the bytes are the same
+(tests/host/test_escpos.py): ``ESC @``, ``ESC t 19`` (code page PC858, which has the euro
+sign and the German umlauts), ``ESC E``, ``ESC a``, ``ESC !``, the native QR code
+``GS ( k`` (model 2), ``ESC d 6 GS V 0`` (feed and cut), ``ESC p`` (drawer kick).
+MicroPython has no code-page codecs, so PC858 is a table here; characters it lacks print as
+``?`` rather than as garbage.
+"""
+
+from micropython import const
+
+LEFT = const(0)
+CENTER = const(1)
+RIGHT = const(2)
+
+CODEPAGE_PC858 = const(19)  # Epson's number for PC858 ("Multilingual Latin I + Euro")
+
+# Unicode -> PC858 for everything above ASCII that a German receipt may hold.
+PC858 = {
+    "Ç": 0x80,
+    "ü": 0x81,
+    "é": 0x82,
+    "â": 0x83,
+    "ä": 0x84,
+    "à": 0x85,
+    "å": 0x86,
+    "ç": 0x87,
+    "ê": 0x88,
+    "ë": 0x89,
+    "è": 0x8A,
+    "ï": 0x8B,
+    "î": 0x8C,
+    "ì": 0x8D,
+    "Ä": 0x8E,
+    "Å": 0x8F,
+    "É": 0x90,
+    "æ": 0x91,
+    "Æ": 0x92,
+    "ô": 0x93,
+    "ö": 0x94,
+    "ò": 0x95,
+    "û": 0x96,
+    "ù": 0x97,
+    "ÿ": 0x98,
+    "Ö": 0x99,
+    "Ü": 0x9A,
+    "ø": 0x9B,
+    "£": 0x9C,
+    "Ø": 0x9D,
+    "×": 0x9E,
+    "á": 0xA0,
+    "í": 0xA1,
+    "ó": 0xA2,
+    "ú": 0xA3,
+    "ñ": 0xA4,
+    "Ñ": 0xA5,
+    "ª": 0xA6,
+    "º": 0xA7,
+    "¿": 0xA8,
+    "®": 0xA9,
+    "¬": 0xAA,
+    "½": 0xAB,
+    "¼": 0xAC,
+    "¡": 0xAD,
+    "«": 0xAE,
+    "»": 0xAF,
+    "Á": 0xB5,
+    "Â": 0xB6,
+    "À": 0xB7,
+    "©": 0xB8,
+    "¢": 0xBD,
+    "¥": 0xBE,
+    "ã": 0xC6,
+    "Ã": 0xC7,
+    "¤": 0xCF,
+    "ð": 0xD0,
+    "Ð": 0xD1,
+    "Ê": 0xD2,
+    "Ë": 0xD3,
+    "È": 0xD4,
+    "€": 0xD5,
+    "Í": 0xD6,
+    "Î": 0xD7,
+    "Ï": 0xD8,
+    "¦": 0xDD,
+    "Ì": 0xDE,
+    "Ó": 0xE0,
+    "ß": 0xE1,
+    "Ô": 0xE2,
+    "Ò": 0xE3,
+    "õ": 0xE4,
+    "Õ": 0xE5,
+    "µ": 0xE6,
+    "þ": 0xE7,
+    "Þ": 0xE8,
+    "Ú": 0xE9,
+    "Û": 0xEA,
+    "Ù": 0xEB,
+    "ý": 0xEC,
+    "Ý": 0xED,
+    "¯": 0xEE,
+    "´": 0xEF,
+    "±": 0xF1,
+    "¾": 0xF3,
+    "¶": 0xF4,
+    "§": 0xF5,
+    "÷": 0xF6,
+    "¸": 0xF7,
+    "°": 0xF8,
+    "¨": 0xF9,
+    "·": 0xFA,
+    "¹": 0xFB,
+    "³": 0xFC,
+    "²": 0xFD,
+}
+_QR_EC = {"L": 48, "M": 49, "Q": 50, "H": 51}
+
+
+def encode_pc858(text):
+    out = bytearray()
+    for ch in text:
+        o = ord(ch)
+        out.append(o if o < 0x80 else PC858.get(ch, 0x3F))
+    return bytes(out)
+
+
+class EscPos:
+    def __init__(self):
+        self.buf = bytearray()
+
+    def raw(self, data):
+        self.buf += data
+        return self
+
+    def take(self):
+        """The bytes so far; the buffer starts empty again."""
+        data = bytes(self.buf)
+        self.buf = bytearray()
+        return data
+
+    def init(self):
+        return self.raw(b"\x1b@")
+
+    def codepage(self, page=CODEPAGE_PC858):
+        return self.raw(b"\x1bt" + bytes((page,)))
+
+    def text(self, text):
+        return self.raw(encode_pc858(text))
+
+    def bold(self, on):
+        return self.raw(b"\x1bE" + (b"\x01" if on else b"\x00"))
+
+    def align(self, where):
+        return self.raw(b"\x1ba" + bytes((where,)))
+
+    def size(self, double_height=False, double_width=False):
+        return self.raw(b"\x1b!" + bytes(((0x10 if double_height else 0) | (0x20 if double_width else 0),)))
+
+    def feed(self, lines):
+        return self.raw(b"\x1bd" + bytes((lines,)))
+
+    def qr(self, data, size=3, ec="M"):
+        """Printer-native QR code, model 2 (``GS ( k`` functions 165, 167, 169, 180, 181)."""
+        if not 1 <= size <= 16 or ec not in _QR_EC:
+            raise ValueError("QR module size 1..16 and error correction L/M/Q/H")
+        payload = data.encode() if isinstance(data, str) else bytes(data)
+        n = len(payload) + 3
+        if n > 7092:
+            raise ValueError("QR data too long")
+        self.raw(b"\x1d(k\x04\x001A2\x00")
+        self.raw(b"\x1d(k\x03\x001C" + bytes((size,)))
+        self.raw(b"\x1d(k\x03\x001E" + bytes((_QR_EC[ec],)))
+        self.raw(b"\x1d(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + payload)
+        return self.raw(b"\x1d(k\x03\x001Q0")
+
+    def cut(self, feed=True, partial=False):
+        if feed:
+            self.feed(6)
+            return self.raw(b"\x1dV" + (b"\x01" if partial else b"\x00"))
+        return self.raw(b"\x1dV" + (b"\x42\x00" if partial else b"\x41\x00"))
+
+    def drawer(self, pin=2):
+        """Kick the cash drawer on connector pin 2 or 5 (100 ms on, 100 ms off)."""
+        if pin not in (2, 5):
+            raise ValueError("drawer pin is 2 or 5")
+        return self.raw(b"\x1bp" + (b"\x00" if pin == 2 else b"\x01") + b"\x32\x32")
