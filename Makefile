@@ -5,6 +5,7 @@
 #   make test-upy  only the device tests under the MicroPython unix port
 #   make lint      ruff (also bans CPython-only imports in device code)
 #   make gates     mpy-cross over every device file + the MicroPython API gate
+#   make demo      a scripted shift on the simulator (RUNTIME=micropython for the MicroPython firmware)
 #   make bench     benchmarks: table on stdout, results in out/bench.json
 #   make lock      re-resolve deps/requirements.in into deps/requirements.lock
 #   make clean     remove the environment and everything generated
@@ -23,7 +24,9 @@ STAMP_APT := $(VENV)/.stamp-apt
 UPYPATH   := .frozen:$(CURDIR):$(CURDIR)/tests/device
 APT_PKGS   = $(shell sed -e 's/\#.*//' deps/apt.txt)
 
-.PHONY: setup test test-py test-upy lint gates bench lock clean
+RUNTIME   ?= cpython
+
+.PHONY: setup test test-py test-upy lint gates demo bench lock clean
 
 setup: $(STAMP_PIP) $(STAMP_APT)
 
@@ -59,6 +62,9 @@ lint: setup
 
 gates: setup
 	$(PY) -m tools.gates
+
+demo: setup
+	$(PY) -m tools.demo --runtime $(RUNTIME)
 
 bench: setup
 	$(PY) -m tools.bench

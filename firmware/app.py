@@ -26,6 +26,7 @@ Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
 import binascii
 
 from firmware.register import bon as bons
+from firmware.reports import totals
 from tse_sd.errors import TseError
 from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
 from tse_sd.service import receipt_qr
@@ -183,6 +184,28 @@ class Till:
         self.bon = bon
         await self._tse_start()
         return await self.finish()
+
+    async def close_day(self, counted):
+        """Kassenabschluss: book a counted-cash difference, journal the closing, start a new period."""
+        if self.bon is not None:
+            raise ValueError("finish the open receipt first")
+        if not isinstance(counted, int) or isinstance(counted, bool):
+            raise ValueError("counted cash must be whole cents")
+        expected = totals(self.journal.records(segment=self.z_nr))["cash"]
+        if counted != expected:
+            await self.cash("DifferenzSollIst", counted - expected, "Differenz Soll/Ist")
+        z_nr = self.z_nr
+        closing = {
+            "z_nr": z_nr,
+            "time": self.clock.now(),
+            "counted": counted,
+            "expected": expected,
+            "difference": counted - expected,
+            "totals": totals(self.journal.records(segment=z_nr)),
+        }
+        self.journal.append("closing", closing)
+        self.journal.new_segment(z_nr)
+        return closing
 
     def find(self, bon_nr):
         for rec in self.journal.records():

@@ -41,6 +41,7 @@ CASH_MOVEMENTS = (
     "Privatentnahme",
     "Privateinlage",
     "Geldtransit",
+    "DifferenzSollIst",
 )
 
 # ZAHLART_TYP (DSFinV-K Anhang D) and how the TSE's processData names them.

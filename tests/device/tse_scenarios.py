@@ -12,10 +12,10 @@ Faults are injected through the emulator's JSON-lines control channel.
 
 import asyncio
 import json
-import socket
 import sys
 
 from hal.clock import SystemClock
+from hal.sim.tse_control import TseControl
 from tse_sd import errors
 from tse_sd import protocol as p
 from tse_sd.client import TseClient, initial_credentials
@@ -27,31 +27,6 @@ from tse_sd.transport import BlockTransport
 PUK, ADMIN, TIME_ADMIN = "123456", "12345", "54321"
 CID = "KASSE-1"
 SALE = kassenbeleg_v1("Beleg", (1190, 0, 0, 0, 0), [(1190, "Bar")])
-
-
-class Control:
-    """Client of the emulator's control channel (one JSON object per line)."""
-
-    def __init__(self, port):
-        self.sock = socket.socket()
-        self.sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-
-    def call(self, **request):
-        self.sock.send((json.dumps(request) + "\n").encode())
-        line = b""
-        while not line.endswith(b"\n"):
-            chunk = self.sock.recv(4096)
-            assert chunk, "control channel closed"
-            line += chunk
-        answer = json.loads(line)
-        assert answer["ok"], answer
-        return answer
-
-    def faults(self, **values):
-        return self.call(op="fault", set=values)
-
-    def close(self):
-        self.sock.close()
 
 
 async def expect(exc_type, coro):
@@ -211,46 +186,46 @@ async def faults(client, ctl, clock, out):
     log = _Log()
     service = TseService(client, clock, log, CID, TIME_ADMIN)
     await _setup(client, clock)
-    ctl.faults(busy_polls=5, latency_ms=30)
+    ctl.set(busy_polls=5, latency_ms=30)
     await _sale(client)
-    ctl.faults(busy_polls=0, latency_ms=0)
+    ctl.set(busy_polls=0, latency_ms=0)
     for mode in ("eio", "drop"):
-        ctl.faults(removed=True, remove_mode=mode)
+        ctl.set(removed=True, remove_mode=mode)
         await expect(errors.TseUnavailable, client.start_transaction(CID))
         assert await service.maintain() == "unavailable" and service.reason
-        ctl.faults(removed=False)  # put back: the card powers up without time and self-test
+        ctl.set(removed=False)  # put back: the card powers up without time and self-test
         e = await expect(errors.CardError, client.start_transaction(CID))
         assert isinstance(e, (errors.NoTimeSet, errors.NeedsSelfTestPassed)), e
         assert await service.boot() == "ready"
         await _sale(client)
-    ctl.faults(store_full=True)
+    ctl.set(store_full=True)
     await expect(errors.StoreFull, client.start_transaction(CID))
-    ctl.faults(store_full=False)
-    ctl.faults(self_test_fails=True)
+    ctl.set(store_full=False)
+    ctl.set(self_test_fails=True)
     await expect(errors.SelfTestFailed, client.self_test(CID))
     assert not client.info().has_passed_self_test
     await expect(errors.NeedsSelfTestPassed, client.start_transaction(CID))
     assert await service.maintain() == "error"
-    ctl.faults(self_test_fails=False)
+    ctl.set(self_test_fails=False)
     assert await service.maintain() == "ready"
-    ctl.faults(certificate_expired=True)
+    ctl.set(certificate_expired=True)
     await expect(errors.CertificateExpired, client.start_transaction(CID))
     await service.maintain()
     assert "certificate expired" in service.warnings
-    ctl.faults(certificate_expired=False)
+    ctl.set(certificate_expired=False)
     start = await client.start_transaction(CID)
-    ctl.faults(power_loss_after_sign=1)
+    ctl.set(power_loss_after_sign=1)
     await expect(errors.TseUnavailable, client.finish_transaction(CID, start.number, SALE, PROCESS_TYPE))
     assert await service.boot() == "ready"  # reconnected, time and self-test again
     lost = await client.last_response()
     assert lost.number == start.number and start.number not in await client.list_started()
     nxt, _ = await _sale(client)
     assert nxt.number == start.number + 1 and nxt.signature_counter > lost.signature_counter
-    ctl.faults(busy_polls=1000000)
+    ctl.set(busy_polls=1000000)
     slow = TseClient(client._open_transport, clock, timeout_ms=200)
     e = await expect(errors.TseUnavailable, slow.start_transaction(CID))
     assert "no answer" in str(e)
-    ctl.faults(busy_polls=0)
+    ctl.set(busy_polls=0)
     await _sale(slow)  # the next command re-synchronises with the card
     slow.close()
     assert not any(TIME_ADMIN in line for line in log.lines)
@@ -314,7 +289,7 @@ SCENARIOS = {f.__name__: f for f in (lifecycle, auth, transactions, faults, serv
 def run(name, host, nbd_port, control_port, out):
     clock = SystemClock()
     client = TseClient(lambda: BlockTransport(NbdBlockDevice.connect(host, nbd_port, "tse")), clock)
-    ctl = Control(control_port)
+    ctl = TseControl(control_port)
     try:
         return asyncio.run(SCENARIOS[name](client, ctl, clock, out))
     finally:
