@@ -1,0 +1,103 @@
+"""`make demo` (python -m tools.demo) on both runtimes: the shift's contract and its outputs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from firmware.journal import Journal
+from hal.clock import SystemClock
+from tools import upy
+
+
+@pytest.fixture(scope="module", params=["cpython", "micropython"])
+def demo(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-" + request.param)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.demo", "--runtime", request.param, "--out", str(out)],
+        cwd=upy.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "checked with the audit tools: ok" in proc.stdout
+    return request.param, out, json.loads((out / "summary.json").read_text())
+
+
+def journal_belege(out):
+    j = Journal(str(out / "journal"), SystemClock())
+    try:
+        return [r["data"] for r in j.records() if r["type"] == "beleg"], [r for r in j.records()]
+    finally:
+        j.close()
+
+
+def test_the_shift_has_every_case(demo):
+    runtime, out, summary = demo
+    assert summary["runtime"] == runtime
+    belege, records = journal_belege(out)
+    kinds = [b["bon_typ"] for b in belege]
+    sales = [
+        b for b in belege if b["bon_typ"] == "Beleg" and any(ln["gv_typ"] == "Umsatz" for ln in b["lines"])
+    ]
+    assert len(sales) >= 20
+    assert kinds.count("AVTraining") == 1 and kinds.count("AVBelegabbruch") == 1
+    gv = {ln["gv_typ"] for b in belege for ln in b["lines"]}
+    assert {
+        "Anfangsbestand",
+        "Privatentnahme",
+        "Rabatt",
+        "Pfand",
+        "PfandRueckzahlung",
+        "MehrzweckgutscheinKauf",
+        "MehrzweckgutscheinEinloesung",
+        "TrinkgeldAN",
+        "DifferenzSollIst",
+    } <= gv
+    rates = {row[0] for b in sales for row in b["vat"]}
+    assert {1, 2, 5} <= rates  # 19 %, 7 %, 0 %
+    assert any(ln.get("unit") == "kg" for b in sales for ln in b["lines"])  # weighed
+    assert any(ln["storno"] for b in sales for ln in b["lines"])  # a line void
+    assert any(b["change"] for b in sales)  # cash with change
+    assert any({p["typ"] for p in b["payments"]} == {"Bar", "ECKarte"} for b in sales)  # split payment
+    assert any(b["references"] and b["total"] < 0 for b in belege)  # the Storno
+    assert any(b["total"] < 0 and not b["references"] and b["lines"][0]["gv_typ"] == "Umsatz" for b in belege)
+    failed = [b for b in belege if b.get("tse_failure")]
+    assert len(failed) == 2 and all("tse" not in b for b in failed)
+    after = [b for b in belege if b["bon_nr"] > max(f["bon_nr"] for f in failed)]
+    assert after and all("tse" in b for b in after)  # signing resumed
+    assert [r["type"] for r in records][-2:] == ["closing", "segment"]
+    assert summary["closing"] == {
+        "z_nr": 1,
+        "counted": summary["closing"]["expected"] - 50,
+        "expected": summary["closing"]["expected"],
+        "difference": -50,
+    }
+
+
+def test_receipts_and_the_closing(demo):
+    runtime, out, summary = demo
+    by_nr = {r["bon_nr"]: r for r in summary["receipts"]}
+    for nr, r in by_nr.items():
+        text = (out / "receipts" / ("%04d.txt" % nr)).read_text()
+        raw = (out / "receipts" / ("%04d.escpos" % nr)).read_bytes()
+        assert "Mustermann Feinkost GmbH" in text and "St.-Nr. 27/123/45678" in text
+        assert "Kasse SMARTECR-SIM-0001" in text and "SUMME EUR" in text
+        if r["qr"]:
+            assert "TSE-Signaturzähler" in text and "[QR] " + r["qr"] in text
+            payload = r["qr"].encode()
+            n = len(payload) + 3
+            assert (
+                b"\x1d(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + payload in raw
+            )  # the printer draws this QR
+        else:
+            assert text.count("*** TSE AUSGEFALLEN ***") == 2 and r["tse_failure"] in text.replace("\n", "")
+        if r["bon_typ"] == "AVTraining":
+            assert text.count("*** TRAININGSBELEG ***") == 2
+    z = (out / "z0001.txt").read_text()
+    assert "Z-Bon Nr. 1" in z and "Differenz (gebucht)                  -0,50" in z
+    assert "Training: 1  Abbrueche: 1  TSE-Ausfall: 2" in z
+    assert (out / "tse-export.tar").stat().st_size > 10000
