@@ -25,6 +25,7 @@ Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
 
 import binascii
 
+from firmware.journal import receipts
 from firmware.register import bon as bons
 from firmware.reports import totals
 from tse_sd.errors import TseError
@@ -98,27 +99,32 @@ class Till:
         }
 
     async def _sign_and_record(self, record, process_data):
-        """Pending -> TSE Finish -> beleg. Returns the journaled receipt."""
+        """Pending -> TSE Finish -> beleg. Returns the journaled receipt (whole)."""
         start = self._start
-        if start is not None:
-            self.journal.append(
-                "pending", {"number": start.number, "process_data": process_data, "bon": record}
-            )
-            try:
-                finish = await self.tse.finish_transaction(
-                    self.client_id, start.number, process_data, PROCESS_TYPE
-                )
-                record["tse"] = self._tse_fields(start, finish, process_data)
-            except TseError as e:
-                record["tse_failure"] = str(e)
-                record["tse_number"] = start.number
-                self.log.error("TSE failed at finish of transaction %d: %s", start.number, e)
-        else:
-            record["tse_failure"] = self._failure or "no TSE fitted"
-        record["end"] = self.clock.now()
-        self.journal.append("beleg", record)
         self.bon = None
         self._start = None
+        if start is None:
+            record["tse_failure"] = self._failure or "no TSE fitted"
+            record["end"] = self.clock.now()
+            self.journal.append("beleg", record)
+            return record
+        pending = self.journal.append(
+            "pending", {"number": start.number, "process_data": process_data, "bon": record}
+        )
+        outcome = {"pending": pending["seq"], "bon_nr": record["bon_nr"]}
+        try:
+            finish = await self.tse.finish_transaction(
+                self.client_id, start.number, process_data, PROCESS_TYPE
+            )
+            outcome["tse"] = self._tse_fields(start, finish, process_data)
+        except TseError as e:
+            outcome["tse_failure"] = str(e)
+            outcome["tse_number"] = start.number
+            self.log.error("TSE failed at finish of transaction %d: %s", start.number, e)
+        outcome["end"] = self.clock.now()
+        self.journal.append("beleg", outcome)
+        del outcome["pending"]
+        record.update(outcome)
         return record
 
     def _numbered(self, record):
@@ -208,9 +214,9 @@ class Till:
         return closing
 
     def find(self, bon_nr):
-        for rec in self.journal.records():
-            if rec["type"] == "beleg" and rec["data"]["bon_nr"] == bon_nr:
-                return rec["data"]
+        for bon in receipts(self.journal.records()):
+            if bon["bon_nr"] == bon_nr:
+                return bon
         return None
 
     # --- after a power cut -----------------------------------------------------------------
@@ -220,56 +226,55 @@ class Till:
         done = []
         if self.tse is None:
             return done
+        # One streaming pass, keeping only what is still open: a pending receipt until its
+        # beleg appears, a failed receipt's TSE number until it is signed late.
         pending, failed, recorded = {}, {}, set()
         for rec in self.journal.records():
-            data = rec["data"]
-            if rec["type"] == "pending":
-                pending[data["number"]] = data
-            elif rec["type"] == "beleg":
+            kind, data = rec["type"], rec["data"]
+            if kind == "pending":
+                pending[rec["seq"]] = (data["number"], data["process_data"], data["bon"]["bon_nr"])
+            elif kind == "beleg":
+                p = pending.pop(data["pending"], None) if "pending" in data else None
                 if "tse" in data:
                     recorded.add(data["tse"]["number"])
-                elif "tse_number" in data:
-                    failed[data["tse_number"]] = data
-            elif rec["type"] == "tse_late":
+                elif "tse_number" in data and p is not None:
+                    failed[data["tse_number"]] = (data["bon_nr"], p[1])
+            elif kind == "tse_late":
                 recorded.add(data["number"])
+                failed.pop(data["number"], None)
         try:
             open_numbers = await self.tse.list_started(self.client_id)
-            for number, p in pending.items():
-                if number in recorded or number in failed:
+            for seq, (number, process_data, bon_nr) in pending.items():
+                if number in recorded:
                     continue
-                record = p["bon"]
+                outcome = {"pending": seq, "bon_nr": bon_nr, "recovered": True}
                 if number in open_numbers:
                     finish = await self.tse.finish_transaction(
-                        self.client_id, number, p["process_data"], PROCESS_TYPE
+                        self.client_id, number, process_data, PROCESS_TYPE
                     )
                     open_numbers.remove(number)
                 else:
                     finish = await self.tse.last_response()
                     if finish.number != number:
-                        record["tse_failure"] = "signed, but the TSE's answer was lost in a power cut"
-                        record["tse_number"] = number
+                        outcome["tse_failure"] = "signed, but the TSE's answer was lost in a power cut"
+                        outcome["tse_number"] = number
                         finish = None
                 if finish is not None:
-                    record["tse"] = self._tse_fields(None, finish, p["process_data"])
-                record["end"] = self.clock.now()
-                record["recovered"] = True
-                self.journal.append("beleg", record)
-                self.last_bon_nr = max(self.last_bon_nr, record["bon_nr"])
-                done.append(("completed", record["bon_nr"]))
+                    outcome["tse"] = self._tse_fields(None, finish, process_data)
+                outcome["end"] = self.clock.now()
+                self.journal.append("beleg", outcome)
+                self.last_bon_nr = max(self.last_bon_nr, bon_nr)
+                done.append(("completed", bon_nr))
             for number in open_numbers:
                 late = failed.get(number)
                 if late is not None:
-                    pd = bons.process_data(late["bon_typ"], late["lines"], late["payments"])
+                    bon_nr, pd = late
                     finish = await self.tse.finish_transaction(self.client_id, number, pd, PROCESS_TYPE)
                     self.journal.append(
                         "tse_late",
-                        {
-                            "bon_nr": late["bon_nr"],
-                            "number": number,
-                            "tse": self._tse_fields(None, finish, pd),
-                        },
+                        {"bon_nr": bon_nr, "number": number, "tse": self._tse_fields(None, finish, pd)},
                     )
-                    done.append(("signed late", late["bon_nr"]))
+                    done.append(("signed late", bon_nr))
                     continue
                 pd = kassenbeleg_v1(bons.ABORT, (0, 0, 0, 0, 0), [])
                 finish = await self.tse.finish_transaction(self.client_id, number, pd, PROCESS_TYPE)

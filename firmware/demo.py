@@ -20,7 +20,7 @@ import os
 import sys
 
 from firmware.app import Till
-from firmware.journal import Journal
+from firmware.journal import Journal, receipts
 from firmware.log import Logger
 from firmware.receipts import receipt, to_escpos, to_text
 from firmware.register.bon import TRAINING
@@ -143,7 +143,7 @@ async def run(opts):
         expected = totals(journal.records(segment=till.z_nr))["cash"]
         closing = await till.close_day(counted=expected - 50)  # 0,50 short in the drawer
         summary = []
-        for rec in [r["data"] for r in journal.records() if r["type"] == "beleg"]:
+        for rec in receipts(journal.records()):
             name = "%s/receipts/%04d" % (out, rec["bon_nr"])
             doc = receipt(rec, master, 42)
             with open(name + ".txt", "w") as f:

@@ -26,6 +26,10 @@ Invariants:
    recorded as a ``recovery`` record. Damage anywhere before the last line is not a torn write:
    the journal refuses to open (``JournalCorrupt``) and changes nothing.
 4. Nothing is ever rewritten except that torn tail.
+
+Receipts: a signed receipt is journaled twice, as ``pending`` (the whole receipt, before the TSE
+finished) and ``beleg`` (only what the TSE answered, with ``"pending": <seq>``). ``receipts()``
+gives every receipt whole, whichever way it was written.
 """
 
 import binascii
@@ -35,8 +39,89 @@ import os
 
 from firmware.errors import EcrError
 from hal.storage import sync
+from micropython import const
 
 _GENESIS = bytes(32)
+
+_CHUNK = const(2048)
+
+# MicroPython hands a str's UTF-8 bytes to hashlib, binascii and files without a copy; CPython
+# needs bytes. One copy of every chunk fewer, on the runtime with the smaller heap.
+try:
+    hashlib.sha256().update("")
+    _STR_IS_BYTES = True
+except TypeError:
+    _STR_IS_BYTES = False
+
+
+class _Writer:
+    """Writes one record in pieces of a few kilobytes at most, hashed and checksummed as they go.
+
+    A receipt's record is several kilobytes; built as one string it needs that much contiguous
+    heap, which a fragmented MicroPython heap may not have. Objects are written key by key and
+    lists element by element; each list element (a receipt line, a payment) is small and is
+    turned into JSON in one piece.
+    """
+
+    def __init__(self, f, head):
+        self.f = f
+        self.hash = hashlib.sha256(head)
+        self.crc = 0
+        self.parts = []
+        self.size = 0
+
+    def put(self, text):
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= _CHUNK:
+            self.drain()
+
+    def drain(self):
+        if self.parts:
+            data = "".join(self.parts)
+            if not _STR_IS_BYTES:
+                data = data.encode()
+            self.hash.update(data)
+            self.crc = binascii.crc32(data, self.crc)
+            self.f.write(data)
+            self.parts.clear()  # in place: value() holds on to this list
+            self.size = 0
+
+    def value(self, obj):
+        parts = self.parts
+        if isinstance(obj, dict):
+            sep = "{"
+            for key, item in obj.items():
+                label = _LABELS.get(key)
+                if label is None:
+                    label = _LABELS[key] = json.dumps(str(key)) + ": "  # JSON keys are strings
+                parts.append(sep)
+                parts.append(label)
+                if isinstance(item, (dict, list)):
+                    self.value(item)
+                else:
+                    parts.append(json.dumps(item))
+                sep = ", "
+            parts.append("}" if sep == ", " else "{}")
+        elif isinstance(obj, list):
+            sep = "["
+            for item in obj:
+                parts.append(sep)
+                text = json.dumps(item)
+                parts.append(text)
+                self.size += len(text)
+                if self.size >= _CHUNK:
+                    self.drain()
+                sep = ", "
+            parts.append("]" if sep == ", " else "[]")
+        else:
+            parts.append(json.dumps(obj))
+        self.size += 16 * len(obj) if isinstance(obj, dict) else 8
+        if self.size >= _CHUNK:
+            self.drain()
+
+
+_LABELS = {}  # '"key": ' of every key seen: field names repeat in every record
 
 
 class JournalCorrupt(EcrError):
@@ -162,13 +247,17 @@ class Journal:
 
     def append(self, kind, data, commit=True):
         """Append a record; with ``commit`` it is on the storage medium when this returns."""
-        payload = json.dumps(
-            {"seq": self.seq + 1, "t": self.clock.now(), "type": kind, "data": data}
-        ).encode()
-        digest = hashlib.sha256(self.head + payload).digest()
-        digest_hex = binascii.hexlify(digest)
-        crc = binascii.crc32(payload + b"\t" + digest_hex) & 0xFFFFFFFF
-        self._file.write(payload + b"\t" + digest_hex + b"\t" + ("%08x" % crc).encode() + b"\n")
+        out = _Writer(self._file, self.head)
+        out.put(
+            '{"seq": %d, "t": %d, "type": %s, "data": ' % (self.seq + 1, self.clock.now(), json.dumps(kind))
+        )
+        out.value(data)
+        out.put("}")
+        out.drain()
+        digest = out.hash.digest()
+        tail = b"\t" + binascii.hexlify(digest)
+        crc = binascii.crc32(tail, out.crc) & 0xFFFFFFFF
+        self._file.write(tail + b"\t" + ("%08x\n" % crc).encode())
         if commit:
             sync(self._file)
         self.seq += 1
@@ -215,3 +304,27 @@ class Journal:
                     problems.append("%s line %d: sequence %d after %d" % (name, n + 1, parsed[0]["seq"], seq))
                 seq, head = parsed[0]["seq"], parsed[1]
         return not problems, problems
+
+
+def receipts(records):
+    """Every receipt (``beleg``) in ``records``, whole: a ``beleg`` that refers to its ``pending``
+    record is merged with the receipt stored there."""
+    pending = {}
+    for rec in records:
+        kind = rec["type"]
+        if kind == "pending":
+            pending[rec["seq"]] = rec["data"]["bon"]
+        elif kind == "beleg":
+            data = rec["data"]
+            ref = data.get("pending")
+            if ref is not None:
+                bon = pending.pop(ref, None)
+                if bon is None:
+                    raise JournalCorrupt(
+                        "receipt %s refers to a missing pending record %d" % (data.get("bon_nr"), ref)
+                    )
+                for key, value in data.items():
+                    if key != "pending":
+                        bon[key] = value
+                data = bon
+            yield data

@@ -55,13 +55,15 @@ def _digits(cents):
 
 def format_cents(cents):
     """German display format: ``-1.234,56``. For receipts, displays and the console."""
-    sign, euros, rest = _digits(cents)
-    groups = []
-    while len(euros) > 3:
-        groups.insert(0, euros[-3:])
-        euros = euros[:-3]
-    groups.insert(0, euros)
-    return sign + ".".join(groups) + "," + rest
+    _check_int(cents, "amount")
+    euros, rest = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    if euros < 1000:  # nearly every amount: one format, no grouping
+        return "%s%d,%02d" % (sign, euros, rest)
+    text = str(euros)
+    head = len(text) % 3 or 3
+    groups = [text[:head]] + [text[i : i + 3] for i in range(head, len(text), 3)]
+    return "%s%s,%02d" % (sign, ".".join(groups), rest)
 
 
 def format_plain(cents):

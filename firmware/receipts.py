@@ -153,17 +153,22 @@ def to_text(doc):
     return "\n".join(out) + "\n"
 
 
-def to_escpos(doc, qr_size=3):
-    """ESC/POS bytes: PC858 code page, styles, printer-native QR, feed and cut."""
-    out = EscPos().init().codepage()
+def to_escpos(doc, qr_size=3, sink=None):
+    """ESC/POS: PC858 code page, styles, printer-native QR, feed and cut. Returns the bytes, or
+    with ``sink`` streams them there piece by piece (no buffer of the whole receipt)."""
+    out = EscPos(sink).init().codepage()
+    current = None  # style commands only where the style changes
     for kind, value, style in doc:
         if kind == "line":
-            out.align(CENTER if "c" in style else RIGHT if "r" in style else LEFT)
-            out.bold("b" in style)
-            out.size("d" in style, "d" in style)
+            if style != current:
+                out.align(CENTER if "c" in style else RIGHT if "r" in style else LEFT)
+                out.bold("b" in style)
+                out.size("d" in style, "d" in style)
+                current = style
             out.text(value + "\n")
         elif kind == "qr":
             out.align(CENTER).qr(value, size=qr_size, ec="M").feed(1)
+            current = None
         elif kind == "cut":
             out.align(LEFT).bold(False).size().cut()
     return out.take()

@@ -14,6 +14,7 @@ receipt first, then the closing is journaled and a new journal segment begins; Z
 continuous and never reset.
 """
 
+from firmware.journal import receipts
 from firmware.money import format_cents
 from hal.clock import local_text
 
@@ -32,10 +33,7 @@ def totals(records):
         "cash": 0,
         "total": 0,
     }
-    for rec in records:
-        if rec["type"] != "beleg":
-            continue
-        bon = rec["data"]
+    for bon in receipts(records):
         if bon["bon_typ"] == "AVTraining":
             t["training"] += 1
             continue

@@ -138,11 +138,17 @@ def _last_sunday(year, month):
     return (last - (last + 4) % 7) * 86400 + 3600  # 1970-01-01 was a Thursday: +4 makes Sunday 0
 
 
+_SUMMER = {}  # year -> (start, end) of summer time in Unix seconds, computed once per year
+
+
 def berlin_offset(seconds):
     """Seconds to add to UTC for Germany: CEST (+2 h) from the last Sunday of March, 01:00 UTC,
     to the last Sunday of October, 01:00 UTC; CET (+1 h) otherwise (EU directive 2000/84/EC)."""
     year = utc_fields(seconds)[0]
-    return 7200 if _last_sunday(year, 3) <= seconds < _last_sunday(year, 10) else 3600
+    bounds = _SUMMER.get(year)
+    if bounds is None:
+        bounds = _SUMMER[year] = (_last_sunday(year, 3), _last_sunday(year, 10))
+    return 7200 if bounds[0] <= seconds < bounds[1] else 3600
 
 
 def local_text(seconds):

@@ -5,8 +5,9 @@
     out.text("Brötchen 0,45 €\\n"); out.qr("V0;..."); out.cut()
     printer.write(out.take())
 
-Every command appends bytes to one buffer (python-escpos' ``_raw`` idea); a driver only
-moves ``take()``'s bytes. Where python-escpos has the same command the bytes are the same
+Every command goes through one ``raw()`` (python-escpos' ``_raw`` idea): into a buffer for
+``take()``, or straight to a sink; a driver only moves bytes. Where python-escpos has the same
+command the bytes are the same
 (tests/host/test_escpos.py): ``ESC @``, ``ESC t 19`` (code page PC858, which has the euro
 sign and the German umlauts), ``ESC E``, ``ESC a``, ``ESC !``, the native QR code
 ``GS ( k`` (model 2), ``ESC d 6 GS V 0`` (feed and cut), ``ESC p`` (drawer kick).
@@ -123,7 +124,19 @@ PC858 = {
 _QR_EC = {"L": 48, "M": 49, "Q": 50, "H": 51}
 
 
+# The non-ASCII letters of German text, replaced in the UTF-8 bytes at C speed.
+_COMMON = [(ch.encode(), bytes((PC858[ch],))) for ch in "äöüÄÖÜß€°é"]
+
+
 def encode_pc858(text):
+    data = text.encode()
+    if len(data) == len(text):  # plain ASCII: the same bytes in PC858
+        return data
+    for utf8, byte in _COMMON:
+        if utf8 in data:
+            data = data.replace(utf8, byte)
+    if len(data) == len(text):  # every character is one byte now
+        return data
     out = bytearray()
     for ch in text:
         o = ord(ch)
@@ -132,16 +145,23 @@ def encode_pc858(text):
 
 
 class EscPos:
-    def __init__(self):
+    """``EscPos()`` collects the bytes for ``take()``; ``EscPos(sink)`` hands every command to
+    ``sink(data)`` at once (a UART, a socket) and keeps nothing."""
+
+    def __init__(self, sink=None):
+        self.sink = sink
         self.buf = bytearray()
 
     def raw(self, data):
-        self.buf += data
+        if self.sink is not None:
+            self.sink(data)
+        else:
+            self.buf += data
         return self
 
     def take(self):
-        """The bytes so far; the buffer starts empty again."""
-        data = bytes(self.buf)
+        """The bytes collected so far (the buffer itself, not a copy); collecting starts anew."""
+        data = self.buf
         self.buf = bytearray()
         return data
 

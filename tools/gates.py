@@ -71,20 +71,31 @@ def device_files(root=ROOT):
     return sorted(files)
 
 
-def mpy_cross(files):
-    """``(file, message)`` for each file that ``mpy-cross`` refuses to compile."""
+def mpy_cross(files, out=None, root=ROOT):
+    """``(file, message)`` for each file that ``mpy-cross`` refuses to compile. With ``out``,
+    the bytecode is kept there as ``<path>.mpy``, in the sources' layout."""
     problems = []
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as tmp:
         for i, path in enumerate(files):
+            if out is not None and path.is_relative_to(root):
+                target = Path(out) / path.relative_to(root).with_suffix(".mpy")
+                target.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                target = Path(tmp) / ("%d.mpy" % i)
             proc = subprocess.run(
-                [MPY_CROSS, "-o", "%s/%d.mpy" % (out, i), str(path)],
-                capture_output=True,
-                text=True,
-                check=False,
+                [MPY_CROSS, "-o", str(target), str(path)], capture_output=True, text=True, check=False
             )
             if proc.returncode != 0:
                 problems.append((path, (proc.stderr or proc.stdout).strip().splitlines()[-1]))
     return problems
+
+
+def build_mpy(out):
+    """Compile the device code to ``out`` (a board's deployable bytecode); returns ``out``."""
+    problems = mpy_cross(device_files(), out)
+    if problems:
+        raise RuntimeError("mpy-cross failed: %s" % problems)
+    return out
 
 
 def api_problems(source, filename="<device code>"):

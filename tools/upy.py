@@ -16,12 +16,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MICROPYTHON = str(Path(sys.executable).parent / "micropython")
-PATH = ".frozen:%s:%s" % (ROOT, ROOT / "tests" / "device")
 
 
-def env(extra=None):
+def path(code=ROOT):
+    """MICROPYPATH with the device code from ``code`` (the sources, or a tree of .mpy files)."""
+    return ".frozen:%s:%s" % (code, ROOT / "tests" / "device")
+
+
+PATH = path()
+
+
+def env(extra=None, path=PATH):  # noqa: A002
     """The environment for a MicroPython child: ours plus MICROPYPATH."""
-    e = dict(os.environ, MICROPYPATH=PATH)
+    e = dict(os.environ, MICROPYPATH=path)
     if extra:
         e.update(extra)
     return e

@@ -110,3 +110,56 @@ def test_verify_finds_a_changed_record_in_a_closed_segment():
         raises(JournalCorrupt, Journal, d.path, ManualClock())
     finally:
         d.cleanup()
+
+
+def test_receipts_are_whole_whichever_way_they_were_written():
+    from firmware.journal import receipts
+
+    records = [
+        {"seq": 1, "type": "beleg", "data": {"bon_nr": 1, "total": 100, "tse_failure": "no TSE"}},
+        {"seq": 2, "type": "pending", "data": {"number": 7, "bon": {"bon_nr": 2, "total": 250}}},
+        {"seq": 3, "type": "tse_start", "data": {"number": 8}},
+        {"seq": 4, "type": "beleg", "data": {"pending": 2, "bon_nr": 2, "tse": {"number": 7}, "end": 99}},
+    ]
+    assert list(receipts(records)) == [
+        {"bon_nr": 1, "total": 100, "tse_failure": "no TSE"},
+        {"bon_nr": 2, "total": 250, "tse": {"number": 7}, "end": 99},
+    ]
+    broken = [{"seq": 1, "type": "beleg", "data": {"pending": 9, "bon_nr": 3}}]
+    raises(JournalCorrupt, list, receipts(broken))
+
+
+def test_records_larger_than_a_chunk_read_back_exactly():
+    d = TempDir()
+    try:
+        j = Journal(d.path, ManualClock())
+        big = {
+            "bon": {
+                "lines": [
+                    {
+                        "pos": i,
+                        "text": "Artikel Nr. %d mit Umlauten äöü €" % i,
+                        "amount": i * 7,
+                        "tags": [i, {"x": "y" * (i % 5)}],
+                    }
+                    for i in range(120)
+                ],
+                "payments": [{"typ": "Bar", "amount": 1}],
+                "empty": {},
+                "none": [],
+                "nested": {"a": {"b": {"c": [1, 2, {"d": "e"}]}}},
+                "by_key": {1: [10, 11], 5: [50]},
+            },
+            "after": "the last key",
+        }
+        j.append("pending", big)
+        j.append("beleg", {"small": True})
+        j.close()
+        j = Journal(d.path, ManualClock())
+        recs = list(j.records())
+        big["bon"]["by_key"] = {"1": [10, 11], "5": [50]}  # as JSON has it: keys are strings
+        assert recs[0]["data"] == big and recs[1]["data"] == {"small": True}
+        assert j.verify() == (True, [])
+        j.close()
+    finally:
+        d.cleanup()

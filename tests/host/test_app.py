@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from firmware.app import Till
-from firmware.journal import Journal
+from firmware.journal import Journal, receipts
 from firmware.log import Logger
 from firmware.register.bon import TRAINING
 from hal.clock import SystemClock
@@ -55,7 +55,7 @@ def run(coro):
 
 
 def belege(till):
-    return [r["data"] for r in till.journal.records() if r["type"] == "beleg"]
+    return list(receipts(till.journal.records()))
 
 
 def agree(card, journal):
@@ -71,7 +71,7 @@ def agree(card, journal):
             signed[r["data"]["number"]] = r["data"]["tse"]["process_data"]
     finishes = {m.number: m.fields[2].decode() for _, m in report.logs if m.text(0) == "FinishTransaction"}
     assert finishes == signed
-    bons = [r["data"] for r in journal.records() if r["type"] == "beleg"]
+    bons = list(receipts(journal.records()))
     for bon in bons:
         assert "tse" in bon or bon.get("tse_failure"), bon["bon_nr"]
     numbers = [b["bon_nr"] for b in bons]

@@ -77,8 +77,15 @@ def test_kills_at_random_points_leave_journal_and_tse_in_agreement(runtime, tmp_
             ready, _, _ = select.select([proc.stdout], [], [], 60)
             line = proc.stdout.readline() if ready else ""
             if not line.startswith("ready"):
-                proc.kill()
-                raise AssertionError("cut %d: no ready: %s %s" % (cut, line, proc.communicate()[1]))
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                out, err = proc.stdout.read(), proc.stderr.read()  # what readline() had buffered too
+                raise AssertionError(
+                    "cut %d: exit %s, no ready: %s%s%s" % (cut, proc.returncode, line, out, err)
+                )
             recovered += int(line.split()[1])
             time.sleep(rng.uniform(0, 0.05))
             proc.send_signal(signal.SIGKILL)

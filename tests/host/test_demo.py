@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from firmware.journal import Journal
+from firmware.journal import Journal, receipts
 from hal.clock import SystemClock
 from tools import upy
 
@@ -30,7 +30,7 @@ def demo(request, tmp_path_factory):
 def journal_belege(out):
     j = Journal(str(out / "journal"), SystemClock())
     try:
-        return [r["data"] for r in j.records() if r["type"] == "beleg"], [r for r in j.records()]
+        return list(receipts(j.records())), list(j.records())
     finally:
         j.close()
 
