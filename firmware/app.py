@@ -213,6 +213,14 @@ class Till:
         self.journal.new_segment(z_nr)
         return closing
 
+    def reprint(self, bon_nr):
+        """A receipt again, for a customer who asks: journaled as a copy, marked "Kopie"."""
+        bon = self.find(bon_nr)
+        if bon is None:
+            raise ValueError("no receipt %r" % (bon_nr,))
+        self.journal.append("reprint", {"bon_nr": bon_nr, "operator": self.operator.id})
+        return bon
+
     def find(self, bon_nr):
         for bon in receipts(self.journal.records()):
             if bon["bon_nr"] == bon_nr:

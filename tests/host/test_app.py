@@ -9,6 +9,7 @@ import pytest
 from firmware.app import Till
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
+from firmware.receipts import receipt, to_text
 from firmware.register.bon import TRAINING
 from hal.clock import SystemClock
 from tools import upy
@@ -134,6 +135,11 @@ def test_abort_training_and_storno(shop):
     sold = run(till.finish())
     with pytest.raises(ValueError):
         run(till.storno(aborted["bon_nr"]))  # only a Beleg can be cancelled
+    copy = till.reprint(sold["bon_nr"])
+    assert copy == sold and list(till.journal.records())[-1]["type"] == "reprint"
+    assert "*** KOPIE ***" in to_text(receipt(copy, till.master, 42, reprint=True))
+    with pytest.raises(ValueError):
+        till.reprint(999)
     storno = run(till.storno(sold["bon_nr"]))
     assert storno["total"] == -549 and storno["references"][0]["ref_bon_id"] == sold["bon_id"]
     assert storno["tse"]["process_data"] == "Beleg^0.00_-5.49_0.00_0.00_0.00^-5.49:Unbar"
