@@ -1,7 +1,7 @@
 """A scripted shift on the simulator, headless: ``make demo`` (``python -m tools.demo``) runs this
 on CPython or MicroPython against the emulated TSE card.
 
-    demo.py --nbd 127.0.0.1:PORT --control PORT --out out/demo
+    demo.py --nbd 127.0.0.1:PORT --control PORT --out out/demo [--printer 127.0.0.1:9100]
 
 The shift: opening float; more than twenty sales over 19/7/0 % VAT with quantities, a weighed
 article, a line void, line and receipt discounts, cash with change, an external card terminal,
@@ -11,7 +11,9 @@ the TSE card pulled in mid-shift and put back; the Z closing with counted cash.
 
 It writes ``OUT/summary.json`` (runtime, and per receipt: number, BON_TYP, total in cents, TSE
 transaction number, QR string or the TSE failure), ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``,
-``OUT/z0001.txt``, ``OUT/tse-export.tar`` and the journal in ``OUT/journal/``.
+``OUT/z0001.txt``, ``OUT/tse-export.tar`` and the journal in ``OUT/journal/``. With
+``--printer`` every receipt is also printed over TCP to that ESC/POS printer (emupos in the
+simulator); a printer that fails is reported and the shift goes on.
 """
 
 import asyncio
@@ -20,6 +22,7 @@ import os
 import sys
 
 from firmware.app import Till
+from firmware.errors import DeviceError
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
 from firmware.receipts import receipt, to_escpos, to_text
@@ -27,6 +30,7 @@ from firmware.register.bon import TRAINING
 from firmware.register.master import MasterData
 from firmware.reports import report, totals
 from hal.clock import SystemClock
+from hal.sim.printer import NetworkPrinter
 from hal.sim.tse_control import TseControl
 from tse_sd.client import TseClient
 from tse_sd.exercise import DEMO_ADMIN_PIN, DEMO_PUK, DEMO_TIME_ADMIN_PIN
@@ -34,7 +38,7 @@ from tse_sd.nbd import NbdBlockDevice
 from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
-USAGE = "usage: demo.py --nbd HOST:PORT --control PORT --out DIR [--master FILE]"
+USAGE = "usage: demo.py --nbd HOST:PORT --control PORT --out DIR [--master FILE] [--printer HOST:PORT]"
 
 
 def _mkdir(path):
@@ -111,7 +115,7 @@ def parse_args(argv):
     args = list(argv)
     while args:
         name = args.pop(0)
-        if name not in ("--nbd", "--control", "--out", "--master") or not args:
+        if name not in ("--nbd", "--control", "--out", "--master", "--printer") or not args:
             raise ValueError(USAGE)
         opts[name[2:]] = args.pop(0)
     for key in ("nbd", "control", "out"):
@@ -143,13 +147,23 @@ async def run(opts):
         expected = totals(journal.records(segment=till.z_nr))["cash"]
         closing = await till.close_day(counted=expected - 50)  # 0,50 short in the drawer
         summary = []
+        printer = None
+        if "printer" in opts:
+            p_host, _, p_port = opts["printer"].rpartition(":")
+            printer = NetworkPrinter(p_host, int(p_port))
         for rec in receipts(journal.records()):
             name = "%s/receipts/%04d" % (out, rec["bon_nr"])
             doc = receipt(rec, master, 42)
             with open(name + ".txt", "w") as f:
                 f.write(to_text(doc))
+            data = to_escpos(doc)
             with open(name + ".escpos", "wb") as f:
-                f.write(to_escpos(doc))
+                f.write(data)
+            if printer is not None:
+                try:
+                    printer.write(data)
+                except DeviceError as e:
+                    log.error("receipt %d not printed: %s", rec["bon_nr"], e)
             tse = rec.get("tse")
             summary.append(
                 {

@@ -1,27 +1,43 @@
 """``make demo`` / ``python -m tools.demo [--runtime cpython|micropython] [--out out/demo]``:
 a scripted shift (firmware/demo.py) on the chosen runtime against a fresh emulated TSE card,
-then every output checked with the independent audit tools.
+printing into emupos (the printer emulator), then every output checked with the audit tools.
+
+What emupos rendered is saved as ``receipts/NNNN.png`` and ``NNNN.txt`` next to the raw
+``NNNN.escpos``.
 
 Checks: the TSE export verifies (every signature, no counter gap); every receipt QR code
-verifies and belongs to the export; receipts without TSE data name their failure; the journal
-chain is intact. Exit status 1 if anything fails.
+verifies, belongs to the export, and is read back from the printed picture with zxing-cpp;
+receipts without TSE data name their failure; the journal chain is intact. Exit status 1 if
+anything fails.
 """
 
 import argparse
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+import PIL.Image
+import zxingcpp
+
 from tools import upy
 from tools.audit.tse import verify_qr, verify_tar
+from tools.sim.emupos import Emupos
 from tools.sim.tse.server import CardServer
+
+
+def printed_codes(path):
+    with open(path, "rb") as f:
+        image = PIL.Image.open(io.BytesIO(f.read()))
+    return [c.text for c in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
 def check(out):
     problems = []
-    summary = json.load(open(os.path.join(out, "summary.json")))
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
     report = verify_tar(os.path.join(out, "tse-export.tar"))
     problems += ["tse-export.tar: " + p for p in report.problems]
     finishes = {m.number: m for _, m in report.logs if m.text(0) == "FinishTransaction"}
@@ -34,12 +50,51 @@ def check(out):
                 problems.append("receipt %d: QR code not in the TSE export" % r["bon_nr"])
         elif not r["tse_failure"]:
             problems.append("receipt %d: neither signed nor a TSE failure" % r["bon_nr"])
-        for ext in (".txt", ".escpos"):
-            if not os.path.exists(os.path.join(out, "receipts", "%04d%s" % (r["bon_nr"], ext))):
-                problems.append("receipt %d: %s missing" % (r["bon_nr"], ext))
+        base = os.path.join(out, "receipts", "%04d" % r["bon_nr"])
+        missing = [ext for ext in (".txt", ".escpos", ".png") if not os.path.exists(base + ext)]
+        if missing:
+            problems.append("receipt %d: %s missing" % (r["bon_nr"], ", ".join(missing)))
+        elif printed_codes(base + ".png") != ([r["qr"]] if r["qr"] else []):
+            problems.append("receipt %d: the printed QR code is not the TSE's" % r["bon_nr"])
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
     return summary, problems
+
+
+def save_printed(printer, out, count):
+    """What the printer emulator rendered, as receipts/NNNN.png and NNNN.txt."""
+    for receipt in printer.wait_receipts(count):
+        text = printer.text(receipt["id"])
+        number = int(text.split("\nBon ", 1)[1].split()[0])
+        base = os.path.join(out, "receipts", "%04d" % number)
+        with open(base + ".png", "wb") as f:
+            f.write(printer.image(receipt["id"]))
+        with open(base + ".txt", "w") as f:
+            f.write(text)
+
+
+def run_shift(runtime, out, card, printer):
+    argv = [
+        str(upy.ROOT / "firmware" / "demo.py"),
+        "--nbd",
+        "127.0.0.1:%d" % card.nbd.port,
+        "--control",
+        str(card.control_port),
+        "--out",
+        out,
+        "--printer",
+        "127.0.0.1:%d" % printer.printer_port,
+    ]
+    if runtime == "micropython":
+        return upy.run(argv, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable] + argv,
+        cwd=upy.ROOT,
+        env=upy.env({"PYTHONPATH": str(upy.ROOT)}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def main(argv=None):
@@ -53,26 +108,14 @@ def main(argv=None):
     os.makedirs(out)
     card = CardServer(os.path.join(out, "tse-card"), control_port=0).start()
     try:
-        argv = [
-            str(upy.ROOT / "firmware" / "demo.py"),
-            "--nbd",
-            "127.0.0.1:%d" % card.nbd.port,
-            "--control",
-            str(card.control_port),
-            "--out",
-            out,
-        ]
-        if args.runtime == "micropython":
-            proc = upy.run(argv, capture_output=True, text=True)
-        else:
-            proc = subprocess.run(
-                [sys.executable] + argv,
-                cwd=upy.ROOT,
-                env=upy.env({"PYTHONPATH": str(upy.ROOT)}),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+        printer = Emupos(os.path.join(out, "emupos")).start()
+        try:
+            proc = run_shift(args.runtime, out, card, printer)
+            if proc.returncode == 0:
+                with open(os.path.join(out, "summary.json")) as f:
+                    save_printed(printer, out, len(json.load(f)["receipts"]))
+        finally:
+            printer.stop()
     finally:
         card.close()
     if proc.returncode != 0:
@@ -94,7 +137,10 @@ def main(argv=None):
             summary["closing"]["difference"],
         )
     )
-    print("outputs in %s: summary.json, receipts/, z0001.txt, tse-export.tar, journal/" % out)
+    print(
+        "outputs in %s: summary.json, receipts/ (NNNN.png and .txt as printed by emupos, NNNN.escpos), "
+        "z0001.txt, tse-export.tar, journal/" % out
+    )
     for p in problems:
         print("demo: " + p, file=sys.stderr)
     print(

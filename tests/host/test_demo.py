@@ -84,10 +84,11 @@ def test_receipts_and_the_closing(demo):
     for nr, r in by_nr.items():
         text = (out / "receipts" / ("%04d.txt" % nr)).read_text()
         raw = (out / "receipts" / ("%04d.escpos" % nr)).read_bytes()
+        assert (out / "receipts" / ("%04d.png" % nr)).stat().st_size > 1000  # rendered by emupos
         assert "Mustermann Feinkost GmbH" in text and "St.-Nr. 27/123/45678" in text
         assert "Kasse SMARTECR-SIM-0001" in text and "SUMME EUR" in text
         if r["qr"]:
-            assert "TSE-Signaturzähler" in text and "[QR] " + r["qr"] in text
+            assert "TSE-Signaturzähler" in text and "[qr " + r["qr"] + "]" in text  # as emupos read it
             payload = r["qr"].encode()
             n = len(payload) + 3
             assert (
