@@ -22,6 +22,7 @@ import os
 import sys
 
 from firmware.app import Till
+from firmware.cli import options
 from firmware.errors import DeviceError
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
@@ -111,17 +112,13 @@ async def shift(till, service, card):
 
 
 def parse_args(argv):
-    opts = {"master": "data/demo-master.json"}
-    args = list(argv)
-    while args:
-        name = args.pop(0)
-        if name not in ("--nbd", "--control", "--out", "--master", "--printer") or not args:
-            raise ValueError(USAGE)
-        opts[name[2:]] = args.pop(0)
-    for key in ("nbd", "control", "out"):
-        if key not in opts:
-            raise ValueError(USAGE)
-    return opts
+    return options(
+        argv,
+        USAGE,
+        ("nbd", "control", "out", "master", "printer"),
+        ("nbd", "control", "out"),
+        {"master": "data/demo-master.json"},
+    )
 
 
 async def run(opts):

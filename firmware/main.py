@@ -13,6 +13,7 @@ import sys
 
 from firmware import VERSION
 from firmware import config as configuration
+from firmware.cli import options
 from firmware.errors import EcrError
 from firmware.log import LEVELS, Logger
 from hal import platform as platforms
@@ -44,17 +45,7 @@ class Firmware:
 
 def parse_args(argv):
     """``{"config": path or None}`` from the command line, or ``ValueError`` with the usage."""
-    opts = {"config": None}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if arg == "--config" and args:
-            opts["config"] = args.pop(0)
-        elif arg in ("-h", "--help"):
-            raise ValueError(USAGE)
-        else:
-            raise ValueError("unknown argument %r; %s" % (arg, USAGE))
-    return opts
+    return options(argv, USAGE, ("config",), defaults={"config": None})
 
 
 def start(argv, stream=sys.stdout, err=sys.stderr):

@@ -16,6 +16,7 @@ import asyncio
 import json
 import sys
 
+from firmware.cli import options
 from hal.clock import SystemClock
 from tse_sd.client import TseClient
 from tse_sd.nbd import NbdBlockDevice
@@ -88,15 +89,13 @@ async def exercise(client, clock, count, out_dir, client_id=CLIENT_ID, seed=1):
 
 
 def parse_args(argv):
-    opts = {"seed": 1, "client": CLIENT_ID}
-    args = list(argv)
-    while args:
-        name = args.pop(0)
-        if name not in ("--nbd", "--count", "--out", "--seed", "--client") or not args:
-            raise ValueError(USAGE)
-        opts[name[2:]] = args.pop(0)
-    if not all(k in opts for k in ("nbd", "count", "out")):
-        raise ValueError(USAGE)
+    opts = options(
+        argv,
+        USAGE,
+        ("nbd", "count", "out", "seed", "client"),
+        ("nbd", "count", "out"),
+        {"seed": "1", "client": CLIENT_ID},
+    )
     host, _, port = opts["nbd"].rpartition(":")
     return host, int(port), int(opts["count"]), opts["out"], int(opts["seed"]), opts["client"]
 
