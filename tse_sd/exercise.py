@@ -31,7 +31,7 @@ CLIENT_ID = "SMARTECR-SIM-0001"
 USAGE = "usage: exercise --nbd HOST:PORT --count N --out DIR [--seed S] [--client ID]"
 
 
-class _Lcg:
+class Lcg:
     """A tiny deterministic generator, identical on both runtimes."""
 
     def __init__(self, seed):
@@ -65,7 +65,7 @@ def sale(rng):
 async def exercise(client, clock, count, out_dir, client_id=CLIENT_ID, seed=1):
     await client.setup(DEMO_PUK, DEMO_ADMIN_PIN, DEMO_TIME_ADMIN_PIN, client_id, clock.now())
     public_key = client.info().public_key
-    rng = _Lcg(seed)
+    rng = Lcg(seed)
     totals = {"transactions": 0, "finished": 0, "updated": 0, "aborted": 0}
     with open(out_dir + "/qr.txt", "w") as qr:
         for i in range(1, count + 1):

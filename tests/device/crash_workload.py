@@ -16,7 +16,7 @@ from firmware.journal import Journal
 from firmware.log import Logger
 from hal.clock import SystemClock
 from tse_sd.client import TseClient
-from tse_sd.exercise import _Lcg
+from tse_sd.exercise import Lcg
 from tse_sd.nbd import NbdBlockDevice
 from tse_sd.transport import BlockTransport
 
@@ -57,7 +57,7 @@ def main(argv):
     client = TseClient(lambda: BlockTransport(NbdBlockDevice.connect(host, int(port), "tse")), clock)
     journal = Journal(opts["journal"], clock)
     till = Till(demo_master(), journal, client, clock, Logger(ring=20))
-    asyncio.run(work(till, _Lcg(int(opts["seed"])), int(opts["sales"])))
+    asyncio.run(work(till, Lcg(int(opts["seed"])), int(opts["sales"])))
     journal.close()
     client.close()
     return 0

@@ -14,7 +14,7 @@ from firmware.register.bon import TRAINING
 from hal.clock import SystemClock
 from tools import upy
 from tools.audit.tse import verify_tar
-from tools.bench.bench_tse import _Direct
+from tools.sim.tse.image import ImageBlocks
 from tools.sim.tse.server import open_card
 from tools.sim.tse.tar import export
 from tse_sd.client import TseClient
@@ -35,7 +35,7 @@ class PowerCut(BaseException):
 def shop(tmp_path):
     card, image = open_card(str(tmp_path / "card"))
     clock = SystemClock()
-    client = TseClient(lambda: BlockTransport(_Direct(image)), clock)
+    client = TseClient(lambda: BlockTransport(ImageBlocks(image)), clock)
     asyncio.run(client.setup("123456", "12345", "54321", CLIENT, clock.now()))
 
     journals = []

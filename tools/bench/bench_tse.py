@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from hal.clock import SystemClock
 from tools import upy
+from tools.sim.tse.image import ImageBlocks
 from tools.sim.tse.server import open_card
 from tse_sd import protocol as p
 from tse_sd.client import TseClient
@@ -35,19 +36,6 @@ from tse_sd.transport import BlockTransport
 WORKLOAD = str(upy.ROOT / "tools" / "bench" / "tse_driver_workload.py")
 CLIENT_ID = "BENCH-1"
 SALES = 300
-
-
-class _Direct:
-    """The emulator's image as a block device, in-process: no NBD, no threads."""
-
-    def __init__(self, image):
-        self.image = image
-
-    def readblocks(self, block, buf):
-        buf[:] = self.image.read(block * 512, len(buf))
-
-    def writeblocks(self, block, buf):
-        self.image.write(block * 512, bytes(buf))
 
 
 async def _setup(client):
@@ -76,7 +64,7 @@ def emulator_rate(rounds=5, sales=60, fsync=False):
     emulator, raw, ratio = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         card, image = open_card(tmp, fsync=fsync)
-        client = TseClient(lambda: BlockTransport(_Direct(image)), SystemClock())
+        client = TseClient(lambda: BlockTransport(ImageBlocks(image)), SystemClock())
         asyncio.run(_setup(client))
         store = image.store[0].runs(0, 1)[0][0] * 512
         for _ in range(rounds):
