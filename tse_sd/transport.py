@@ -28,6 +28,15 @@ def locate(vol):
     return comm, info, store
 
 
+def store_place(block, blocks_per_file, files):
+    """``(file index, block in that file)`` of a store block the card assigned: file
+    ``TSE_TAR.nnn`` number ``block // blocks per file``, block ``block % blocks per file``."""
+    index, first = divmod(block, blocks_per_file)
+    if index >= files:
+        raise TseProtocolError("card assigned store block %d beyond its %d store files" % (block, files))
+    return index, first
+
+
 class BlockTransport:
     """Owns ``dev``: closes it on ``close()``, and when the card cannot be read at all."""
 
@@ -55,13 +64,8 @@ class BlockTransport:
         self.dev.readblocks(self._info, buf)
 
     def write_store(self, block, data):
-        """Write ``data`` (a whole number of blocks) at store block ``block``, as assigned by
-        the card: file ``TSE_TAR.nnn`` number ``block // blocks per file``, block ``block % ...``."""
-        index, first = divmod(block, self.store_blocks)
-        if index >= len(self._store):
-            raise TseProtocolError(
-                "card assigned store block %d beyond its %d store files" % (block, len(self._store))
-            )
+        """Write ``data`` (a whole number of blocks) at store block ``block``, as assigned by the card."""
+        index, first = store_place(block, self.store_blocks, len(self._store))
         mv = memoryview(data)
         pos = 0
         for sector, n in self._store[index].runs(first, len(data) // SECTOR):

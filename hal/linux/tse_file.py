@@ -15,7 +15,7 @@ here, not something to work around with cached I/O. Same four methods as
 import mmap
 import os
 
-from tse_sd.errors import TseProtocolError
+from tse_sd.transport import store_place
 
 BLOCK = 512
 _FLAGS = os.O_RDWR | os.O_SYNC | os.O_DIRECT
@@ -76,11 +76,7 @@ class FileTransport:
             raise OSError("short write to the TSE card")
 
     def write_store(self, block, data):
-        index, first = divmod(block, self.store_blocks)
-        if index >= len(self._store):
-            raise TseProtocolError(
-                "card assigned store block %d beyond its %d store files" % (block, len(self._store))
-            )
+        index, first = store_place(block, self.store_blocks, len(self._store))
         aligned = mmap.mmap(-1, len(data))
         aligned[:] = bytes(data)
         try:

@@ -180,6 +180,10 @@ def _secret_hash(salt, secret):
     return hashlib.sha256(bytes.fromhex(salt) + secret).hexdigest()
 
 
+def _full_tries(name):
+    return PUK_TRIES if name == "puk" else PIN_TRIES
+
+
 def _client_text(raw):
     if not 1 <= len(raw) <= p.CLIENT_ID_MAX or any(b < 0x20 or b > 0x7E for b in raw):
         raise Refused(INVALID_PARAMETER)
@@ -433,8 +437,8 @@ class TseCard:
             user["tries"] -= 1
             self.state.save()
             raise Refused(AUTHENTICATION_FAILED, bytes((user["tries"],)))
-        if user["tries"] != (PUK_TRIES if name == "puk" else PIN_TRIES):
-            user["tries"] = PUK_TRIES if name == "puk" else PIN_TRIES
+        if user["tries"] != _full_tries(name):
+            user["tries"] = _full_tries(name)
             self.state.save()
 
     def _set_secret(self, name, secret, length):
@@ -444,7 +448,7 @@ class TseCard:
         user["salt"] = os.urandom(16).hex()
         user["hash"] = _secret_hash(user["salt"], secret)
         user["changed"] = True
-        user["tries"] = PUK_TRIES if name == "puk" else PIN_TRIES
+        user["tries"] = _full_tries(name)
         self.state.save()
 
     # --- the commands ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from tools.sim.tse.card import INVALID_CMD_SYNTAX, NO_RESPONSE_TO_FETCH
 from tse_sd import protocol as p
 from tse_sd.errors import TseProtocolError
 from tse_sd.fat import FatVolume
-from tse_sd.transport import locate
+from tse_sd.transport import locate, store_place
 
 PARTITION_START = 2048  # sectors: 1 MiB, the usual SD card alignment
 _EIO = 5
@@ -228,7 +228,7 @@ class CardImage:
 
     def read_store(self, block, nbytes):
         """What the host wrote at store block ``block`` (the card reading processData)."""
-        index, first = divmod(block, self.store_blocks)
+        index, first = store_place(block, self.store_blocks, len(self.store))
         out = bytearray()
         count = (nbytes + 511) // 512
         for sector, n in self.store[index].runs(first, count):
