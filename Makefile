@@ -34,7 +34,7 @@ RUNTIME   ?= cpython
 
 setup: $(STAMP_PIP) $(STAMP_APT) $(STAMP_EMU)
 
-$(STAMP_PIP): deps/requirements.lock
+$(STAMP_PIP): deps/requirements.lock | $(STAMP_APT)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "need Python 3.11, got " + sys.version' \
 		|| { echo "setup: $(PYTHON) is not Python 3.11 (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,8 @@ $(STAMP_PIP): deps/requirements.lock
 	@$(PY) -m pip check
 	@touch $@
 
-$(STAMP_APT): deps/apt.txt | $(STAMP_PIP)
+# Debian packages come first: pyscard builds from its sdist against swig and the PC/SC headers.
+$(STAMP_APT): deps/apt.txt
 	@missing=""; for p in $(APT_PKGS); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -50,7 +51,7 @@ $(STAMP_APT): deps/apt.txt | $(STAMP_PIP)
 		echo "setup: installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@touch $@
+	@mkdir -p $(VENV) && touch $@
 
 $(STAMP_EMU): deps/emupos.lock
 	@$(PYTHON313) -c 'import sys; assert sys.version_info >= (3, 13)' \

@@ -10,11 +10,13 @@ Every command goes through one ``raw()`` (python-escpos' ``_raw`` idea): into a 
 command the bytes are the same
 (tests/host/test_escpos.py): ``ESC @``, ``ESC t 19`` (code page PC858, which has the euro
 sign and the German umlauts), ``ESC E``, ``ESC a``, ``ESC !``, the native QR code
-``GS ( k`` (model 2), ``ESC d 6 GS V 0`` (feed and cut), ``ESC p`` (drawer kick).
+``GS ( k`` (model 2), barcodes (``GS h``, ``GS w``, ``GS f``, ``GS H``, ``GS k``: EAN-13 and
+Code 128), ``ESC d 6 GS V 0`` (feed and cut), ``ESC p`` (drawer kick).
 MicroPython has no code-page codecs, so PC858 is a table here; characters it lacks print as
 ``?`` rather than as garbage.
 """
 
+from firmware.gtin import valid as gtin_valid
 from micropython import const
 
 LEFT = const(0)
@@ -144,6 +146,9 @@ def encode_pc858(text):
     return bytes(out)
 
 
+_HRI = {"NONE": 0, "ABOVE": 1, "BELOW": 2, "BOTH": 3}
+
+
 class EscPos:
     """``EscPos()`` collects the bytes for ``take()``; ``EscPos(sink)`` hands every command to
     ``sink(data)`` at once (a UART, a socket) and keeps nothing."""
@@ -199,6 +204,27 @@ class EscPos:
         self.raw(b"\x1d(k\x03\x001E" + bytes((_QR_EC[ec],)))
         self.raw(b"\x1d(k" + bytes((n & 0xFF, n >> 8)) + b"1P0" + payload)
         return self.raw(b"\x1d(k\x03\x001Q0")
+
+    def barcode(self, code, kind="EAN13", height=64, width=3, hri="BELOW"):
+        """A printer-drawn barcode: ``EAN13`` (12 digits, or 13 with a correct check digit) or
+        ``CODE128`` (printable ASCII, code set B). ``hri``: where the digits go (NONE, ABOVE,
+        BELOW, BOTH)."""
+        if not 1 <= height <= 255 or not 2 <= width <= 6 or hri not in _HRI:
+            raise ValueError("barcode height 1..255, width 2..6, hri NONE/ABOVE/BELOW/BOTH")
+        if kind == "EAN13":
+            if not (code.isdigit() and len(code) == 12) and not (len(code) == 13 and gtin_valid(code)):
+                raise ValueError("EAN-13 needs 12 digits or 13 with a valid check digit: %r" % (code,))
+            body = bytes((2,)) + code.encode() + b"\x00"
+        elif kind == "CODE128":
+            data = b"{B" + code.encode()
+            if not code or len(data) > 255 or any(b < 0x20 or b > 0x7E for b in data):
+                raise ValueError("Code 128 takes 1..253 printable ASCII characters")
+            body = bytes((73, len(data))) + data
+        else:
+            raise ValueError("barcode kind is EAN13 or CODE128, got %r" % (kind,))
+        self.raw(b"\x1dh" + bytes((height,)) + b"\x1dw" + bytes((width,)))
+        self.raw(b"\x1df\x00\x1dH" + bytes((_HRI[hri],)))
+        return self.raw(b"\x1dk" + body)
 
     def cut(self, feed=True, partial=False):
         if feed:

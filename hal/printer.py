@@ -13,7 +13,7 @@ Bits 1 and 4 of every answer are fixed at 1, bit 0 and bit 7 at 0: anything else
 byte and raises ``ProtocolError``.
 """
 
-from firmware.errors import ProtocolError
+from firmware.errors import DeviceError, ProtocolError
 
 
 class PrinterCaps:
@@ -91,3 +91,35 @@ class Printer:
 
     def close(self):
         pass
+
+
+class LinkPrinter(Printer):
+    """An ESC/POS printer on a serial link (a board's UART, a Linux tty, a pty): the same
+    bytes as on TCP. ``status`` needs a link whose ``read`` times out (UART, pyserial)."""
+
+    def __init__(self, link, caps=None):
+        self.link = link
+        self.caps = caps or PrinterCaps()
+
+    def write(self, data):
+        self.link.write(data)
+
+    def status(self):
+        answers = []
+        for query in STATUS_QUERIES:
+            self.link.write(query)
+            byte = self.link.read(1)
+            if not byte:
+                raise DeviceError("printer does not answer DLE EOT (offline or not connected)")
+            answers.append(byte[0])
+        return decode_status(*answers)
+
+    def close(self):
+        self.link.close()
+
+
+def create(s, board):
+    """Board driver ``link-printer``: a printer on a UART / tty / pty link."""
+    from hal.link import open_link  # noqa: PLC0415
+
+    return LinkPrinter(open_link(s), PrinterCaps(columns=s.int("columns", 42, 24, 64)))

@@ -210,3 +210,12 @@ def _recv_into(sock, mv, n):
             raise OSError("NBD: connection closed by the server")
         mv[got : got + len(chunk)] = chunk
         got += len(chunk)
+
+
+def create(s, board):
+    """Board driver ``nbd-tse``: the simulator's TSE card. Returns the transport opener the
+    ``TseClient`` calls (again after a pulled card)."""
+    from tse_sd.transport import BlockTransport  # noqa: PLC0415
+
+    host, port, name = s.str("host", "127.0.0.1"), s.int("port", 10809, 1, 65535), s.str("export", "tse")
+    return lambda: BlockTransport(NbdBlockDevice.connect(host, port, name))

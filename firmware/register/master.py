@@ -12,6 +12,7 @@ data needs a closing first (DSFinV-K Tz. 3.3): the firmware enforces that, not t
 """
 
 from firmware.errors import ConfigError
+from firmware.gtin import valid as gtin_valid
 from firmware.pin import check_pin
 from firmware.register.vat import VAT_KEYS
 
@@ -23,16 +24,6 @@ def _need(entry, key, kind, where):
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(where + "." + key, "must be %s" % ("text" if kind is str else "a whole number"))
     return value
-
-
-def _gtin_ok(code):
-    """EAN-8/EAN-13/GTIN-14 check digit (weights 3,1 from the right)."""
-    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(code[:-1])):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return (10 - total % 10) % 10 == int(code[-1])
 
 
 class Article:
@@ -135,7 +126,7 @@ class MasterData:
             if group not in groups:
                 raise ConfigError(where + ".group", "unknown product group %r" % group)
             gtin = a.get("gtin", "")
-            if gtin and not _gtin_ok(gtin):
+            if gtin and not gtin_valid(gtin):
                 raise ConfigError(where + ".gtin", "%r is not a valid GTIN (check digit)" % gtin)
             unit = a.get("unit", "Stk")
             if unit not in UNITS:

@@ -89,3 +89,10 @@ class FileTransport:
         for fd in self._fds:
             os.close(fd)
         self._fds = []
+
+
+def create(s, board):
+    """Board driver ``file-tse``: the microSD TSE mounted by Linux (``mount`` or found in
+    /proc/mounts). Returns the transport opener for ``TseClient``."""
+    mount = s.entry.get("mount")
+    return lambda: FileTransport(mount or find_card())

@@ -67,3 +67,9 @@ class NetworkPrinter(Printer):
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+def create(s, board):
+    """Board driver ``tcp-printer``: a LAN printer or emupos."""
+    caps = PrinterCaps(columns=s.int("columns", 42, 24, 64), width_dots=s.int("width_dots", 576, 256, 832))
+    return NetworkPrinter(s.str("host", "127.0.0.1"), s.int("port", 9100, 1, 65535), caps=caps)

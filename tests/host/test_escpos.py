@@ -35,6 +35,18 @@ def escpos(fn):
         (lambda e: e.drawer(2), lambda p: p.cashdraw(2)),
         (lambda e: e.drawer(5), lambda p: p.cashdraw(5)),
         (
+            lambda e: e.barcode("4006381333931"),
+            lambda p: p.barcode("4006381333931", "EAN13", align_ct=False),
+        ),
+        (
+            lambda e: e.barcode("400638133393", height=80, width=2, hri="NONE"),
+            lambda p: p.barcode("400638133393", "EAN13", height=80, width=2, pos="OFF", align_ct=False),
+        ),
+        (
+            lambda e: e.barcode("SMARTECR-0001", "CODE128"),
+            lambda p: p.barcode("{BSMARTECR-0001", "CODE128", function_type="B", align_ct=False),
+        ),
+        (
             lambda e: e.codepage().text("Brötchen 0,45 € Äpfel Süß°\n"),
             lambda p: (p.charcode("CP858"), p.text("Brötchen 0,45 € Äpfel Süß°\n")),
         ),
@@ -53,6 +65,9 @@ def escpos(fn):
         "cut-nofeed",
         "drawer2",
         "drawer5",
+        "ean13",
+        "ean13-nohri",
+        "code128",
         "text",
     ],
 )
@@ -83,3 +98,13 @@ def test_bad_arguments():
         EscPos().qr("x", ec="X")
     with pytest.raises(ValueError):
         EscPos().drawer(3)
+    for code, kind in (
+        ("4006381333932", "EAN13"),
+        ("40063813339", "EAN13"),
+        ("Grüße", "CODE128"),
+        ("", "CODE128"),
+    ):
+        with pytest.raises(ValueError):
+            EscPos().barcode(code, kind)
+    with pytest.raises(ValueError):
+        EscPos().barcode("4006381333931", "UPC")

@@ -5,6 +5,8 @@
     emu.receipts()                             # what it has printed (one per cut)
     emu.image(rid), emu.text(rid)              # PNG as rendered, text as read
     emu.fault("paper-out")                     # paper-near-end, paper-out, cover-open, offline
+    emu.scan("]E04006381333931")               # the serial scanner on 127.0.0.1:<emu.scanner_port>
+    emu.drawer_open(), emu.close_drawer()      # the drawer the printer kicks, and its sensor
     emu.stop()
 
 emupos runs in its own environment (.venv-emupos, Python 3.13, made by ``make setup``); it is
@@ -31,13 +33,14 @@ def free_port():
 
 
 class Emupos:
-    def __init__(self, folder, printer_port=0, api_port=0, profile="epson-tm-t20iii"):
+    def __init__(self, folder, printer_port=0, api_port=0, profile="epson-tm-t20iii", scanner_port=0):
         if not BIN.exists():
             raise FileNotFoundError("emupos is not installed: run `make setup` (it needs Python 3.13)")
         self.folder = str(folder)
         os.makedirs(self.folder, exist_ok=True)
         self.printer_port = printer_port or free_port()
         self.api_port = api_port or free_port()
+        self.scanner_port = scanner_port or free_port()
         self.api = "http://127.0.0.1:%d/api/v1" % self.api_port
         self.config = os.path.join(self.folder, "emupos.yaml")
         with open(self.config, "w") as f:
@@ -50,7 +53,15 @@ class Emupos:
                 "    profile: %s\n"
                 "    connections:\n"
                 "      - tcp: { host: 127.0.0.1, port: %d }\n"
-                "    receipts_dir: ./receipts\n" % (self.api_port, profile, self.printer_port)
+                "    receipts_dir: ./receipts\n"
+                "    drawer: { sensor_open_level: high }\n"
+                "  - id: scanner\n"
+                "    type: scanner\n"
+                "    mode: serial\n"
+                "    suffix: enter\n"
+                "    connections:\n"
+                "      - tcp: { host: 127.0.0.1, port: %d }\n"
+                % (self.api_port, profile, self.printer_port, self.scanner_port)
             )
         self.proc = None
 
@@ -79,8 +90,13 @@ class Emupos:
         with urllib.request.urlopen(self.api + path, timeout=10) as r:
             return r.read()
 
-    def _call(self, method, path):
-        urllib.request.urlopen(urllib.request.Request(self.api + path, method=method), timeout=10).close()
+    def _call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.api + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.read()
 
     def receipts(self):
         return json.loads(self._get("/devices/front/receipts"))
@@ -104,6 +120,14 @@ class Emupos:
         if name not in FAULTS:
             raise ValueError("unknown printer fault %r (%s)" % (name, ", ".join(FAULTS)))
         self._call("PUT" if active else "DELETE", "/devices/front/faults/" + name)
+
+    def scan(self, data):
+        """The serial scanner sends ``data`` and CR now (to every connected client)."""
+        body = {"data": data, "countdown_seconds": 0}
+        return json.loads(self._call("POST", "/devices/scanner/scans", body))
+
+    def device(self, name="front"):
+        return json.loads(self._get("/devices/" + name))
 
     def close_drawer(self):
         self._call("POST", "/devices/front/drawer/close")

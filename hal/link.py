@@ -1,0 +1,98 @@
+"""Byte links to peripherals, chosen by board data: a serial device or pty (``path``), TCP
+(``host`` + ``port``), a MicroPython ``machine.UART`` (``uart``), or pyserial (``serial``).
+
+    link = open_link(settings)     # .write(data), .read(n), .close()
+    reader = await open_reader(settings)   # an asyncio stream for devices that talk first
+
+The device drivers (display, scanner, printer) only ever see ``write``/``read`` or a stream,
+so one driver serves the simulator's pty, a Linux serial port and a board's UART.
+"""
+
+import asyncio
+import socket
+
+from firmware.errors import ConfigError, DeviceError
+
+
+class FileLink:
+    """A tty, a pty or a device node opened as a file."""
+
+    def __init__(self, path):
+        try:
+            self.f = open(path, "r+b", buffering=0)
+        except OSError as e:
+            raise DeviceError("cannot open %s: %s" % (path, e))
+        self.path = path
+
+    def write(self, data):
+        try:
+            self.f.write(data)
+            self.f.flush()
+        except OSError as e:
+            raise DeviceError("%s: %s" % (self.path, e))
+
+    def read(self, n):
+        return self.f.read(n)
+
+    def close(self):
+        self.f.close()
+
+
+class TcpLink:
+    def __init__(self, host, port, timeout=5):
+        self.where = "%s:%d" % (host, port)
+        self.sock = socket.socket()
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.connect(socket.getaddrinfo(host, port)[0][-1])
+        except OSError as e:
+            self.sock.close()
+            raise DeviceError("%s not reachable: %s" % (self.where, e))
+
+    def write(self, data):
+        try:
+            view = memoryview(data)
+            sent = 0
+            while sent < len(data):
+                sent += self.sock.send(view[sent:])
+        except OSError as e:
+            raise DeviceError("%s: %s" % (self.where, e))
+
+    def read(self, n):
+        return self.sock.recv(n)
+
+    def close(self):
+        self.sock.close()
+
+
+def open_link(s):
+    """A link from a device entry's settings (``hal.board.Settings``)."""
+    if s.has("path"):
+        return FileLink(s.str("path"))
+    if s.has("port") and s.has("host"):
+        return TcpLink(s.str("host"), s.int("port", lo=1, hi=65535))
+    if s.has("uart"):
+        import machine  # noqa: PLC0415 (MicroPython boards only)
+
+        return machine.UART(
+            s.int("uart"), s.int("baudrate", 9600), tx=s.int("tx"), rx=s.int("rx"), timeout=500
+        )
+    if s.has("serial"):
+        import serial  # noqa: PLC0415 (pyserial, CPython only)
+
+        return serial.Serial(s.str("serial"), s.int("baudrate", 9600), timeout=1)
+    raise ConfigError(s.path, "needs a link: path, host+port, uart (board) or serial (Linux)")
+
+
+async def open_reader(s):
+    """An asyncio stream reader for a device that sends on its own (a scanner)."""
+    if s.has("port") and s.has("host"):
+        try:
+            reader, writer = await asyncio.open_connection(s.str("host"), s.int("port", lo=1, hi=65535))
+        except OSError as e:
+            raise DeviceError("%s:%d not reachable: %s" % (s.str("host"), s.int("port"), e))
+        return reader, writer
+    if s.has("uart"):
+        link = open_link(s)
+        return asyncio.StreamReader(link), None
+    raise ConfigError(s.path, "a scanner needs host+port (simulator) or uart (board)")
