@@ -66,6 +66,8 @@ def _check(field, value, path):
     if not ok:
         raise ConfigError(path, "must be %s, got %s" % (_article(kind), json.dumps(value)))
     if kind == "dict":
+        if field.schema is None:  # free-form: checked by its owner (board device overrides)
+            return dict(value)
         return validate(value, field.schema, path)
     if kind == "list":
         _check_range(field, len(value), path, " entries")
@@ -109,7 +111,7 @@ def validate(data, schema, path=""):
         sub = _join(path, key)
         if key in data:
             out[key] = _check(field, data[key], sub)
-        elif field.kind == "dict":
+        elif field.kind == "dict" and field.schema is not None:
             out[key] = validate({}, field.schema, sub)
         elif field.default is _REQUIRED:
             raise ConfigError(sub, "is required")
@@ -148,7 +150,7 @@ def masked(config, schema=None):
         field = schema.get(key)
         if field is not None and field.secret:
             out[key] = "***"
-        elif field is not None and field.kind == "dict":
+        elif field is not None and field.kind == "dict" and field.schema is not None:
             out[key] = masked(value, field.schema)
         else:
             out[key] = value
@@ -160,6 +162,21 @@ def masked(config, schema=None):
 SCHEMA = {
     "platform": Field(
         "str", "sim", choices=("sim", "linux", "mpy"), doc="which driver family runs the peripherals"
+    ),
+    "board": Field("str", "boards/sim.json", doc="board file: which driver runs each device"),
+    "devices": Field("dict", {}, doc="per-device settings over the board file's (ports, paths)"),
+    "data_dir": Field("str", "out/sim/data", doc="journal and state"),
+    "master": Field("str", "data/demo-master.json", doc="master data: articles, VAT, operators"),
+    "operator_port": Field("int", 0, min=0, max=65535, doc="operator link on 127.0.0.1 (0: none)"),
+    "drawer_warn_s": Field("int", 30, min=5, max=600, doc="warn when the drawer stays open longer"),
+    "tse": Field(
+        "dict",
+        schema={
+            "setup": Field("bool", True, doc="take a new card into service at boot"),
+            "puk": Field("str", "123456", secret=True),
+            "admin_pin": Field("str", "12345", secret=True),
+            "time_admin_pin": Field("str", "54321", secret=True),
+        },
     ),
     "log": Field(
         "dict",

@@ -9,6 +9,8 @@ is reported in one line and the process exits with status 2; Ctrl-C stops cleanl
 """
 
 import asyncio
+import json
+import os
 import sys
 
 from firmware import VERSION
@@ -17,6 +19,7 @@ from firmware.cli import options
 from firmware.errors import EcrError
 from firmware.log import LEVELS, Logger
 from hal import platform as platforms
+from hal.board import Board
 
 USAGE = "usage: firmware [--config FILE]"
 
@@ -33,14 +36,83 @@ class Firmware:
         )
         self._stop = asyncio.Event()
 
+    async def _tse(self, board, client_id):
+        """The TSE client and its service, or (None, None) on a board without a TSE."""
+        if not board.has("tse"):
+            return None, None
+        from tse_sd.client import TseClient
+        from tse_sd.errors import TseError
+        from tse_sd.service import TseService
+
+        clock, cfg = self.platform.clock, self.config["tse"]
+        client = TseClient(board.get("tse"), clock)
+        service = TseService(client, clock, self.log, client_id, cfg["time_admin_pin"])
+        try:
+            if cfg["setup"]:
+                await client.setup(
+                    cfg["puk"], cfg["admin_pin"], cfg["time_admin_pin"], client_id, clock.now()
+                )
+            await service.boot()
+        except (TseError, OSError) as e:
+            self.log.error("TSE not ready at boot (selling goes on, receipts note it): %s", e)
+        return client, service
+
     async def run(self):
-        """Run until ``stop()``. Later subsystems start their tasks here."""
+        """Boot the terminal and run it until ``stop()``."""
+        from firmware.app import Till
+        from firmware.journal import Journal
+        from firmware.register.master import MasterData
+        from firmware.terminal import Terminal
+        from ui import operator
+
+        cfg, clock = self.config, self.platform.clock
         self.log.info("smartECR %s on %s, platform %s", VERSION, sys.implementation.name, self.platform.name)
-        await self._stop.wait()
-        self.log.info("stopped")
+        board = Board.load(cfg["board"], cfg["devices"])
+        with open(cfg["master"]) as f:
+            master = MasterData.from_dict(json.load(f))
+        _makedirs(cfg["data_dir"])
+        journal = Journal(cfg["data_dir"] + "/journal", clock)
+        client, service = await self._tse(board, master.register["serial"])
+        till = Till(master, journal, client, clock, self.log)
+        done = await till.recover()
+        if done:
+            self.log.info("recovered after power loss: %s", done)
+        self.terminal = Terminal(till, board, self.log, clock, cfg["drawer_warn_s"], service)
+        tasks = [asyncio.create_task(self.terminal.run())]
+        if service is not None:
+            tasks.append(asyncio.create_task(service.run()))
+        server = None
+        if cfg["operator_port"]:
+            server = await operator.serve(self.terminal, cfg["operator_port"])
+            self.log.info("operator link on 127.0.0.1:%d", cfg["operator_port"])
+        self.log.info("ready: board %s, devices %s", board.name, ", ".join(board.names()))
+        try:
+            await self._stop.wait()
+        finally:
+            self.terminal.stop()
+            for task in tasks:
+                task.cancel()
+            if server is not None:
+                server.close()
+            board.close()
+            journal.close()
+            if client is not None:
+                client.close()
+            self.log.info("stopped")
 
     def stop(self):
         self._stop.set()
+
+
+def _makedirs(path):
+    part = ""
+    for name in path.split("/"):
+        part = part + "/" + name if part or path.startswith("/") else name
+        if name:
+            try:
+                os.mkdir(part)
+            except OSError:
+                pass
 
 
 def parse_args(argv):
@@ -64,4 +136,7 @@ def start(argv, stream=sys.stdout, err=sys.stderr):
         asyncio.run(firmware.run())
     except KeyboardInterrupt:
         firmware.log.info("stopped by Ctrl-C")
+    except (EcrError, OSError) as e:
+        err.write("smartECR: %s\n" % (e,))
+        return 2
     return 0

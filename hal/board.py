@@ -1,6 +1,6 @@
 """Board configuration as data: which driver runs each device, with its ports, pins and paths.
 
-    board = Board.load("boards/sim.json", overrides={"printer": {"port": 9100}})
+    board = Board.load("boards/sim.json", overrides={"printer": {"port": 9100}, "scanner": None})
     board.names()                 # ['card_reader', 'display', 'drawer', 'printer', ...]
     printer = board.get("printer")  # the driver module is imported now, the first time
 
@@ -48,16 +48,27 @@ def _resolve(entry):
 
 
 class Board:
-    def __init__(self, data, source="board"):
+    def __init__(self, data, source="board", overrides=None):
         if not isinstance(data, dict) or not isinstance(data.get("devices"), dict):
             raise ConfigError(source, "a board needs a 'devices' object")
         self.name = data.get("name", source)
         self.platform = data.get("platform", "sim")
-        self.entries = {}
+        entries = {}
         for name, entry in data["devices"].items():
             if not isinstance(entry, dict):
                 raise ConfigError("devices." + name, "must be an object")
-            entry = _resolve(entry)
+            entries[name] = _resolve(entry)
+        for name, extra in (overrides or {}).items():  # the terminal's own settings win
+            if name not in entries:
+                raise ConfigError("devices." + name, "no such device on board %s" % source)
+            if extra is None:  # this terminal has no such device (or its peer is missing)
+                del entries[name]
+            elif not isinstance(extra, dict):
+                raise ConfigError("devices." + name, "must be an object or null")
+            else:
+                entries[name].update(extra)
+        self.entries = {}
+        for name, entry in entries.items():
             if entry.get("driver") not in DRIVERS:
                 raise ConfigError(
                     "devices.%s.driver" % name,
@@ -73,12 +84,7 @@ class Board:
                 data = json.load(f)
         except (OSError, ValueError) as e:
             raise ConfigError(path, "cannot read board file: %s" % (e,))
-        for name, extra in (overrides or {}).items():
-            entry = data["devices"].get(name)
-            if entry is None:
-                raise ConfigError("devices." + name, "no such device on board %s" % path)
-            entry.update(extra)
-        return cls(data, path)
+        return cls(data, path, overrides)
 
     def names(self):
         return sorted(self.entries)

@@ -82,7 +82,7 @@ class DmdDisplay(CustomerDisplay):
 
 def create(s, board):
     """Board driver ``dmd-display``: a DM-D display on a link (pty, serial port, UART)."""
-    from hal.link import open_link  # noqa: PLC0415 (only boards with a display need it)
+    from hal.link import open_link
 
     link = open_link(s)
     display = DmdDisplay(link.write, DisplayCaps(s.int("columns", 20, 8, 40), s.int("lines", 2, 1, 4)))

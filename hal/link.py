@@ -15,7 +15,8 @@ from firmware.errors import ConfigError, DeviceError
 
 
 class FileLink:
-    """A tty, a pty or a device node opened as a file."""
+    """A tty, a pty or a device node opened as a file, unbuffered. No ``flush()``: on the
+    MicroPython unix port it calls fsync, which a tty refuses (EINVAL)."""
 
     def __init__(self, path):
         try:
@@ -27,7 +28,6 @@ class FileLink:
     def write(self, data):
         try:
             self.f.write(data)
-            self.f.flush()
         except OSError as e:
             raise DeviceError("%s: %s" % (self.path, e))
 
@@ -72,13 +72,13 @@ def open_link(s):
     if s.has("port") and s.has("host"):
         return TcpLink(s.str("host"), s.int("port", lo=1, hi=65535))
     if s.has("uart"):
-        import machine  # noqa: PLC0415 (MicroPython boards only)
+        import machine
 
         return machine.UART(
             s.int("uart"), s.int("baudrate", 9600), tx=s.int("tx"), rx=s.int("rx"), timeout=500
         )
     if s.has("serial"):
-        import serial  # noqa: PLC0415 (pyserial, CPython only)
+        import serial
 
         return serial.Serial(s.str("serial"), s.int("baudrate", 9600), timeout=1)
     raise ConfigError(s.path, "needs a link: path, host+port, uart (board) or serial (Linux)")

@@ -120,6 +120,6 @@ class LinkPrinter(Printer):
 
 def create(s, board):
     """Board driver ``link-printer``: a printer on a UART / tty / pty link."""
-    from hal.link import open_link  # noqa: PLC0415
+    from hal.link import open_link
 
     return LinkPrinter(open_link(s), PrinterCaps(columns=s.int("columns", 42, 24, 64)))

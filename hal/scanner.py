@@ -134,7 +134,7 @@ class LazyScanner(Scanner):
         self.stream = None
 
     async def read(self):
-        from hal.link import open_reader  # noqa: PLC0415
+        from hal.link import open_reader
 
         if self.stream is None:
             reader, writer = await open_reader(self.settings)

@@ -215,7 +215,7 @@ def _recv_into(sock, mv, n):
 def create(s, board):
     """Board driver ``nbd-tse``: the simulator's TSE card. Returns the transport opener the
     ``TseClient`` calls (again after a pulled card)."""
-    from tse_sd.transport import BlockTransport  # noqa: PLC0415
+    from tse_sd.transport import BlockTransport
 
     host, port, name = s.str("host", "127.0.0.1"), s.int("port", 10809, 1, 65535), s.str("export", "tse")
     return lambda: BlockTransport(NbdBlockDevice.connect(host, port, name))

@@ -34,7 +34,7 @@ class PinDrawer(Drawer):
 
 def create_drawer(s, board):
     """Board driver ``pin-drawer``: ``kick`` and optional ``sensor`` GPIO numbers."""
-    from machine import Pin  # noqa: PLC0415
+    from machine import Pin
 
     sensor = Pin(s.int("sensor"), Pin.IN, Pin.PULL_UP) if s.has("sensor") else None
     return PinDrawer(
@@ -44,9 +44,9 @@ def create_drawer(s, board):
 
 def create_tse(s, board):
     """Board driver ``sdcard-tse``: the TSE in the board's microSD slot."""
-    import machine  # noqa: PLC0415
+    import machine
 
-    from tse_sd.transport import BlockTransport  # noqa: PLC0415
+    from tse_sd.transport import BlockTransport
 
     slot = s.int("slot", 2, 0, 3)
     return lambda: BlockTransport(machine.SDCard(slot=slot))

@@ -1,0 +1,289 @@
+"""The terminal at work: the till with its peripherals (device code).
+
+    term = Terminal(till, board, log, clock)
+    await term.plu("1001")            # rung up; the customer display shows it
+    await term.scan(symbol)           # a scanned Symbol (or the scanner's ScanError)
+    await term.pay_cash(2000)         # signed, journaled, then printed and the drawer opened
+    await term.pay_card()             # the card in the reader is read (PAN masked)
+    term.state()                      # what the operator screen shows
+    await term.run()                  # scanner, print queue and drawer watch, until stopped
+
+Order of things (KassenSichV): a receipt is printed and the drawer opened only after the
+Vorgang is signed and journaled (``Till.finish``). A printer that is offline, out of paper
+or open does not stop the sale: the receipt waits in the print queue and is printed when the
+printer is ready again (the journal keeps it for a reprint in any case, also after a power
+cut). A drawer left open longer than ``drawer_warn_s`` gives a warning. Scans that are
+garbage or partial are shown as a message and ring nothing up.
+"""
+
+import asyncio
+
+from firmware.errors import DeviceError, EcrError, ProtocolError
+from firmware.money import format_cents
+from firmware.receipts import receipt, to_escpos, to_text
+from hal.drawer import DrawerWatch
+from hal.scanner import ScanError
+from tse_sd.errors import TseError
+
+MESSAGES = 6
+
+
+class Terminal:
+    def __init__(self, till, board, log, clock, drawer_warn_s=30, service=None):
+        self.till = till
+        self.board = board
+        self.log = log
+        self.clock = clock
+        self.service = service
+        self.queue = []  # bon_nr of receipts waiting for the printer, oldest first
+        self.messages = []
+        self.last_receipt = ""
+        self.watch = DrawerWatch(drawer_warn_s)
+        self.drawer_open = None
+        self.printer_problems = []
+        self.card = None  # the last card read (masked)
+        self._stop = asyncio.Event()
+
+    def _device(self, name):
+        if not self.board.has(name):
+            return None
+        try:
+            return self.board.get(name)
+        except EcrError as e:
+            self.say("%s: %s" % (name, e))
+            return None
+
+    def say(self, text):
+        self.log.info("operator: %s", text)
+        self.messages.append(text)
+        del self.messages[:-MESSAGES]
+
+    def _show(self, top, bottom=""):
+        display = self._device("display")
+        if display is not None:
+            try:
+                display.show(top, bottom)
+            except DeviceError as e:
+                self.log.warning("customer display: %s", e)
+
+    # --- ringing up ------------------------------------------------------------------------
+
+    async def _add(self, method, *args):
+        bon = self.till.bon or self.till.open_bon()
+        try:
+            line = await self.till.add(getattr(bon, method), *args)
+        except (ValueError, KeyError) as e:
+            self.say(str(e.args[0]) if e.args else str(e))
+            return None
+        self._show(line["text"], format_cents(line["amount"]) + " EUR")
+        return line
+
+    async def plu(self, code, qty=1000):
+        return await self._add("add_plu", code, qty)
+
+    async def barcode(self, gtin):
+        return await self._add("add_barcode", gtin)
+
+    async def scan(self, item):
+        """A scanner result: an article's GTIN rings it up; anything else is a message."""
+        if isinstance(item, ScanError):
+            self.say("Scan abgelehnt: %s" % item)
+            return None
+        if item.symbology not in ("EAN13", "EAN8"):
+            self.say("%s-Code gelesen, kein Artikel: %s" % (item.symbology, item.text[:40]))
+            return None
+        return await self.barcode(item.text)
+
+    async def void(self, pos):
+        bon = self.till.bon
+        if bon is None:
+            self.say("kein offener Bon")
+            return
+        try:
+            bon.void(pos)
+        except ValueError as e:
+            self.say(str(e))
+
+    async def abort(self):
+        if self.till.bon is None:
+            self.say("kein offener Bon")
+            return None
+        record = await self.till.abort()
+        self._show("Abgebrochen")
+        return record
+
+    # --- paying ----------------------------------------------------------------------------
+
+    async def pay_cash(self, given=None):
+        """Cash; ``given`` cents handed over (``None``: exactly the total)."""
+        bon = self.till.bon
+        if bon is None:
+            self.say("kein offener Bon")
+            return None
+        due = bon.total - bon.paid
+        try:
+            bon.pay("Bar", due if given is None else given)
+        except ValueError as e:
+            self.say(str(e))
+            return None
+        if bon.paid < bon.total:
+            self.say("noch %s EUR fällig" % format_cents(bon.total - bon.paid))
+            self._show("Noch zu zahlen", format_cents(bon.total - bon.paid) + " EUR")
+            return None
+        return await self._finish(cash=True)
+
+    async def pay_card(self):
+        bon = self.till.bon
+        if bon is None:
+            self.say("kein offener Bon")
+            return None
+        try:
+            reader = self._card_reader()
+            if reader is None:
+                self.say("keine Karte: bitte Karte stecken oder auflegen")
+                return None
+            from payment.card import read_card
+
+            self.card = read_card(reader)
+        except (DeviceError, ProtocolError) as e:
+            self.say("Karte: %s" % e)
+            return None
+        self.say("Karte %s %s gelesen" % (self.card["label"], self.card["pan"]))
+        bon.pay("ECKarte", bon.total - bon.paid)
+        return await self._finish(cash=False)
+
+    def _card_reader(self):
+        """The slot with a card in it: contactless first (the usual case), then the chip."""
+        for name in ("contactless_reader", "card_reader"):
+            reader = self._device(name)
+            if reader is not None and reader.present():
+                return reader
+        return None
+
+    async def _finish(self, cash):
+        record = await self.till.finish()
+        if record.get("change"):
+            self._show("Rückgeld", format_cents(record["change"]) + " EUR")
+        else:
+            self._show("Danke!", format_cents(record["total"]) + " EUR")
+        self.print_receipt(record)
+        if cash:
+            self.open_drawer()
+        return record
+
+    # --- printer and drawer ------------------------------------------------------------------
+
+    def print_receipt(self, record):
+        """Print now if the printer is ready, else queue it (the sale is complete either way)."""
+        doc = receipt(record, self.till.master, self._columns())
+        self.last_receipt = to_text(doc)
+        self.queue.append(record["bon_nr"])
+        self.flush_queue()
+
+    def _columns(self):
+        printer = self._device("printer")
+        return printer.caps.columns if printer is not None else 42
+
+    def flush_queue(self):
+        printer = self._device("printer")
+        if printer is None or not self.queue:
+            return
+        try:
+            status = printer.status()
+        except DeviceError as e:
+            self._printer_problem(["Drucker nicht erreichbar (%s)" % e])
+            return
+        if not status.ready:
+            self._printer_problem(status.problems())
+            return
+        while self.queue:
+            record = self.till.find(self.queue[0])
+            try:
+                if record is not None:
+                    printer.write(to_escpos(receipt(record, self.till.master, printer.caps.columns)))
+            except DeviceError as e:
+                self._printer_problem(["Druck fehlgeschlagen (%s)" % e])
+                return
+            self.queue.pop(0)
+        self.printer_problems = []
+
+    def _printer_problem(self, problems):
+        if problems != self.printer_problems:
+            self.say("Bon %s wartet: %s" % (", ".join(str(n) for n in self.queue), "; ".join(problems)))
+        self.printer_problems = problems
+
+    def open_drawer(self):
+        drawer = self._device("drawer")
+        if drawer is None:
+            return
+        try:
+            drawer.open()
+        except DeviceError as e:
+            self.say("Kassenlade: %s" % e)
+
+    def check_drawer(self):
+        drawer = self._device("drawer")
+        if drawer is None:
+            return
+        try:
+            self.drawer_open = drawer.is_open()
+        except DeviceError:
+            self.drawer_open = None
+            return
+        warning = self.watch.update(self.drawer_open, self.clock.now())
+        if warning:
+            self.say(warning)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def state(self):
+        bon = self.till.bon
+        return {
+            "bon": None
+            if bon is None
+            else {
+                "lines": [[ln["pos"], ln["text"], ln["qty"], ln["amount"], ln["storno"]] for ln in bon.lines],
+                "total": bon.total,
+            },
+            "last_bon_nr": self.till.last_bon_nr,
+            "last_receipt": self.last_receipt,
+            "queue": list(self.queue),
+            "printer": self.printer_problems,
+            "drawer_open": self.drawer_open,
+            "tse": None if self.service is None else self.service.status(),
+            "messages": list(self.messages),
+        }
+
+    async def _scanner_loop(self):
+        scanner = self._device("scanner")
+        if scanner is None:
+            return
+        while not self._stop.is_set():
+            try:
+                item = await scanner.read()
+            except (OSError, DeviceError) as e:
+                self.log.warning("scanner: %s; retrying", e)
+                await asyncio.sleep(2)
+                continue
+            try:
+                await self.scan(item)
+            except TseError as e:
+                self.say("TSE: %s" % e)
+
+    async def _tick_loop(self, period):
+        while not self._stop.is_set():
+            self.flush_queue()
+            self.check_drawer()
+            await asyncio.sleep(period)
+
+    async def run(self, period=1):
+        for name in self.board.names():  # open every device now: problems show at boot
+            self._device(name)
+        self._show("Willkommen")
+        tasks = [asyncio.create_task(self._scanner_loop()), asyncio.create_task(self._tick_loop(period))]
+        await self._stop.wait()
+        for task in tasks:
+            task.cancel()
+
+    def stop(self):
+        self._stop.set()

@@ -1,0 +1,237 @@
+"""The host simulator: the firmware plus every virtual peripheral, wired at the wire level.
+
+    sim = Simulator("out/sim", runtime="cpython").start()
+    sim.endpoints        # {"printer": "127.0.0.1:40123", "display": "/dev/pts/4", "tse": "nbd://...", ...}
+    sim.operator(op="plu", code="1001")      # the operator link (ui/operator.py)
+    sim.insert_card() / sim.tap_card()       # a card into the chip slot / onto the contactless one
+    sim.tse_card(removed=True)               # pull the TSE card; False puts it back
+    sim.power_cut()                          # SIGKILL the firmware and boot it again
+    sim.stop()
+
+Peripherals: the TSE card emulator over NBD (tools/sim/tse), emupos for printer, drawer and
+serial scanner, the virtual DM-D customer display on a pty, and the card reader (pcscd +
+vpcd for the CPython firmware, the firmware's own vpcd reader on MicroPython) with a virtual
+card. A peer that cannot start (emupos not installed, pcscd not available) is reported in
+``missing`` and its devices are taken off the firmware's board; everything else runs.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from hal.sim.tse_control import TseControl
+from tools import upy
+from tools.sim.card import CardLink, VirtualCard
+from tools.sim.display import VirtualDisplay
+from tools.sim.emupos import Emupos, free_port
+from tools.sim.pcsc import Pcscd, PcscUnavailable
+from tools.sim.tse.server import CardServer
+
+
+class Simulator:
+    def __init__(self, out="out/sim", runtime="cpython"):
+        if runtime not in ("cpython", "micropython"):
+            raise ValueError("runtime is cpython or micropython")
+        self.out = os.path.abspath(out)
+        self.runtime = runtime
+        self.missing = {}
+        self.endpoints = {}
+        self.devices = {}
+        self.tse = self.emupos = self.display = self.pcscd = None
+        self.proc = None
+        self._control = None
+        self._link = None
+        self.cards = {}
+
+    # --- peers ---------------------------------------------------------------------------------
+
+    def _start_tse(self):
+        self.tse = CardServer(os.path.join(self.out, "tse-card"), control_port=0).start()
+        self._control = TseControl(self.tse.control_port)
+        self.devices["tse"] = {"port": self.tse.nbd.port}
+        self.endpoints["tse"] = self.tse.nbd.address
+
+    def _start_emupos(self):
+        try:
+            self.emupos = Emupos(os.path.join(self.out, "emupos")).start()
+        except (OSError, RuntimeError, TimeoutError) as e:
+            self.missing["printer"] = str(e)
+            self.devices.update(printer=None, drawer=None, scanner=None)
+            return
+        self.devices["printer"] = {"port": self.emupos.printer_port}
+        self.devices["scanner"] = {"port": self.emupos.scanner_port}
+        self.endpoints["printer"] = "127.0.0.1:%d" % self.emupos.printer_port
+        self.endpoints["scanner"] = "127.0.0.1:%d" % self.emupos.scanner_port
+        self.endpoints["emupos"] = self.emupos.api
+
+    def _start_display(self):
+        self.display = VirtualDisplay().start()
+        self.devices["display"] = {"path": self.display.path}
+        self.endpoints["display"] = self.display.path
+
+    def _start_readers(self):
+        port = free_port()
+        while port + 1 > 65535:
+            port = free_port()
+        self.reader_port = port
+        if self.runtime == "micropython":  # the firmware is the reader: cards connect to it
+            self.devices["card_reader"] = {"port": port}
+            self.devices["contactless_reader"] = {"port": port + 1}
+        else:
+            try:
+                self.pcscd = Pcscd(os.path.join(self.out, "pcsc"), port).start()
+            except PcscUnavailable as e:
+                self.missing["card reader"] = str(e)
+                self.devices.update(card_reader=None, contactless_reader=None)
+                return
+        self.endpoints["card reader"] = "vpcd 127.0.0.1:%d (chip), :%d (contactless)" % (port, port + 1)
+
+    # --- the firmware -------------------------------------------------------------------------
+
+    def _config(self):
+        self.operator_port = free_port()
+        config = {
+            "platform": "sim",
+            "board": str(upy.ROOT / "boards" / "sim.json"),
+            "master": str(upy.ROOT / "data" / "demo-master.json"),
+            "data_dir": os.path.join(self.out, "data"),
+            "devices": self.devices,
+            "operator_port": self.operator_port,
+        }
+        path = os.path.join(self.out, "config.json")
+        with open(path, "w") as f:
+            json.dump(config, f, indent=1)
+        return path
+
+    def _boot(self, timeout=60):
+        config = self._config()
+        log = open(os.path.join(self.out, "firmware.log"), "ab")
+        if self.runtime == "micropython":
+            argv, env = upy.command(["-m", "firmware", "--config", config]), upy.env()
+        else:
+            argv = [sys.executable, "-m", "firmware", "--config", config]
+            env = upy.env({"PYTHONPATH": str(upy.ROOT)})
+        self.proc = subprocess.Popen(argv, cwd=upy.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._link = socket.create_connection(("127.0.0.1", self.operator_port), timeout=30)
+                self._lines = self._link.makefile("rb")
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "the firmware did not come up; see %s/firmware.log" % self.out
+                    ) from None
+                time.sleep(0.1)
+        self.endpoints["operator"] = "127.0.0.1:%d" % self.operator_port
+
+    def start(self):
+        os.makedirs(self.out, exist_ok=True)
+        try:
+            self._start_tse()
+            self._start_emupos()
+            self._start_display()
+            self._start_readers()
+            self._boot()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    # --- what an operator does ------------------------------------------------------------------
+
+    def operator(self, **request):
+        """One request on the operator link; returns the reply (``ok``, ``state``, ``error``)."""
+        self._link.sendall((json.dumps(request) + "\n").encode())
+        line = self._lines.readline()
+        if not line:
+            raise RuntimeError("the firmware closed the operator link")
+        return json.loads(line)
+
+    def _card(self, slot, contactless):
+        if slot in self.missing or (self.runtime == "cpython" and self.pcscd is None):
+            raise RuntimeError("no card reader: %s" % self.missing.get("card reader", "not started"))
+        link = self.cards.get(slot)
+        if link is None or not link.inserted:
+            card = VirtualCard.test_card(contactless=contactless)
+            link = CardLink(card, self.reader_port + (1 if contactless else 0)).insert()
+            self.cards[slot] = link
+        return link
+
+    def insert_card(self):
+        return self._card("chip", False)
+
+    def tap_card(self):
+        return self._card("contactless", True)
+
+    def remove_cards(self):
+        for link in self.cards.values():
+            link.remove()
+        self.cards = {}
+
+    def wait_card(self, timeout=5):
+        """Give the reader time to notice the card (pcscd polls its slots)."""
+        if self.runtime == "cpython":
+            from smartcard.System import readers
+
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                for r in readers():
+                    conn = r.createConnection()
+                    try:
+                        conn.connect()
+                        return True
+                    except Exception:
+                        pass
+                    finally:
+                        conn.release()
+                time.sleep(0.1)
+            return False
+        return True
+
+    def tse_card(self, removed):
+        return self._control.set(removed=removed)
+
+    def power_cut(self):
+        """The power goes: the firmware dies where it stands; then it boots again."""
+        self._close_link()
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.remove_cards()
+        self._boot()
+
+    # --- shutting down ------------------------------------------------------------------------
+
+    def _close_link(self):
+        if self._link is not None:
+            self._lines.close()
+            self._link.close()
+            self._link = None
+
+    def stop(self):
+        self._close_link()
+        self.remove_cards()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        for peer in (self.pcscd, self.emupos, self.display):
+            if peer is not None:
+                peer.stop()
+        self.pcscd = self.emupos = self.display = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self.tse is not None:
+            self.tse.close()
+            self.tse = None
