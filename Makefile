@@ -1,5 +1,7 @@
 # smartECR firmware — every entry point a developer or CI needs.
 #
+#   make sim       the host simulator: firmware + every virtual peripheral, operator UI
+#                  (RUNTIME=micropython for the MicroPython firmware, HEADLESS=1 for no UI)
 #   make setup     virtual environment, pinned Python packages, Debian packages (idempotent)
 #   make test      lint + device-code gates + CPython tests + MicroPython tests (what CI runs)
 #   make test-upy  only the device tests under the MicroPython unix port
@@ -30,7 +32,11 @@ APT_PKGS   = $(shell sed -e 's/\#.*//' deps/apt.txt)
 
 RUNTIME   ?= cpython
 
-.PHONY: setup test test-py test-upy lint gates demo bench lock clean
+.PHONY: sim setup test test-py test-upy lint gates demo bench lock clean
+
+sim: setup
+	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(HEADLESS),--headless)
+
 
 setup: $(STAMP_PIP) $(STAMP_APT) $(STAMP_EMU)
 

@@ -77,6 +77,8 @@ class Firmware:
         done = await till.recover()
         if done:
             self.log.info("recovered after power loss: %s", done)
+            if service is not None:
+                await service.maintain()  # the status shows the card as recovery left it
         self.terminal = Terminal(till, board, self.log, clock, cfg["drawer_warn_s"], service)
         tasks = [asyncio.create_task(self.terminal.run())]
         if service is not None:

@@ -162,6 +162,8 @@ class Terminal:
 
     async def _finish(self, cash):
         record = await self.till.finish()
+        if record.get("tse_failure"):
+            self.say("Bon %d ohne TSE-Signatur: %s" % (record["bon_nr"], record["tse_failure"]))
         if record.get("change"):
             self._show("Rückgeld", format_cents(record["change"]) + " EUR")
         else:

@@ -26,8 +26,24 @@ def _error(fn, *args):
 
 
 def test_defaults_are_valid_and_complete():
-    assert DEFAULTS == {"platform": "sim", "log": {"level": "info", "ring": 200}}
+    assert DEFAULTS == {
+        "platform": "sim",
+        "board": "boards/sim.json",
+        "devices": {},
+        "data_dir": "out/sim/data",
+        "master": "data/demo-master.json",
+        "operator_port": 0,
+        "drawer_warn_s": 30,
+        "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},
+        "log": {"level": "info", "ring": 200},
+    }
     assert validate({}, config.SCHEMA) == DEFAULTS
+    shown = config.masked(DEFAULTS)
+    assert shown["tse"] == {"setup": True, "puk": "***", "admin_pin": "***", "time_admin_pin": "***"}
+    assert shown["devices"] == {}
+    # the free-form devices section takes any object, and only an object
+    assert validate({"devices": {"printer": None}}, config.SCHEMA)["devices"] == {"printer": None}
+    _error(validate, {"devices": []}, config.SCHEMA)
 
 
 def test_values_override_defaults_and_nested_defaults_fill_in():

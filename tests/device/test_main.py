@@ -1,6 +1,7 @@
 import asyncio
+import json
 
-from support import RUNTIME, TempDir, raises, run
+from support import ROOT, RUNTIME, TempDir, raises, run
 
 from firmware import VERSION
 from firmware.config import DEFAULTS, loads
@@ -25,19 +26,42 @@ def test_parse_args():
     raises(ValueError, parse_args, ["--help"])
 
 
+def _bare_config(tmp):
+    """The simulator board with every device taken off: the firmware boots with none."""
+    devices = ("printer", "drawer", "display", "scanner", "card_reader", "contactless_reader", "tse")
+    return loads(
+        json.dumps(
+            {
+                "board": ROOT + "/boards/sim.json",
+                "master": ROOT + "/data/demo-master.json",
+                "data_dir": tmp.path + "/data",
+                "devices": {name: None for name in devices},
+            }
+        )
+    )
+
+
 def test_firmware_runs_on_the_configured_platform_until_stopped():
-    fw = Firmware(DEFAULTS)
-    assert fw.platform.name == "sim"
+    tmp = TempDir()
+    try:
+        fw = Firmware(_bare_config(tmp))
+        assert fw.platform.name == "sim"
 
-    async def scenario():
-        task = asyncio.create_task(fw.run())
-        await asyncio.sleep(0)
-        assert not fw._stop.is_set()
-        fw.stop()
-        await task
+        async def scenario():
+            task = asyncio.create_task(fw.run())
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert not fw._stop.is_set()
+            assert fw.terminal.state()["bon"] is None
+            fw.stop()
+            await task
 
-    run(scenario())
-    first, last = fw.log.tail()
+        run(scenario())
+    finally:
+        tmp.cleanup()
+    lines = fw.log.tail()
+    first, last = lines[0], lines[-1]
+    assert "I ecr: ready: board sim, devices " in [line.split(" ", 1)[1] for line in lines]
     stamp, text = first.split(" ", 1)
     assert int(stamp) == fw.platform.clock.now() or int(stamp) + 1 == fw.platform.clock.now()
     assert text == "I ecr: smartECR %s on %s, platform sim" % (VERSION, RUNTIME)
@@ -75,6 +99,11 @@ def test_start_reports_bad_configuration_with_status_2():
         assert start(["--config", path], stream=out, err=err) == 2
         assert err.text == 'smartECR: %s: platform: must be one of sim, linux, mpy, got "dos"\n' % path
         assert out.text == ""
+        # a board problem found at boot is one line too, not a traceback
+        path = d.write("cfg2.json", '{"board": "%s/boards/sim.json", "devices": {"fax": {}}}' % ROOT)
+        err = _Sink()
+        assert start(["--config", path], stream=_Sink(), err=err) == 2
+        assert err.text.startswith("smartECR: devices.fax: no such device on board")
         err = _Sink()
         assert start(["--bogus"], stream=out, err=err) == 2
         assert err.text.startswith("smartECR: unknown argument '--bogus'")

@@ -1,0 +1,151 @@
+"""HAL device pieces without peers: scan decoding, drawer watch, DM-D bytes, board files,
+card TLV, GTIN check digits. Both runtimes."""
+
+import sys
+
+from support import ROOT, raises
+
+from firmware.errors import ConfigError, DeviceError, ProtocolError
+from firmware.gtin import check_digit, valid
+from hal.board import Board
+from hal.display import DmdDisplay
+from hal.drawer import DrawerWatch, PrinterDrawer
+from hal.printer import PrinterStatus
+from hal.scanner import ScanDecoder, ScanError, Symbol, decode_line
+from payment.card import find, mask_pan, tlv_items
+
+
+def test_gtin():
+    assert check_digit("400638133393") == 1
+    assert valid("4006381333931") and valid("96385074") and not valid("4006381333932")
+    assert not valid("40063813339a1") and not valid("123")
+
+
+def _kinds(items):
+    return [(i.symbology, i.text) if isinstance(i, Symbol) else "error" for i in items]
+
+
+def test_scan_lines_with_and_without_aim_identifiers():
+    d = ScanDecoder()
+    got = d.feed(b"]E04006381333931\r]Q1V0;KASSE;Beleg^1.00\r\n96385074\r")
+    assert _kinds(got) == [("EAN13", "4006381333931"), ("QR", "V0;KASSE;Beleg^1.00"), ("EAN8", "96385074")]
+    # a code split across reads is joined; CR LF gives no empty scan
+    assert d.feed(b"40063813") == []
+    assert _kinds(d.feed(b"33931\r\n")) == [("EAN13", "4006381333931")]
+    assert _kinds(d.feed(b"ABC-123\r")) == [("CODE128", "ABC-123")]
+
+
+def test_garbage_and_partial_scans_are_rejected():
+    for line, why in (
+        (b"4006381333932", "check digit"),
+        (b"]E0400638133", "digits"),
+        (b"]X9abc", "identifier"),
+        (b"\x01\x02garbage", "control"),
+        (b"\xff\xfe\xfd", "text"),
+        (b"]Q1", "empty"),
+    ):
+        e = raises(ScanError, decode_line, line)
+        assert why in str(e), (line, str(e))
+    d = ScanDecoder(max_line=32)
+    got = d.feed(b"A" * 40 + b"B" * 10 + b"\r]E04006381333931\r")
+    assert _kinds(got) == ["error", ("EAN13", "4006381333931")]  # the over-long line is dropped whole
+
+
+def test_drawer_watch_warns_once_per_period():
+    w = DrawerWatch(limit_s=30)
+    assert w.update(True, 1000) is None
+    assert w.update(True, 1029) is None
+    assert "30 s" in w.update(True, 1030)
+    assert w.update(True, 1031) is None
+    assert "60 s" in w.update(True, 1060)
+    assert w.update(False, 1061) is None
+    assert w.update(True, 1070) is None  # a new opening starts counting again
+
+
+class _Printer:
+    def __init__(self, level):
+        self.level = level
+        self.sent = []
+
+    def write(self, data):
+        self.sent.append(bytes(data))
+
+    def status(self):
+        return PrinterStatus(drawer_level=self.level)
+
+
+def test_printer_drawer_kicks_and_reads_the_sensor():
+    p = _Printer(level=True)
+    d = PrinterDrawer(p, pin=5, open_level=True)
+    d.open()
+    assert p.sent == [b"\x1bp\x01\x32\x32"]
+    assert d.is_open() is True
+    assert PrinterDrawer(p, open_level=False).is_open() is False
+    assert PrinterDrawer(p, sensor=False).is_open() is None
+    raises(ValueError, PrinterDrawer, p, 3)
+
+
+def test_dmd_display_bytes():
+    out = []
+    d = DmdDisplay(out.append)
+    assert out[0] == b"\x1b@\x1bt\x13\x1f\x01\x1fC\x00\x0c"  # init, PC858, overwrite, cursor off, clear
+    d.item("Brötchen", 45)
+    assert out[1] == b"\x1f$\x01\x01Br\x94tchen" + b" " * 12 + b"\x1f$\x01\x02" + b" " * 12 + b"0,45 EUR"
+    d.show("x" * 30, "")
+    assert out[2].count(b"x") == 20  # cut to the display's width
+
+
+def _board(devices, overrides=None):
+    return Board({"name": "t", "devices": devices}, "t", overrides)
+
+
+def test_board_entries_and_overrides():
+    b = _board(
+        {
+            "printer": {"driver": "tcp-printer", "port": 9100},
+            "reader": {
+                "driver": "pcsc-reader",
+                "reader": "X",
+                "micropython": {"driver": "vpcd-reader", "port": 1},
+            },
+        },
+        {"printer": {"port": 9200}, "reader": {"port": 2}},
+    )
+    assert b.entries["printer"]["port"] == 9200
+    want = "vpcd-reader" if sys.implementation.name == "micropython" else "pcsc-reader"
+    assert b.entries["reader"]["driver"] == want and b.entries["reader"]["port"] == 2  # override wins
+    assert _board({"a": {"driver": "tcp-printer"}}, {"a": None}).names() == []
+    e = raises(ConfigError, _board, {"a": {"driver": "laser"}})
+    assert "devices.a.driver" in str(e) and "tcp-printer" in str(e)
+    raises(ConfigError, _board, {"a": {"driver": "tcp-printer"}}, {"b": {}})
+    e = raises(ConfigError, _board({"p": {"driver": "tcp-printer", "port": "x"}}).get, "p")
+    assert "devices.p.port" in str(e)
+    raises(DeviceError, _board({}).get, "printer")
+
+
+def test_board_imports_drivers_lazily():
+    b = _board({"d": {"driver": "dmd-display", "path": "/dev/null"}})
+    mods = [m for m in sys.modules if m.startswith("hal.mpy")]
+    _board({"dr": {"driver": "pin-drawer", "kick": 1}})  # named, never asked for
+    assert [m for m in sys.modules if m.startswith("hal.mpy")] == mods
+    display = b.get("d")
+    assert b.get("d") is display  # created once
+    b.close()
+
+
+def test_board_files_are_valid():
+    for name in ("sim", "linux-generic", "esp32-s3-pos"):
+        b = Board.load(ROOT + "/boards/%s.json" % name)
+        assert "printer" in b.names() and "tse" in b.names(), name
+    raises(ConfigError, Board.load, ROOT + "/boards/missing.json")
+
+
+def test_card_tlv():
+    data = bytes.fromhex("6F0A8404A0000000A5025000") + b"\x00\xff"
+    assert find(data, (0x6F, 0x84)) == bytes.fromhex("A0000000")
+    assert find(data, (0x6F, 0xA5, 0x50)) == b""
+    assert find(data, (0x70,)) is None
+    assert tlv_items(bytes.fromhex("5F2403291231")) == [(0x5F24, bytes.fromhex("291231"))]
+    for bad in ("6F05A000", "5F", "6F", "6F83000001"):
+        raises(ProtocolError, tlv_items, bytes.fromhex(bad))
+    assert mask_pan("5413330089010434") == "************0434"

@@ -1,0 +1,59 @@
+"""``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]``
+
+Starts the firmware with every virtual peripheral (tools/sim/launch.py). Interactive: an
+operator terminal UI (type ``help``). ``--headless``: prints one line per endpoint and runs
+until SIGINT or SIGTERM. Ctrl-C stops everything it started.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from tools.sim.launch import Simulator
+from tools.sim.ui import OperatorUi
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.sim", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
+    parser.add_argument("--headless", action="store_true", help="no operator UI: endpoints, then wait")
+    parser.add_argument("--out", default="out/sim", help="state, logs and receipts (default out/sim)")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    print("starting the simulator (%s firmware) in %s ..." % (args.runtime, args.out), flush=True)
+    try:
+        sim = Simulator(args.out, args.runtime).start()
+    except KeyboardInterrupt:
+        return 130
+    except (RuntimeError, OSError, ValueError) as e:
+        print("sim: %s" % e, file=sys.stderr)
+        return 1
+    try:
+        for name, problem in sim.missing.items():
+            print("%s: not available (%s)" % (name, problem), flush=True)
+        for name in ("console", "printer", "display", "tse", "scanner", "card reader", "operator", "emupos"):
+            if name in sim.endpoints:
+                print("%s: %s" % (name, sim.endpoints[name]), flush=True)
+        if args.headless:
+            print("running; SIGINT or SIGTERM stops it", flush=True)
+            stop.wait()
+        else:
+            OperatorUi(sim).loop()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

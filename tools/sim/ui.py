@@ -1,0 +1,130 @@
+"""The simulator's operator terminal UI (until the touch screen exists): a screen of state and
+one command per line.
+
+    1001           ring up PLU 1001          3x1001     three of them
+    ean 4006381333931                        type a barcode (the scanner sends it)
+    scan FILE      "hold" an image in front of the camera: decoded with zxing-cpp, sent by the scanner
+    void 2         cancel line 2             abort      cancel the receipt
+    cash [12,50]   pay cash (amount given)   card / tap pay by chip card / contactless
+    drawer         open the drawer           close      push the drawer shut
+    pull / insert  the TSE card out / back in
+    power          cut the power (the firmware is killed and boots again)
+    receipt        the last receipt in full  help       this text      quit (or Ctrl-C)
+"""
+
+import time
+
+from firmware.errors import EcrError
+from firmware.money import format_cents, parse_cents
+from tools.sim.camera import decode_file, to_scanner
+
+
+class OperatorUi:
+    def __init__(self, sim, out=print, read=input):
+        self.sim = sim
+        self.out = out
+        self.read = read
+
+    def screen(self, state, error=None):
+        out = self.out
+        display = self.sim.display.lines if self.sim.display else ["(none)"]
+        out("-" * 60)
+        out("customer display | %s" % " | ".join(display))
+        bon = state["bon"]
+        if bon:
+            for pos, text, qty, amount, storno in bon["lines"]:
+                mark = " (storniert)" if storno else ""
+                out("  %2d %-32s %6.3f %10s%s" % (pos, text, qty / 1000, format_cents(amount), mark))
+            out("  %-39s %10s" % ("SUMME", format_cents(bon["total"])))
+        else:
+            out("  (kein offener Bon; letzter Bon %s)" % (state["last_bon_nr"] or "-"))
+        tse = state.get("tse") or {}
+        out(
+            "drawer: %s | TSE: %s%s | print queue: %s"
+            % (
+                {True: "OPEN", False: "closed", None: "?"}[state["drawer_open"]],
+                tse.get("state", "none"),
+                (" (%s)" % tse["reason"]) if tse.get("reason") else "",
+                ", ".join(map(str, state["queue"])) or "empty",
+            )
+        )
+        for message in state["messages"][-3:]:
+            out("! " + message)
+        if error:
+            out("error: " + error)
+
+    def do(self, line):
+        """Run one command line; returns False to quit."""
+        words = line.split()
+        if not words:
+            return True
+        cmd, rest = words[0].lower(), words[1:]
+        sim = self.sim
+        if cmd in ("quit", "exit", "q"):
+            return False
+        if cmd == "help":
+            self.out(__doc__.split("\n\n", 1)[1])
+            return True
+        if cmd == "receipt":
+            self.out(sim.operator(op="state")["state"]["last_receipt"] or "(no receipt yet)")
+            return True
+        reply = None
+        try:
+            if cmd.isdigit() or "x" in cmd and cmd.replace("x", "").isdigit():
+                qty, _, plu = cmd.rpartition("x")
+                reply = sim.operator(op="plu", code=plu, qty=int(qty or 1) * 1000)
+            elif cmd in ("ean", "scan") and rest:
+                if sim.emupos is None:
+                    raise RuntimeError("no scanner: %s" % sim.missing.get("printer"))
+                symbols = [("EAN13", rest[0])] if cmd == "ean" else decode_file(rest[0])
+                if not symbols:
+                    self.out("no barcode found in %s" % rest[0])
+                for symbol in symbols:
+                    sim.emupos.scan(to_scanner(symbol))
+                time.sleep(0.3)  # the scan travels emupos -> firmware
+            elif cmd == "void" and rest:
+                reply = sim.operator(op="void", pos=int(rest[0]))
+            elif cmd == "abort":
+                reply = sim.operator(op="abort")
+            elif cmd == "cash":
+                given = parse_cents(rest[0]) if rest else None
+                reply = sim.operator(op="cash", given=given)
+            elif cmd in ("card", "tap"):
+                if cmd == "tap":
+                    sim.tap_card()
+                else:
+                    sim.insert_card()
+                sim.wait_card()
+                reply = sim.operator(op="card")
+                sim.remove_cards()
+            elif cmd == "drawer":
+                reply = sim.operator(op="drawer")
+            elif cmd == "close" and sim.emupos:
+                sim.emupos.close_drawer()
+            elif cmd == "pull":
+                sim.tse_card(removed=True)
+            elif cmd == "insert":
+                sim.tse_card(removed=False)
+            elif cmd == "power":
+                self.out("power cut: the firmware is killed and boots again ...")
+                sim.power_cut()
+            else:
+                self.out("unknown command %r (help lists them)" % line.strip())
+                return True
+        except (ValueError, RuntimeError, OSError, EcrError) as e:
+            self.out("error: %s" % e)
+        if reply is None:
+            reply = sim.operator(op="state")
+        self.screen(reply["state"], reply.get("error"))
+        return True
+
+    def loop(self):
+        self.out(__doc__.split("\n\n", 1)[1])
+        self.screen(self.sim.operator(op="state")["state"])
+        while True:
+            try:
+                line = self.read("ecr> ")
+            except EOFError:
+                return
+            if not self.do(line):
+                return
