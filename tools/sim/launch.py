@@ -32,11 +32,12 @@ from tools.sim.tse.server import CardServer
 
 
 class Simulator:
-    def __init__(self, out="out/sim", runtime="cpython"):
+    def __init__(self, out="out/sim", runtime="cpython", settings=None):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
         self.out = os.path.abspath(out)
         self.runtime = runtime
+        self.settings = settings or {}  # more firmware configuration (drawer_warn_s, log...)
         self.missing = {}
         self.endpoints = {}
         self.devices = {}
@@ -101,6 +102,7 @@ class Simulator:
             "devices": self.devices,
             "operator_port": self.operator_port,
         }
+        config.update(self.settings)
         path = os.path.join(self.out, "config.json")
         with open(path, "w") as f:
             json.dump(config, f, indent=1)
