@@ -196,3 +196,26 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
         out = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0, out
     assert "stopping" in out and "Traceback" not in out
+
+
+def test_operator_ui_commands_and_a_camera_scan(sim, tmp_path):
+    from tools.sim.ui import OperatorUi
+
+    image = tmp_path / "ean.png"
+    PIL.Image.fromarray(
+        zxingcpp.create_barcode("4006381333931", zxingcpp.BarcodeFormat.EAN13).to_image(scale=3)
+    ).save(image)
+    shown = []
+    ui = OperatorUi(sim, out=shown.append)
+    assert ui.do("scan %s" % image)
+    assert ui.do("2x1002")
+    assert ui.do("frobnicate")
+    assert any("unknown command 'frobnicate'" in s for s in shown)
+    st = state(sim)
+    assert [line[1] for line in st["bon"]["lines"]] == ["Kaffee Crema 250 g", "Vollmilch 1 l"]
+    assert st["bon"]["lines"][1][2] == 2000
+    assert ui.do("cash 20,00")
+    assert any("Rückgeld" in s for s in shown)  # the customer display line on the screen
+    assert ui.do("receipt") and "Vielen Dank" in shown[-1]
+    assert ui.do("close")
+    assert not ui.do("quit")

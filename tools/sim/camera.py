@@ -17,7 +17,7 @@ FORMATS = {
     zxingcpp.BarcodeFormat.EAN8: ("EAN8", "]E4"),
     zxingcpp.BarcodeFormat.QRCode: ("QR", "]Q1"),
 }
-ENABLED = zxingcpp.BarcodeFormat.EAN13 | zxingcpp.BarcodeFormat.EAN8 | zxingcpp.BarcodeFormat.QRCode
+ENABLED = tuple(FORMATS)
 AIM = {name: prefix for name, prefix in FORMATS.values()}
 
 
