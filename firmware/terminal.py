@@ -222,6 +222,8 @@ class Terminal:
             drawer.open()
         except DeviceError as e:
             self.say("Kassenlade: %s" % e)
+            return
+        self.check_drawer()
 
     def check_drawer(self):
         drawer = self._device("drawer")
