@@ -35,7 +35,7 @@ class Terminal:
         self.log = log
         self.clock = clock
         self.service = service
-        self.queue = []  # bon_nr of receipts waiting for the printer, oldest first
+        self.queue = []  # journaled receipt records waiting for the printer, oldest first
         self.messages = []
         self.last_receipt = ""
         self.watch = DrawerWatch(drawer_warn_s)
@@ -179,7 +179,7 @@ class Terminal:
         """Print now if the printer is ready, else queue it (the sale is complete either way)."""
         doc = receipt(record, self.till.master, self._columns())
         self.last_receipt = to_text(doc)
-        self.queue.append(record["bon_nr"])
+        self.queue.append(record)
         self.flush_queue()
 
     def _columns(self):
@@ -199,10 +199,8 @@ class Terminal:
             self._printer_problem(status.problems())
             return
         while self.queue:
-            record = self.till.find(self.queue[0])
             try:
-                if record is not None:
-                    printer.write(to_escpos(receipt(record, self.till.master, printer.caps.columns)))
+                printer.write(to_escpos(receipt(self.queue[0], self.till.master, printer.caps.columns)))
             except DeviceError as e:
                 self._printer_problem(["Druck fehlgeschlagen (%s)" % e])
                 return
@@ -211,7 +209,8 @@ class Terminal:
 
     def _printer_problem(self, problems):
         if problems != self.printer_problems:
-            self.say("Bon %s wartet: %s" % (", ".join(str(n) for n in self.queue), "; ".join(problems)))
+            waiting = ", ".join(str(r["bon_nr"]) for r in self.queue)
+            self.say("Bon %s wartet: %s" % (waiting, "; ".join(problems)))
         self.printer_problems = problems
 
     def open_drawer(self):
@@ -251,7 +250,7 @@ class Terminal:
             },
             "last_bon_nr": self.till.last_bon_nr,
             "last_receipt": self.last_receipt,
-            "queue": list(self.queue),
+            "queue": [r["bon_nr"] for r in self.queue],
             "printer": self.printer_problems,
             "drawer_open": self.drawer_open,
             "tse": None if self.service is None else self.service.status(),

@@ -28,6 +28,7 @@ DRIVERS = {
     "vpcd-reader": "hal.sim.vpcd:create",
     "pcsc-reader": "hal.linux.pcsc:create",
     "link-printer": "hal.printer:create",
+    "escpos-printer": "hal.linux.escpos_printer:create",
     "nbd-tse": "tse_sd.nbd:create",
     "file-tse": "hal.linux.tse_file:create",
     "sdcard-tse": "hal.mpy.board:create_tse",

@@ -101,3 +101,23 @@ def test_printer_faults_reach_our_status(runtime, emu):
 def test_a_printer_that_is_not_there_is_a_clear_error(runtime):
     status = probe(runtime, free_port(), [])
     assert "not reachable" in status["error"]
+
+
+def test_linux_python_escpos_driver_prints_and_reads_status(emu):
+    from hal.board import Board
+    from hal.escpos import EscPos
+
+    board = Board(
+        {"devices": {"printer": {"driver": "escpos-printer", "host": "127.0.0.1", "port": emu.printer_port}}}
+    )
+    printer = board.get("printer")
+    try:
+        assert printer.status().ready
+        emu.fault("cover-open")
+        assert "Druckerdeckel offen" in printer.status().problems()
+        emu.fault("cover-open", active=False)
+        printer.write(EscPos().init().codepage().text("Grüße vom Linux-Treiber\n").cut().take())
+        done = emu.wait_receipts(1)
+        assert "Grüße vom Linux-Treiber" in emu.text(done[0]["id"])
+    finally:
+        board.close()

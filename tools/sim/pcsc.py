@@ -29,11 +29,12 @@ def running_pid():
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                with open("/proc/%s/comm" % pid) as f:
-                    if f.read().strip() == "pcscd":
-                        return int(pid)
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().split()
             except OSError:
                 continue
+            if fields[1] == "(pcscd)" and fields[2] != "Z":  # a zombie is gone already
+                return int(pid)
     return None
 
 
