@@ -165,7 +165,7 @@ SCHEMA = {
     ),
     "board": Field("str", "boards/sim.json", doc="board file: which driver runs each device"),
     "devices": Field("dict", {}, doc="per-device settings over the board file's (ports, paths)"),
-    "data_dir": Field("str", "out/sim/data", doc="journal and state"),
+    "data_dir": Field("str", "out/ecr", doc="journal and state (make sim uses out/sim/data)"),
     "master": Field("str", "data/demo-master.json", doc="master data: articles, VAT, operators"),
     "operator_port": Field("int", 0, min=0, max=65535, doc="operator link on 127.0.0.1 (0: none)"),
     "drawer_warn_s": Field("int", 30, min=5, max=600, doc="warn when the drawer stays open longer"),

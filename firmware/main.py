@@ -76,7 +76,7 @@ class Firmware:
         till = Till(master, journal, client, clock, self.log)
         done = await till.recover()
         if done:
-            self.log.info("recovered after power loss: %s", done)
+            self.log.info("reconciled with the TSE at boot: %s", done)
             if service is not None:
                 await service.maintain()  # the status shows the card as recovery left it
         self.terminal = Terminal(till, board, self.log, clock, cfg["drawer_warn_s"], service)

@@ -30,7 +30,7 @@ def test_defaults_are_valid_and_complete():
         "platform": "sim",
         "board": "boards/sim.json",
         "devices": {},
-        "data_dir": "out/sim/data",
+        "data_dir": "out/ecr",
         "master": "data/demo-master.json",
         "operator_port": 0,
         "drawer_warn_s": 30,

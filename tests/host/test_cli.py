@@ -44,7 +44,9 @@ def test_starts_on_the_sim_platform_and_stops_on_ctrl_c(runtime):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert out.split(" ", 1)[1] == "I ecr: stopped by Ctrl-C\n"
+    assert "Traceback" not in err
+    # with nothing attached (no TSE, printer... on the default ports) it still boots and stops
+    assert out.splitlines()[-1].split(" ", 1)[1] == "I ecr: stopped by Ctrl-C"
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -148,9 +148,7 @@ def test_power_cut_mid_sale_is_recovered_at_boot(sim):
     assert st["last_bon_nr"] == before + 1  # the interrupted Vorgang, closed as an abort
     assert st["tse"]["open_transactions"] == 0
     log = firmware_log(sim)
-    assert (
-        "recovered after power loss: [('aborted'" in log or 'recovered after power loss: [("aborted"' in log
-    )
+    assert "reconciled with the TSE at boot: [('aborted'" in log or 'at boot: [("aborted"' in log
 
 
 def test_tse_pulled_sale_goes_on(sim):
