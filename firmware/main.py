@@ -10,7 +10,6 @@ is reported in one line and the process exits with status 2; Ctrl-C stops cleanl
 
 import asyncio
 import json
-import os
 import sys
 
 from firmware import VERSION
@@ -70,7 +69,6 @@ class Firmware:
         board = Board.load(cfg["board"], cfg["devices"])
         with open(cfg["master"]) as f:
             master = MasterData.from_dict(json.load(f))
-        _makedirs(cfg["data_dir"])
         journal = Journal(cfg["data_dir"] + "/journal", clock)
         client, service = await self._tse(board, master.register["serial"])
         till = Till(master, journal, client, clock, self.log)
@@ -104,17 +102,6 @@ class Firmware:
 
     def stop(self):
         self._stop.set()
-
-
-def _makedirs(path):
-    part = ""
-    for name in path.split("/"):
-        part = part + "/" + name if part or path.startswith("/") else name
-        if name:
-            try:
-                os.mkdir(part)
-            except OSError:
-                pass
 
 
 def parse_args(argv):
