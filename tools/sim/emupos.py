@@ -20,6 +20,7 @@ import subprocess
 import time
 import urllib.request
 
+from tools.sim import stop_process
 from tools.upy import ROOT
 
 BIN = ROOT / ".venv-emupos" / "bin" / "emupos"
@@ -133,13 +134,7 @@ class Emupos:
         self._call("POST", "/devices/front/drawer/close")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc is not None:
+            stop_process(self.proc)
             self._log.close()
         self.proc = None

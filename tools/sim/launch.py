@@ -24,6 +24,7 @@ import time
 
 from hal.sim.tse_control import TseControl
 from tools import upy
+from tools.sim import stop_process
 from tools.sim.card import CardLink, VirtualCard
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
@@ -179,19 +180,13 @@ class Simulator:
     def wait_card(self, timeout=5):
         """Give the reader time to notice the card (pcscd polls its slots)."""
         if self.runtime == "cpython":
-            from smartcard.System import readers
+            from hal.linux.pcsc import PcscReader
 
+            slots = [PcscReader(self.pcscd.reader(slot)) for slot in (0, 1)]
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                for r in readers():
-                    conn = r.createConnection()
-                    try:
-                        conn.connect()
-                        return True
-                    except Exception:
-                        pass
-                    finally:
-                        conn.release()
+                if any(slot.present() for slot in slots):
+                    return True
                 time.sleep(0.1)
             return False
         return True
@@ -219,13 +214,8 @@ class Simulator:
     def stop(self):
         self._close_link()
         self.remove_cards()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
         for peer in (self.pcscd, self.emupos, self.display):
             if peer is not None:

@@ -15,6 +15,8 @@ import os
 import subprocess
 import time
 
+from tools.sim import stop_process
+
 DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 SOCKET = "/run/pcscd/pcscd.comm"
 READER = "smartECR virtual reader"
@@ -86,11 +88,6 @@ class Pcscd:
 
     def stop(self):
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
             self.proc = None
             self._log.close()
