@@ -35,7 +35,7 @@ class Terminal:
         self.log = log
         self.clock = clock
         self.service = service
-        self.queue = []  # journaled receipt records waiting for the printer, oldest first
+        self.queue = []  # (bon_nr, receipt document) waiting for the printer, oldest first
         self.messages = []
         self.last_receipt = ""
         self.watch = DrawerWatch(drawer_warn_s)
@@ -179,7 +179,7 @@ class Terminal:
         """Print now if the printer is ready, else queue it (the sale is complete either way)."""
         doc = receipt(record, self.till.master, self._columns())
         self.last_receipt = to_text(doc)
-        self.queue.append(record)
+        self.queue.append((record["bon_nr"], doc))
         self.flush_queue()
 
     def _columns(self):
@@ -200,7 +200,7 @@ class Terminal:
             return
         while self.queue:
             try:
-                printer.write(to_escpos(receipt(self.queue[0], self.till.master, printer.caps.columns)))
+                printer.write(to_escpos(self.queue[0][1]))
             except DeviceError as e:
                 self._printer_problem(["Druck fehlgeschlagen (%s)" % e])
                 return
@@ -209,7 +209,7 @@ class Terminal:
 
     def _printer_problem(self, problems):
         if problems != self.printer_problems:
-            waiting = ", ".join(str(r["bon_nr"]) for r in self.queue)
+            waiting = ", ".join(str(bon_nr) for bon_nr, _ in self.queue)
             self.say("Bon %s wartet: %s" % (waiting, "; ".join(problems)))
         self.printer_problems = problems
 
@@ -250,7 +250,7 @@ class Terminal:
             },
             "last_bon_nr": self.till.last_bon_nr,
             "last_receipt": self.last_receipt,
-            "queue": [r["bon_nr"] for r in self.queue],
+            "queue": [bon_nr for bon_nr, _ in self.queue],
             "printer": self.printer_problems,
             "drawer_open": self.drawer_open,
             "tse": None if self.service is None else self.service.status(),
