@@ -39,8 +39,10 @@ class FileLink:
 
 
 class TcpLink:
-    def __init__(self, host, port, timeout=5):
-        self.where = "%s:%d" % (host, port)
+    """A TCP connection; errors are ``DeviceError`` naming ``what`` and the address."""
+
+    def __init__(self, host, port, timeout=5, what=""):
+        self.where = ("%s %s:%d" if what else "%s%s:%d") % (what, host, port)
         self.sock = socket.socket()
         try:
             self.sock.settimeout(timeout)
@@ -59,7 +61,10 @@ class TcpLink:
             raise DeviceError("%s: %s" % (self.where, e))
 
     def read(self, n):
-        return self.sock.recv(n)
+        try:
+            return self.sock.recv(n)
+        except OSError as e:
+            raise DeviceError("%s: %s" % (self.where, e))
 
     def close(self):
         self.sock.close()

@@ -9,64 +9,39 @@ A printer that does not answer within ``timeout`` seconds, or a closed connectio
 ``DeviceError``: the sale goes on and the receipt waits for a reprint.
 """
 
-import socket
-
 from firmware.errors import DeviceError
-from hal.printer import STATUS_QUERIES, Printer, PrinterCaps, decode_status
+from hal.link import TcpLink
+from hal.printer import LinkPrinter, PrinterCaps
 
 
-class NetworkPrinter(Printer):
+class NetworkPrinter(LinkPrinter):
+    """A ``LinkPrinter`` on TCP that connects on first use and again after a failure."""
+
     def __init__(self, host, port=9100, timeout=5, caps=None):
+        LinkPrinter.__init__(self, None, caps)
         self.host = host
         self.port = port
         self.timeout = timeout
-        self.caps = caps or PrinterCaps()
-        self._sock = None
 
-    def _connect(self):
-        if self._sock is None:
-            sock = socket.socket()
-            try:
-                sock.settimeout(self.timeout)
-                sock.connect(socket.getaddrinfo(self.host, self.port)[0][-1])
-            except OSError as e:
-                sock.close()
-                raise DeviceError("printer %s:%d not reachable: %s" % (self.host, self.port, e))
-            self._sock = sock
-        return self._sock
-
-    def _fail(self, e):
-        self.close()
-        return DeviceError("printer %s:%d: %s" % (self.host, self.port, e))
+    def _do(self, method, *args):
+        if self.link is None:
+            self.link = TcpLink(self.host, self.port, self.timeout, "printer")
+        try:
+            return method(self, *args)
+        except DeviceError:
+            self.close()  # the next call connects afresh
+            raise
 
     def write(self, data):
-        sock = self._connect()
-        try:
-            view = memoryview(data)
-            sent = 0
-            while sent < len(data):
-                sent += sock.send(view[sent:])
-        except OSError as e:
-            raise self._fail(e)
+        self._do(LinkPrinter.write, data)
 
     def status(self):
-        sock = self._connect()
-        answers = []
-        try:
-            for query in STATUS_QUERIES:
-                sock.send(query)
-                byte = sock.recv(1)
-                if not byte:
-                    raise OSError("connection closed")
-                answers.append(byte[0])
-        except OSError as e:
-            raise self._fail(e)
-        return decode_status(*answers)
+        return self._do(LinkPrinter.status)
 
     def close(self):
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        if self.link is not None:
+            self.link.close()
+            self.link = None
 
 
 def create(s, board):
