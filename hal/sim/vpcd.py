@@ -67,11 +67,14 @@ class VpcdReader(CardReader):
             out += chunk
         return out
 
-    def _exchange(self, payload):
+    def _exchange(self, payload, answer=True):
+        """Send ``payload``; return the card's answer (power on/off/reset have none)."""
         if self._accept() is None:
             raise NoCard("no card in %s" % self.caps.name)
         try:
             self._send(payload)
+            if not answer:
+                return None
             head = self._recv_exact(2)
             return self._recv_exact((head[0] << 8) | head[1])
         except OSError as e:
@@ -86,13 +89,7 @@ class VpcdReader(CardReader):
             return False
 
     def power_on(self):
-        if self._accept() is None:
-            raise NoCard("no card in %s" % self.caps.name)
-        try:
-            self._send(ON)
-        except OSError as e:
-            self._drop()
-            raise CardRemoved("card removed from %s (%s)" % (self.caps.name, e))
+        self._exchange(ON, answer=False)
         self.atr = self._exchange(ATR)
         if not self.atr:
             self._drop()
@@ -109,9 +106,9 @@ class VpcdReader(CardReader):
     def power_off(self):
         if self._card is not None:
             try:
-                self._send(OFF)
-            except OSError:
-                self._drop()
+                self._exchange(OFF, answer=False)
+            except CardRemoved:
+                pass  # gone already: nothing to power off
         self.atr = None
 
     def close(self):
