@@ -58,7 +58,8 @@ def _join(path, key):
     return (path + "." + key) if path else key
 
 
-def _check(field, value, path):
+def check(field, value, path):
+    """``value`` checked against ``field`` (kind, choices, range); errors name ``path``."""
     kind = field.kind
     ok = isinstance(value, _KINDS[kind])
     if kind == "int" and isinstance(value, bool):
@@ -71,7 +72,7 @@ def _check(field, value, path):
         return validate(value, field.schema, path)
     if kind == "list":
         _check_range(field, len(value), path, " entries")
-        return [_check(field.item, v, path + "[" + str(i) + "]") for i, v in enumerate(value)]
+        return [check(field.item, v, path + "[" + str(i) + "]") for i, v in enumerate(value)]
     if field.choices is not None and value not in field.choices:
         raise ConfigError(path, "must be one of %s, got %s" % (", ".join(field.choices), json.dumps(value)))
     if kind == "int":
@@ -110,7 +111,7 @@ def validate(data, schema, path=""):
         field = schema[key]
         sub = _join(path, key)
         if key in data:
-            out[key] = _check(field, data[key], sub)
+            out[key] = check(field, data[key], sub)
         elif field.kind == "dict" and field.schema is not None:
             out[key] = validate({}, field.schema, sub)
         elif field.default is _REQUIRED:

@@ -17,6 +17,7 @@ pays for (or fails on) a library its firmware does not use. A bad entry is a
 import json
 import sys
 
+from firmware.config import Field, check
 from firmware.errors import ConfigError, DeviceError
 
 # driver name -> "module:factory"; factory(entry, board) returns the device
@@ -124,25 +125,21 @@ class Settings:
         self.entry = entry
         self.path = path
 
-    def _get(self, key, kind, default, what):
-        value = self.entry.get(key, default)
+    def _get(self, key, field):
+        """The value (or ``field.default``; ``None`` means required), checked like configuration."""
+        value = self.entry.get(key, field.default)
         if value is None:
             raise ConfigError(self.path + "." + key, "is required")
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(self.path + "." + key, "must be %s, got %r" % (what, value))
-        return value
+        return check(field, value, self.path + "." + key)
 
     def str(self, key, default=None):
-        return self._get(key, str, default, "text")
+        return self._get(key, Field("str", default))
 
     def int(self, key, default=None, lo=None, hi=None):
-        value = self._get(key, int, default, "a whole number")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(self.path + "." + key, "must be %s..%s, got %d" % (lo, hi, value))
-        return value
+        return self._get(key, Field("int", default, min=lo, max=hi))
 
     def bool(self, key, default=None):
-        return self._get(key, bool, default, "true or false")
+        return self._get(key, Field("bool", default))
 
     def has(self, key):
         return key in self.entry
