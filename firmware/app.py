@@ -15,7 +15,9 @@ Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
   as ``beleg`` (fsync). Only then is a receipt printed or the drawer opened.
 - If the TSE fails (pulled, error, no answer), the Vorgang goes on: the receipt carries the
   failure and its reason and the register's own times; the next Vorgang tries the TSE again.
-- ``recover()`` reconciles the journal with the TSE's open transactions after a power cut:
+- ``recover()`` first journals the TSE's identity (serial, public key, certificate) when a
+  TSE not seen before is fitted: the DSFinV-K export's Stamm_TSE comes from these records.
+  Then it reconciles the journal with the TSE's open transactions after a power cut:
   a ``pending`` receipt is finished with its recorded processData (or, if the TSE finished it
   already, taken from the TSE's last answer); a receipt recorded with a TSE failure whose
   transaction is still open is signed late (``tse_late``); any other open transaction of this
@@ -25,9 +27,11 @@ Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
 
 import binascii
 
+from firmware import VERSION
 from firmware.journal import receipts
 from firmware.register import bon as bons
 from firmware.reports import totals
+from tse_sd.client import LOG_TIME_FORMAT, SIGNATURE_ALGORITHM
 from tse_sd.errors import TseError
 from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
 from tse_sd.service import receipt_qr
@@ -52,9 +56,12 @@ class Till:
         self._failure = ""
         self._public_key = None
         self.last_bon_nr = 0
+        self._tse_serials = set()
         for rec in journal.records():
             if rec["type"] == "beleg":
                 self.last_bon_nr = max(self.last_bon_nr, rec["data"]["bon_nr"])
+            elif rec["type"] == "tse":
+                self._tse_serials.add(rec["data"]["serial"])
 
     @property
     def z_nr(self):
@@ -62,6 +69,27 @@ class Till:
         return self.journal.segment
 
     # --- the TSE -----------------------------------------------------------------------
+
+    async def identify_tse(self):
+        """Journal the fitted TSE's identity once (Stamm_TSE of the DSFinV-K export)."""
+        info = self.tse.info()
+        serial = binascii.hexlify(info.serial).decode()
+        if serial in self._tse_serials:
+            return False
+        certificate = await self.tse.certificate()
+        self.journal.append(
+            "tse",
+            {
+                "serial": serial,
+                "public_key": _b64(info.public_key),
+                "certificate": _b64(certificate),
+                "algorithm": SIGNATURE_ALGORITHM,
+                "time_format": LOG_TIME_FORMAT,
+                "description": info.description,
+            },
+        )
+        self._tse_serials.add(serial)
+        return True
 
     async def _tse_start(self):
         self._start_time = self.clock.now()
@@ -208,6 +236,9 @@ class Till:
             "expected": expected,
             "difference": counted - expected,
             "totals": totals(self.journal.records(segment=z_nr)),
+            # master data as it stood for this period: the DSFinV-K export's Stammdaten
+            "master": {"business": self.master.business, "register": self.master.register},
+            "software": VERSION,
         }
         self.journal.append("closing", closing)
         self.journal.new_segment(z_nr)
@@ -251,6 +282,7 @@ class Till:
                 recorded.add(data["number"])
                 failed.pop(data["number"], None)
         try:
+            await self.identify_tse()
             open_numbers = await self.tse.list_started(self.client_id)
             for seq, (number, process_data, bon_nr) in pending.items():
                 if number in recorded:

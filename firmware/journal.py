@@ -3,6 +3,7 @@
     journal = Journal("data/journal", clock)     # opens, recovers a torn tail, finds the chain head
     rec = journal.append("beleg", {...})         # durable (fsync) before it returns
     for rec in journal.records(): ...            # streamed, oldest first
+    journal.records(segment=2, kind="closing")   # one period, one kind (others not parsed)
     ok, problems = journal.verify()              # the whole chain, every segment
     journal.new_segment(z_nr)                    # after a closing (Kassenabschluss)
 
@@ -38,20 +39,12 @@ import json
 import os
 
 from firmware.errors import EcrError
-from hal.storage import sync
+from hal.storage import as_bytes, makedirs, sync
 from micropython import const
 
 _GENESIS = bytes(32)
 
 _CHUNK = const(2048)
-
-# MicroPython hands a str's UTF-8 bytes to hashlib, binascii and files without a copy; CPython
-# needs bytes. One copy of every chunk fewer, on the runtime with the smaller heap.
-try:
-    hashlib.sha256().update("")
-    _STR_IS_BYTES = True
-except TypeError:
-    _STR_IS_BYTES = False
 
 
 class _Writer:
@@ -78,9 +71,7 @@ class _Writer:
 
     def drain(self):
         if self.parts:
-            data = "".join(self.parts)
-            if not _STR_IS_BYTES:
-                data = data.encode()
+            data = as_bytes("".join(self.parts))
             self.hash.update(data)
             self.crc = binascii.crc32(data, self.crc)
             self.f.write(data)
@@ -154,27 +145,11 @@ def _segments(folder):
     return sorted(n for n in os.listdir(folder) if n.startswith("z") and n.endswith(".log"))
 
 
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
-def _mkdirs(path):
-    built = ""
-    for part in path.split("/"):
-        built = built + "/" + part if built or path.startswith("/") else part
-        if part and not _exists(built):
-            os.mkdir(built)
-
-
 class Journal:
     def __init__(self, folder, clock):
         self.folder = folder
         self.clock = clock
-        _mkdirs(folder)
+        makedirs(folder)
         self.seq = 0
         self.head = _GENESIS
         self.segment = None
@@ -280,14 +255,24 @@ class Journal:
 
     # --- reading -------------------------------------------------------------------------
 
-    def records(self, segment=None):
-        """Every record (``{"seq", "t", "type", "data"}``), oldest first, optionally of one segment."""
+    def records(self, segment=None, kind=None):
+        """Every record (``{"seq", "t", "type", "data"}``), oldest first, optionally of one
+        segment and of one ``kind``; other kinds are skipped without being parsed."""
         sync(self._file)
+        mark = ('"type": %s' % json.dumps(kind)).encode() if kind is not None else None
         for name in _segments(self.folder):
             if segment is not None and name != "z%06d.log" % segment:
                 continue
             for line in self._lines(self.folder + "/" + name):
-                yield json.loads(line.split(b"\t", 1)[0])
+                if mark is not None and mark not in line:
+                    continue
+                rec = json.loads(line.split(b"\t", 1)[0])
+                if kind is None or rec["type"] == kind:
+                    yield rec
+
+    def segments(self):
+        """The numbers of the segments there are (one per closing period), oldest first."""
+        return [int(name[1:-4]) for name in _segments(self.folder)]
 
     def verify(self):
         """``(ok, problems)`` for the whole chain: order, hashes, checksums, no gaps."""

@@ -155,3 +155,8 @@ def local_text(seconds):
     """``22.11.2026 14:03:12``: German local time, as printed on a receipt."""
     y, mo, d, h, mi, s = utc_fields(seconds + berlin_offset(seconds))
     return "%02d.%02d.%04d %02d:%02d:%02d" % (d, mo, y, h, mi, s)
+
+
+def local_iso(seconds):
+    """``2026-11-22T14:03:12``: German local time in ISO 8601 without a zone (DSFinV-K times)."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % utc_fields(seconds + berlin_offset(seconds))
