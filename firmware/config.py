@@ -179,6 +179,17 @@ SCHEMA = {
             "time_admin_pin": Field("str", "54321", secret=True),
         },
     ),
+    "elster": Field(
+        "dict",
+        schema={
+            "acquired": Field("str", "2026-01-15", min=10, max=10, doc="date the register was bought"),
+            "in_service": Field("str", "", max=10, doc="date it went into service (empty: first record)"),
+            "decommissioned": Field("str", "", max=10, doc="date it was taken out of service"),
+            "reason": Field("str", "", max=100, doc="why it was taken out of service"),
+            "bsi_id": Field("str", "BSI-K-TR-0000-0000", doc="the TSE's BSI certificate id"),
+            "tse_kind": Field("int", 1, choices=(1, 2, 3), doc="1 SD card, 2 USB, 3 cloud"),
+        },
+    ),
     "log": Field(
         "dict",
         schema={

@@ -11,7 +11,10 @@ the TSE card pulled in mid-shift and put back; the Z closing with counted cash.
 
 It writes ``OUT/summary.json`` (runtime, and per receipt: number, BON_TYP, total in cents, TSE
 transaction number, QR string or the TSE failure), ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``,
-``OUT/z0001.txt``, ``OUT/tse-export.tar`` and the journal in ``OUT/journal/``. With
+``OUT/z0001.txt``, ``OUT/tse-export.tar`` (everything the card signed), the DSFinV-K export
+``OUT/dsfinvk.zip``, the ELSTER notification ``OUT/elster-146a.xml``, and the journal in
+``OUT/journal/``. Last, the card's store is freed the way a technician does it: an
+incremental export into ``OUT/tse-exports/``, checked, then deleteStoredData. With
 ``--printer`` every receipt is also printed over TCP to that ESC/POS printer (emupos in the
 simulator); a printer that fails is reported and the shift goes on.
 """
@@ -21,9 +24,14 @@ import json
 import os
 import sys
 
+from firmware import VERSION
 from firmware.app import Till
 from firmware.cli import options
+from firmware.config import DEFAULTS
 from firmware.errors import DeviceError
+from firmware.exports.dsfinvk import DsfinvkExport
+from firmware.exports.elster import aufzeichnung_146a
+from firmware.exports.tse_export import TseExports
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
 from firmware.receipts import receipt, to_escpos, to_text
@@ -111,6 +119,13 @@ async def shift(till, service, card):
     return done
 
 
+def elster_xml(journal, master):
+    """The § 146a notification of this register and its (first) TSE."""
+    first_use = next(iter(journal.records()))["t"]
+    tse = next(iter(journal.records(kind="tse")))
+    return aufzeichnung_146a(master, tse["data"], tse["t"], DEFAULTS["elster"], VERSION, first_use)
+
+
 def parse_args(argv):
     return options(
         argv,
@@ -176,6 +191,13 @@ async def run(opts):
             f.write(to_text(report("Z", closing["totals"], master, closing=closing)))
         with open(out + "/tse-export.tar", "wb") as f:
             await client.export_tar(f.write)
+        export = DsfinvkExport(journal, master)
+        export.write_zip(out + "/dsfinvk.zip", export.select(), out + "/.dsfinvk", clock.now())
+        with open(out + "/elster-146a.xml", "w") as f:
+            f.write(elster_xml(journal, master))
+        freed = await TseExports(client, journal, out + "/tse-exports", clock).delete_stored_data(
+            DEMO_ADMIN_PIN
+        )
         ok, problems = journal.verify()
         with open(out + "/summary.json", "w") as f:
             f.write(
@@ -184,6 +206,7 @@ async def run(opts):
                         "runtime": sys.implementation.name,
                         "receipts": summary,
                         "closing": {k: closing[k] for k in ("z_nr", "counted", "expected", "difference")},
+                        "tse_freed": freed,
                         "journal_ok": ok,
                         "journal_problems": problems,
                     }

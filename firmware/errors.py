@@ -66,3 +66,9 @@ class DeviceError(EcrError):
     """A peripheral is absent, offline or failed; the sale must go on without it."""
 
     code = "device"
+
+
+class ExportError(EcrError):
+    """An export could not be made or did not pass its check; nothing was deleted."""
+
+    code = "export"

@@ -5,10 +5,11 @@ printing into emupos (the printer emulator), then every output checked with the 
 What emupos rendered is saved as ``receipts/NNNN.png`` and ``NNNN.txt`` next to the raw
 ``NNNN.escpos``.
 
-Checks: the TSE export verifies (every signature, no counter gap); every receipt QR code
-verifies, belongs to the export, and is read back from the printed picture with zxing-cpp;
-receipts without TSE data name their failure; the journal chain is intact. Exit status 1 if
-anything fails.
+Checks: the TSE export verifies (every signature, no counter gap), and so does the incremental
+export made before the card's store was freed; every receipt QR code verifies, belongs to the
+export, and is read back from the printed picture with zxing-cpp; receipts without TSE data
+name their failure; the DSFinV-K export passes the checker; the ELSTER notification passes its
+check; the journal chain is intact. Exit status 1 if anything fails.
 """
 
 import argparse
@@ -23,6 +24,8 @@ import PIL.Image
 import zxingcpp
 
 from tools import upy
+from tools.audit.dsfinvk import check_dsfinvk
+from tools.audit.elster import check_elster
 from tools.audit.tse import verify_qr, verify_tar
 from tools.sim.emupos import Emupos
 from tools.sim.tse.server import CardServer
@@ -56,6 +59,10 @@ def check(out):
             problems.append("receipt %d: %s missing" % (r["bon_nr"], ", ".join(missing)))
         elif printed_codes(base + ".png") != ([r["qr"]] if r["qr"] else []):
             problems.append("receipt %d: the printed QR code is not the TSE's" % r["bon_nr"])
+    problems += ["dsfinvk.zip: " + p for p in check_dsfinvk(os.path.join(out, "dsfinvk.zip")).problems]
+    problems += ["elster-146a.xml: " + p for p in check_elster(os.path.join(out, "elster-146a.xml"))]
+    freed = verify_tar(summary["tse_freed"]["file"])
+    problems += ["tse-exports: " + p for p in freed.problems]
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
     return summary, problems
@@ -139,7 +146,7 @@ def main(argv=None):
     )
     print(
         "outputs in %s: summary.json, receipts/ (NNNN.png and .txt as printed by emupos, NNNN.escpos), "
-        "z0001.txt, tse-export.tar, journal/" % out
+        "z0001.txt, tse-export.tar, dsfinvk.zip, elster-146a.xml, tse-exports/, journal/" % out
     )
     for p in problems:
         print("demo: " + p, file=sys.stderr)

@@ -254,7 +254,8 @@ class TseClient:
 
     async def export_tar(self, sink, kind=p.EXPORT_ALL, first=0, last=0, client_id=""):
         """Stream the TAR export into ``sink(chunk)``: everything, a time range (unix seconds,
-        inclusive), or a transaction-number range; optionally only one client's transactions."""
+        inclusive), a transaction-number range, or every log from signature counter ``first`` on
+        (``EXPORT_SIGNATURES``, incremental); optionally only one client's transactions."""
         await self.command(p.CMD_EXPORT_TAR, p.export_params(kind, first, last, client_id), sink=sink)
 
     # --- set-up -----------------------------------------------------------------------

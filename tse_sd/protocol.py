@@ -85,6 +85,7 @@ EVENT_FINISH = const(2)
 EXPORT_ALL = const(0)
 EXPORT_TIME = const(1)
 EXPORT_TRANSACTIONS = const(2)
+EXPORT_SIGNATURES = const(3)  # incremental: every log from signature counter ``first`` on
 
 # Exchange.feed results.
 WAIT = const(0)  # nothing new: read the block again (after a pause)

@@ -3,7 +3,7 @@
     export = DsfinvkExport(journal, master, reference="data/dsfinvk")
     closings = export.select(z_first=1, z_last=3)          # or day_first="2026-11-01", day_last=...
     rows = export.write("out/export", closings)            # 20 CSVs + index.xml + the GDPdU DTD
-    zip_folder("out/export", "out/dsfinvk.zip")            # firmware.exports.archive
+    rows = export.write_zip("out/dsfinvk.zip", closings, work="out/.export", mtime=clock.now())
 
 Theory of operation
 -------------------
@@ -33,6 +33,9 @@ Decisions the DSFinV-K leaves to the register (docs/compliance.md):
   UTC (``...Z``), as on the receipt QR code.
 """
 
+import os
+
+from firmware.exports.archive import zip_folder
 from firmware.journal import receipts
 from firmware.money import vat_split
 from firmware.register.bon import BELEG, process_data
@@ -457,6 +460,24 @@ class DsfinvkExport:
             amounts_csv.put('%s"%d";"base_amount";%s' % (head, pos, money))
             if beleg:
                 sums.case(line["gv_typ"], key, amount, vat)
+
+    def write_zip(self, path, closings, work, mtime=0, progress=None):
+        """The export as one ZIP at ``path``, built in the folder ``work`` (removed after)."""
+        names = ["index.xml", DTD] + [name for name, _ in TABLES]
+        try:
+            rows = self.write(work, closings, progress)
+            zip_folder(work, path, names, mtime)
+        finally:
+            for name in names:
+                try:
+                    os.remove(work + "/" + name)
+                except OSError:
+                    pass
+            try:
+                os.rmdir(work)
+            except OSError:
+                pass
+        return rows
 
     # --- index.xml and the DTD ---------------------------------------------------------
 

@@ -3,6 +3,7 @@
     python -m tools.audit verify-tar export.tar         every log's signature, counters, numbers
     python -m tools.audit verify-qr "V0;KASSE-1;..."    a receipt's QR code against its signature
     python -m tools.audit check-dsfinvk dsfinvk.zip     a DSFinV-K export (ZIP or folder)
+    python -m tools.audit check-elster elster-146a.xml  a § 146a notification before its upload
 
 Prints what was checked and every problem, one per line. Exit status: 0 all good, 1 problems
 found, 2 the input could not be read at all. Long runs show a progress bar on stderr
@@ -16,6 +17,7 @@ import tarfile
 import zipfile
 
 from tools.audit.dsfinvk import check_dsfinvk
+from tools.audit.elster import check_elster
 from tools.audit.tse import FormatError, verify_qr, verify_tar
 
 
@@ -74,6 +76,10 @@ def cmd_check_dsfinvk(args):
     return _finish(args.export, report.problems)
 
 
+def cmd_check_elster(args):
+    return _finish(args.file, check_elster(args.file))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.audit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -87,6 +93,9 @@ def main(argv=None):
     p = sub.add_parser("check-dsfinvk", help="check a DSFinV-K export (ZIP or folder)")
     p.add_argument("export")
     p.set_defaults(run=cmd_check_dsfinvk)
+    p = sub.add_parser("check-elster", help="check an ELSTER Aufzeichnung146a notification")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_check_elster)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

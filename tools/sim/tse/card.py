@@ -19,7 +19,8 @@ Rules it enforces (the numbers are the WORM status codes of tse_sd.errors):
 - system logs for admin operations (authenticateUser, logOut, unblockUser, updateTime,
   registerClient, deregisterClient, selfTest, initialize, deleteStoredData,
   disableSecureElement), an audit log at every power-up;
-- deleteStoredData only after a full export of everything stored and with no open transaction.
+- deleteStoredData only after a gapless export of everything stored (whole, or incremental from
+  the first log not yet exported) and with no open transaction.
 
 Faults (``card.faults``): see ``Faults``. ``PowerLoss`` is raised *after* a log is stored,
 for the server to drop the host's link and power-cycle the card.
@@ -648,10 +649,15 @@ class TseCard:
         kind, first, last = a.u8(), a.u64(), a.u64()
         client = a.lv().decode()
         a.end()
-        if kind not in (p.EXPORT_ALL, p.EXPORT_TIME, p.EXPORT_TRANSACTIONS):
+        if kind not in (p.EXPORT_ALL, p.EXPORT_TIME, p.EXPORT_TRANSACTIONS, p.EXPORT_SIGNATURES):
             raise Refused(INVALID_PARAMETER)
         data, highest = tar.export(self, kind, first, last, client)
-        if kind == p.EXPORT_ALL and not client and highest > self.state["exported_counter"]:
+        # The store counts as exported up to the highest log of a gapless export: a whole one,
+        # or an incremental one that starts at or before the first log not yet exported.
+        gapless = kind == p.EXPORT_ALL or (
+            kind == p.EXPORT_SIGNATURES and first <= self.state["exported_counter"] + 1
+        )
+        if gapless and not client and highest > self.state["exported_counter"]:
             self.state["exported_counter"] = highest
             self.state.save()
         return data

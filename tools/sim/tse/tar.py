@@ -65,6 +65,8 @@ def select(records, kind, first, last, client):
             continue
         if kind == p.EXPORT_TRANSACTIONS and (r.kind != KIND_TRANSACTION or not first <= r.number <= last):
             continue
+        if kind == p.EXPORT_SIGNATURES and r.counter < first:
+            continue
         yield r
 
 
