@@ -78,17 +78,17 @@ def check_tar(path, expect_first=None):
             if header == bytes(_BLOCK):
                 ended = True
                 break
-            stored = _octal(header[148:156])
             total = sum(header[:148]) + 8 * 32 + sum(header[156:])
             try:
+                stored = _octal(header[148:156])
+                size = _octal(header[124:136])
                 name = _name(header)
-            except UnicodeError:
-                out.problems.append("a member name is not UTF-8")
+            except ValueError:  # UnicodeError is one
+                out.problems.append("not a TAR header at byte %d" % (f.tell() - _BLOCK))
                 break
             if stored != total:
                 out.problems.append("%s: header checksum wrong" % name)
                 break
-            size = _octal(header[124:136])
             left = (size + _BLOCK - 1) // _BLOCK * _BLOCK
             while left:
                 chunk = f.read(min(left, 4096))

@@ -297,9 +297,9 @@ def test_checker_csv_records(shift, tmp_path):
 
 def test_checker_field_lengths(shift, tmp_path):
     problems = broken(shift[3], tmp_path, "location.csv", replace_first(b'"Mustermann', b'"' + b"M" * 80))
-    assert any(p.startswith("format: location.csv line 2: LOC_NAME has 94 characters, at most 60") for p in problems), (
-        problems
-    )
+    assert any(
+        p.startswith("format: location.csv line 2: LOC_NAME has 94 characters, at most 60") for p in problems
+    ), problems
 
 
 def test_checker_value_lists(shift, tmp_path):
