@@ -35,6 +35,14 @@ def test_defaults_are_valid_and_complete():
         "operator_port": 0,
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},
+        "elster": {
+            "acquired": "2026-01-15",
+            "in_service": "",
+            "decommissioned": "",
+            "reason": "",
+            "bsi_id": "BSI-K-TR-0000-0000",
+            "tse_kind": 1,
+        },
         "log": {"level": "info", "ring": 200},
     }
     assert validate({}, config.SCHEMA) == DEFAULTS
