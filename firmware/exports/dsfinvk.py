@@ -41,7 +41,7 @@ from firmware.money import vat_split
 from firmware.register.bon import BELEG, process_data
 from firmware.register.vat import VAT_KEYS
 from hal.clock import iso8601, local_iso
-from hal.storage import as_bytes, makedirs
+from hal.storage import STR_IS_BYTES, as_bytes, makedirs
 from tse_sd.processdata import PROCESS_TYPE
 
 TAXONOMY_VERSION = "2.4"
@@ -183,8 +183,11 @@ def line_vat(bon):
     return out
 
 
-class _Csv:
-    """One table's file: rows are joined in a small buffer and written in pieces."""
+class Csv:
+    """One table's file. On CPython rows are joined in a small buffer and encoded once per
+    piece; on MicroPython each row goes to the file as it is (a str's bytes, no copy): twenty
+    tables' buffers would hold tens of kilobytes of a small heap, and joining them needs
+    contiguous blocks a fragmented heap may not have."""
 
     def __init__(self, path, header):
         self.f = open(path, "wb")
@@ -192,6 +195,12 @@ class _Csv:
         self.size = 0
         self.rows = 0
         self.f.write(as_bytes(header + "\r\n"))
+        if STR_IS_BYTES:
+            self.put = self._put_direct
+
+    def _put_direct(self, row):
+        self.f.write(row)
+        self.rows += 1
 
     def put(self, row):
         self.parts.append(row)
@@ -202,7 +211,7 @@ class _Csv:
 
     def drain(self):
         if self.parts:
-            self.f.write(as_bytes("".join(self.parts)))
+            self.f.write("".join(self.parts).encode())
             self.parts = []
             self.size = 0
 
@@ -265,7 +274,7 @@ class DsfinvkExport:
                 cols = head + columns.split()
                 if name == "tse.csv":
                     cols = cols[: -len(CERT_COLUMNS)] + cert_columns(parts)
-                files[name] = _Csv(folder + "/" + name, ";".join(cols))
+                files[name] = Csv(folder + "/" + name, ";".join(cols))
             for closing in closings:
                 self._period(files, closing, tses, parts, progress)
         finally:
@@ -325,7 +334,7 @@ class DsfinvkExport:
             rate, text = VAT_KEYS[key]
             files["vat.csv"].put("%s%d;%s;%s\r\n" % (z_head, key, n2(rate), q(text)))
 
-        sums = _Sums()
+        sums = Sums()
         last_tse = str(len(ids)) if ids else ""
         count = 0
         for bon in receipts(self.journal.records(segment=z)):
@@ -428,38 +437,7 @@ class DsfinvkExport:
                     q(pd),
                 )
             )
-        lines_csv = files["lines.csv"]
-        vat_csv = files["lines_vat.csv"]
-        amounts_csv = files["itemamounts.csv"]
-        vats = line_vat(bon)
-        for i, line in enumerate(bon["lines"]):
-            pos = line["pos"]
-            key = line["vat_key"]
-            amount = line["amount"]
-            vat = vats[i]
-            lines_csv.put(
-                '%s"%d";%s;%s;"";%s;"";"0";"%s";0;%s;%s;%s;%s;%s;;%s;%s\r\n'
-                % (
-                    head,
-                    pos,
-                    q(line.get("voucher", "")),
-                    q(line["text"]),
-                    q(line["gv_typ"]),
-                    "1" if line["storno"] else "0",
-                    q(line.get("plu", "")),
-                    q(line.get("gtin", "")),
-                    q(line.get("group_id", "")),
-                    q(line.get("group", "")),
-                    n3(line["qty"]),
-                    q(line.get("unit", "Stk")),
-                    n5(line["price"]),
-                )
-            )
-            money = "%d;%s;%s;%s\r\n" % (key, n5(amount), n5(amount - vat), n5(vat))
-            vat_csv.put('%s"%d";%s' % (head, pos, money))
-            amounts_csv.put('%s"%d";"base_amount";%s' % (head, pos, money))
-            if beleg:
-                sums.case(line["gv_typ"], key, amount, vat)
+        write_lines(files, head, bon, sums if beleg else None)
 
     def write_zip(self, path, closings, work, mtime=0, progress=None):
         """The export as one ZIP at ``path``, built in the folder ``work`` (removed after)."""
@@ -510,6 +488,43 @@ class DsfinvkExport:
                 o.write(chunk)
 
 
+def write_lines(files, head, bon, sums=None):
+    """A receipt's rows of lines.csv, lines_vat.csv and itemamounts.csv; ``head`` is the row
+    start up to and with BON_ID; ``sums`` (a Beleg's) collects the closing's businesscases."""
+    lines_csv = files["lines.csv"]
+    vat_csv = files["lines_vat.csv"]
+    amounts_csv = files["itemamounts.csv"]
+    vats = line_vat(bon)
+    for i, line in enumerate(bon["lines"]):
+        pos = line["pos"]
+        key = line["vat_key"]
+        amount = line["amount"]
+        vat = vats[i]
+        lines_csv.put(
+            '%s"%d";%s;%s;"";%s;"";"0";"%s";0;%s;%s;%s;%s;%s;;%s;%s\r\n'
+            % (
+                head,
+                pos,
+                q(line.get("voucher", "")),
+                q(line["text"]),
+                q(line["gv_typ"]),
+                "1" if line["storno"] else "0",
+                q(line.get("plu", "")),
+                q(line.get("gtin", "")),
+                q(line.get("group_id", "")),
+                q(line.get("group", "")),
+                n3(line["qty"]),
+                q(line.get("unit", "Stk")),
+                n5(line["price"]),
+            )
+        )
+        money = "%d;%s;%s;%s\r\n" % (key, n5(amount), n5(amount - vat), n5(vat))
+        vat_csv.put('%s"%d";%s' % (head, pos, money))
+        amounts_csv.put('%s"%d";"base_amount";%s' % (head, pos, money))
+        if sums is not None:
+            sums.case(line["gv_typ"], key, amount, vat)
+
+
 def _tse_row(bon_id, tse, ids, last_tse, failure):
     return "%s;%s;%d;%s;%s;%s;%d;%s;%s;%s\r\n" % (
         q(bon_id),
@@ -525,7 +540,7 @@ def _tse_row(bon_id, tse, ids, last_tse, failure):
     )
 
 
-class _Sums:
+class Sums:
     """The running sums of one period for the Kassenabschluss module (Beleg receipts only)."""
 
     def __init__(self):
