@@ -37,7 +37,6 @@ import os
 
 from firmware.exports.archive import zip_folder
 from firmware.journal import receipts
-from firmware.money import vat_split
 from firmware.register.bon import BELEG, process_data
 from firmware.register.vat import VAT_KEYS
 from hal.clock import iso8601, local_iso
@@ -144,7 +143,9 @@ def n3(milli):
 
 def n5(cents):
     """Cents as a Numeric field with 5 places (amounts of the lines and the closing)."""
-    return n2(cents) + "000"
+    if cents < 0:
+        return "-%d,%02d000" % divmod(-cents, 100)
+    return "%d,%02d000" % divmod(cents, 100)
 
 
 def cert_parts(certificate, count):
@@ -156,8 +157,9 @@ def cert_columns(count):
 
 
 def line_vat(bon):
-    """Each line's VAT in cents: its own split, the key's rounding rest on its largest line, so
-    that the lines of a key add up to the receipt's VAT of that key."""
+    """Each line's VAT in cents: its own split, half-up (as firmware.money.vat_split), the key's
+    rounding rest on its largest line, so that the lines of a key add up to the receipt's VAT
+    of that key."""
     rates = {}
     target = {}
     for key, rate, _gross, _net, vat in bon["vat"]:
@@ -167,17 +169,24 @@ def line_vat(bon):
     out = []
     sums = {}
     largest = {}
-    for i, line in enumerate(lines):
+    i = 0
+    for line in lines:
         key = line["vat_key"]
         rate = rates.get(key)
         if rate is None:
             rate = VAT_KEYS[key][0]
-        vat = vat_split(line["amount"], rate)[1]
+        amount = line["amount"]
+        d = 10000 + rate
+        q_, r = divmod((amount if amount >= 0 else -amount) * rate, d)
+        vat = q_ + 1 if 2 * r >= d else q_
+        if amount < 0:
+            vat = -vat
         out.append(vat)
         sums[key] = sums.get(key, 0) + vat
         j = largest.get(key)
-        if j is None or abs(line["amount"]) > abs(lines[j]["amount"]):
+        if j is None or abs(amount) > abs(lines[j]["amount"]):
             largest[key] = i
+        i += 1
     for key, i in largest.items():
         out[i] += target.get(key, 0) - sums[key]
     return out
@@ -335,6 +344,7 @@ class DsfinvkExport:
             files["vat.csv"].put("%s%d;%s;%s\r\n" % (z_head, key, n2(rate), q(text)))
 
         sums = Sums()
+        _ARTICLES.clear()  # master data may differ from the last period's
         last_tse = str(len(ids)) if ids else ""
         count = 0
         for bon in receipts(self.journal.records(segment=z)):
@@ -488,39 +498,51 @@ class DsfinvkExport:
                 o.write(chunk)
 
 
-def write_lines(files, head, bon, sums=None):
-    """A receipt's rows of lines.csv, lines_vat.csv and itemamounts.csv; ``head`` is the row
-    start up to and with BON_ID; ``sums`` (a Beleg's) collects the closing's businesscases."""
-    lines_csv = files["lines.csv"]
-    vat_csv = files["lines_vat.csv"]
-    amounts_csv = files["itemamounts.csv"]
-    vats = line_vat(bon)
-    for i, line in enumerate(bon["lines"]):
-        pos = line["pos"]
-        key = line["vat_key"]
-        amount = line["amount"]
-        vat = vats[i]
-        lines_csv.put(
-            '%s"%d";%s;%s;"";%s;"";"0";"%s";0;%s;%s;%s;%s;%s;;%s;%s\r\n'
+_ARTICLES = {}  # the text columns of a line that repeat with its article, made once
+
+
+def _article(line):
+    key = (line.get("plu"), line["text"], line["gv_typ"], line.get("group_id"), line.get("voucher"))
+    parts = _ARTICLES.get(key)
+    if parts is None:
+        if len(_ARTICLES) >= 512:
+            _ARTICLES.clear()
+        parts = _ARTICLES[key] = (
+            ';%s;%s;"";%s;"";"0";' % (q(line.get("voucher", "")), q(line["text"]), q(line["gv_typ"])),
+            ";0;%s;%s;%s;%s;"
             % (
-                head,
-                pos,
-                q(line.get("voucher", "")),
-                q(line["text"]),
-                q(line["gv_typ"]),
-                "1" if line["storno"] else "0",
                 q(line.get("plu", "")),
                 q(line.get("gtin", "")),
                 q(line.get("group_id", "")),
                 q(line.get("group", "")),
-                n3(line["qty"]),
-                q(line.get("unit", "Stk")),
-                n5(line["price"]),
-            )
+            ),
+            ";;%s;" % q(line.get("unit", "Stk")),
+        )
+    return parts
+
+
+def write_lines(files, head, bon, sums=None):
+    """A receipt's rows of lines.csv, lines_vat.csv and itemamounts.csv; ``head`` is the row
+    start up to and with BON_ID; ``sums`` (a Beleg's) collects the closing's businesscases."""
+    lines_put = files["lines.csv"].put
+    vat_put = files["lines_vat.csv"].put
+    amounts_put = files["itemamounts.csv"].put
+    vats = line_vat(bon)
+    i = 0
+    for line in bon["lines"]:
+        pos = '%s"%d";' % (head, line["pos"])
+        key = line["vat_key"]
+        amount = line["amount"]
+        vat = vats[i]
+        i += 1
+        a, b, c = _article(line)
+        lines_put(
+            "%s%s%s%s%s%s%s\r\n"
+            % (pos[:-1], a, '"1"' if line["storno"] else '"0"', b, n3(line["qty"]), c, n5(line["price"]))
         )
         money = "%d;%s;%s;%s\r\n" % (key, n5(amount), n5(amount - vat), n5(vat))
-        vat_csv.put('%s"%d";%s' % (head, pos, money))
-        amounts_csv.put('%s"%d";"base_amount";%s' % (head, pos, money))
+        vat_put(pos + money)
+        amounts_put(pos + '"base_amount";' + money)
         if sums is not None:
             sums.case(line["gv_typ"], key, amount, vat)
 
