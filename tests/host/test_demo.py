@@ -69,7 +69,9 @@ def test_the_shift_has_every_case(demo):
     assert len(failed) == 2 and all("tse" not in b for b in failed)
     after = [b for b in belege if b["bon_nr"] > max(f["bon_nr"] for f in failed)]
     assert after and all("tse" in b for b in after)  # signing resumed
-    assert [r["type"] for r in records][-2:] == ["closing", "segment"]
+    # the closing starts a new period; then the card's store is freed after a checked export
+    assert [r["type"] for r in records][-4:] == ["closing", "segment", "tse_export", "tse_delete"]
+    assert (out / "dsfinvk.zip").exists() and (out / "elster-146a.xml").exists()
     assert summary["closing"] == {
         "z_nr": 1,
         "counted": summary["closing"]["expected"] - 50,
