@@ -21,7 +21,6 @@ simulator); a printer that fails is reported and the shift goes on.
 
 import asyncio
 import json
-import os
 import sys
 
 from firmware import VERSION
@@ -41,6 +40,7 @@ from firmware.reports import report, totals
 from hal.clock import SystemClock
 from hal.sim.printer import NetworkPrinter
 from hal.sim.tse_control import TseControl
+from hal.storage import makedirs
 from tse_sd.client import TseClient
 from tse_sd.exercise import DEMO_ADMIN_PIN, DEMO_PUK, DEMO_TIME_ADMIN_PIN
 from tse_sd.nbd import NbdBlockDevice
@@ -48,13 +48,6 @@ from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
 USAGE = "usage: demo.py --nbd HOST:PORT --control PORT --out DIR [--master FILE] [--printer HOST:PORT]"
-
-
-def _mkdir(path):
-    try:
-        os.mkdir(path)
-    except OSError:
-        pass
 
 
 async def sale(till, steps, payments):
@@ -121,8 +114,8 @@ async def shift(till, service, card):
 
 def elster_xml(journal, master):
     """The § 146a notification of this register and its (first) TSE."""
-    first_use = next(iter(journal.records()))["t"]
-    tse = next(iter(journal.records(kind="tse")))
+    first_use = next(journal.records())["t"]
+    tse = next(journal.records(kind="tse"))
     return aufzeichnung_146a(master, tse["data"], tse["t"], DEFAULTS["elster"], VERSION, first_use)
 
 
@@ -138,8 +131,7 @@ def parse_args(argv):
 
 async def run(opts):
     out = opts["out"]
-    _mkdir(out)
-    _mkdir(out + "/receipts")
+    makedirs(out + "/receipts")
     with open(opts["master"]) as f:
         master = MasterData.from_dict(json.load(f))
     clock = SystemClock()

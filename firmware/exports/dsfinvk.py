@@ -9,7 +9,7 @@ Theory of operation
 -------------------
 Only closed periods are exported: a journal segment ends with its ``closing`` record (the
 Kassenabschluss), whose time is the Z_ERSTELLUNG of every row of the period, so that record is
-found first with a filtered scan (no other record is parsed). Then the segment is streamed once:
+found first with a filtered scan (no other record is parsed). Then the segment is read once:
 each receipt becomes its rows in the Einzelaufzeichnungsmodul tables at once, and only small
 running sums per GV_TYP/USt-Schlüssel and per payment type are kept for the Kassenabschluss
 module, written when the segment ends. Memory does not grow with the journal.
@@ -298,7 +298,8 @@ class DsfinvkExport:
         master = closing.get("master") or {"business": self.master.business, "register": self.master.register}
         biz, reg = master["business"], master["register"]
         kasse = reg["serial"]
-        z_head = "%s;%s;%d;" % (q(kasse), q(local_iso(closing["time"])), z)
+        made = local_iso(closing["time"])
+        z_head = "%s;%s;%d;" % (q(kasse), q(made), z)
         ids = {}
         for i, (seg, tse) in enumerate(tses):
             if seg <= z:
@@ -347,13 +348,20 @@ class DsfinvkExport:
         _ARTICLES.clear()  # master data may differ from the last period's
         last_tse = str(len(ids)) if ids else ""
         count = 0
-        for bon in receipts(self.journal.records(segment=z)):
+        late = []  # signatures made later (tse_late): few, written after the receipts
+
+        def keep_late(records):
+            for rec in records:
+                if rec["type"] == "tse_late":
+                    late.append(rec["data"])
+                yield rec
+
+        for bon in receipts(keep_late(self.journal.records(segment=z))):
             self._receipt(files, z_head, kasse, bon, ids, last_tse, sums)
             count += 1
             if progress is not None and count % 500 == 0:
                 progress(z, count)
-        for rec in self.journal.records(segment=z, kind="tse_late"):
-            data = rec["data"]
+        for data in late:
             files["transactions_tse.csv"].put(
                 z_head + _tse_row(str(data["bon_nr"]), data["tse"], ids, last_tse, "")
             )
@@ -363,7 +371,7 @@ class DsfinvkExport:
         files["cashpointclosing.csv"].put(
             z_head
             + ";".join(
-                [q(local_iso(closing["time"])[:10]), q(TAXONOMY_VERSION), q(sums.first), q(sums.last)]
+                [q(made[:10]), q(TAXONOMY_VERSION), q(sums.first), q(sums.last)]
                 + [q(biz.get(k, "")) for k in ("name", "street", "zip", "city", "country", "stnr", "ustid")]
                 + [n2(sums.payments_total), n2(sums.cash)]
             )

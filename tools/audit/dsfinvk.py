@@ -376,11 +376,19 @@ def _sum(rows, column):
     return sum((num(r[column]) or Decimal(0) for r in rows), Decimal(0))
 
 
-def check_sums(report, data):
-    bons = {(r["Z_NR"], r["BON_ID"]): r for r in data["transactions.csv"]}
-    tvat = _group(data["transactions_vat.csv"], "Z_NR", "BON_ID")
-    lvat = _group(data["lines_vat.csv"], "Z_NR", "BON_ID")
-    pays = _group(data["datapayment.csv"], "Z_NR", "BON_ID")
+class ByReceipt:
+    """The rows the sums and TSE rules look up per receipt ``(Z_NR, BON_ID)``, grouped once."""
+
+    def __init__(self, data):
+        self.bons = {(r["Z_NR"], r["BON_ID"]): r for r in data["transactions.csv"]}
+        self.tvat = _group(data["transactions_vat.csv"], "Z_NR", "BON_ID")
+        self.lvat = _group(data["lines_vat.csv"], "Z_NR", "BON_ID")
+        self.pays = _group(data["datapayment.csv"], "Z_NR", "BON_ID")
+        self.base = {r["Z_NR"]: r["KASSE_BASISWAEH_CODE"] for r in data["cashregister.csv"]}
+
+
+def check_sums(report, data, ix):
+    bons, tvat, lvat, pays = ix.bons, ix.tvat, ix.lvat, ix.pays
     for url in (
         "transactions_vat.csv",
         "lines_vat.csv",
@@ -441,15 +449,15 @@ def check_sums(report, data):
                 report.add("sums", "%s: payments %s, UMS_BRUTTO %s" % (where, paid, total))
         elif bon["BON_TYP"] == "Beleg" and total:
             report.add("sums", "%s: a Beleg of %s without datapayment rows" % (where, total))
-    check_closing_sums(report, data, bons, tvat, lvat, pays)
+    check_closing_sums(report, data, ix)
 
 
-def check_closing_sums(report, data, bons, tvat, lvat, pays):
+def check_closing_sums(report, data, ix):
+    bons, tvat, lvat, pays, base = ix.bons, ix.tvat, ix.lvat, ix.pays, ix.base
     belege = {k for k, b in bons.items() if b["BON_TYP"] == "Beleg"}
     cases = _group(data["businesscases.csv"], "Z_NR")
     payment = _group(data["payment.csv"], "Z_NR")
     cash = _group(data["cash_per_currency.csv"], "Z_NR")
-    base = {r["Z_NR"]: r["KASSE_BASISWAEH_CODE"] for r in data["cashregister.csv"]}
     line_gv = {(r["Z_NR"], r["BON_ID"], r["POS_ZEILE"]): r["GV_TYP"] for r in data["lines.csv"]}
     for closing in data["cashpointclosing.csv"]:
         z = closing["Z_NR"]
@@ -560,15 +568,12 @@ def rebuild_process_data(bon, vat_rows, pay_rows, rates, base):
     return "%s^%s^%s" % (bon["BON_TYP"], "_".join(_plain(s) for s in slots), "_".join(pays))
 
 
-def check_tse(report, data):
-    bons = {(r["Z_NR"], r["BON_ID"]): r for r in data["transactions.csv"]}
-    tvat = _group(data["transactions_vat.csv"], "Z_NR", "BON_ID")
-    pays = _group(data["datapayment.csv"], "Z_NR", "BON_ID")
+def check_tse(report, data, ix):
+    bons, tvat, pays, base = ix.bons, ix.tvat, ix.pays, ix.base
     tse_ids = {(r["Z_NR"], r["TSE_ID"]) for r in data["tse.csv"]}
     rates = {}
     for r in data["vat.csv"]:
         rates.setdefault(r["Z_NR"], {})[r["UST_SCHLUESSEL"]] = num(r["UST_SATZ"])
-    base = {r["Z_NR"]: r["KASSE_BASISWAEH_CODE"] for r in data["cashregister.csv"]}
     has_row = set()
     for rec in data["transactions_tse.csv"]:
         key = (rec["Z_NR"], rec["BON_ID"])
@@ -684,7 +689,8 @@ def check_dsfinvk(source, progress=False):
     if not semantic:
         return report
     check_lists(report, data)
-    check_sums(report, data)
-    check_tse(report, data)
+    ix = ByReceipt(data)
+    check_sums(report, data, ix)
+    check_tse(report, data, ix)
     check_closings(report, tables, data)
     return report
