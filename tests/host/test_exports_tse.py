@@ -11,6 +11,7 @@ import pytest
 from firmware.app import Till
 from firmware.config import DEFAULTS
 from firmware.errors import ExportError
+from firmware.exports.dsfinvk import DsfinvkExport
 from firmware.exports.elster import aufzeichnung_146a
 from firmware.exports.nachschau import kassen_nachschau
 from firmware.exports.tse_export import TseExports, check_tar
@@ -18,12 +19,13 @@ from firmware.journal import Journal
 from firmware.log import Logger
 from hal.clock import SystemClock
 from tools import upy
-from tools.audit.dsfinvk import check_dsfinvk
+from tools.audit.dsfinvk import check_dsfinvk, read_export
 from tools.audit.elster import check_elster
 from tools.audit.tse import verify_tar
 from tools.sim.tse.image import ImageBlocks
 from tools.sim.tse.server import open_card
 from tse_sd.client import TseClient
+from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
 sys.path.insert(0, str(upy.ROOT / "tests" / "device"))
@@ -43,7 +45,7 @@ def shop(tmp_path):
     till = Till(master, journal, client, clock, Logger(ring=100))
     asyncio.run(till.recover())
     exports = TseExports(client, journal, str(tmp_path / "tse-exports"), clock)
-    yield till, exports, tmp_path
+    yield till, exports, tmp_path, card
     journal.close()
     image.close()
     card.close()
@@ -58,7 +60,7 @@ async def sell(till, n):
 
 
 def test_incremental_exports_follow_each_other_without_a_gap(shop):
-    till, exports, _tmp = shop
+    till, exports, _tmp, _card = shop
     asyncio.run(sell(till, 3))
     first = asyncio.run(exports.export())
     asyncio.run(sell(till, 2))
@@ -74,7 +76,7 @@ def test_incremental_exports_follow_each_other_without_a_gap(shop):
 
 
 def test_delete_stored_data_only_after_a_checked_export(shop):
-    till, exports, _tmp = shop
+    till, exports, _tmp, _card = shop
     asyncio.run(sell(till, 4))
     before = till.tse.info().tar_export_size
     record = asyncio.run(exports.delete_stored_data(ADMIN))
@@ -104,7 +106,7 @@ class Tamper:
 
 
 def test_a_broken_export_deletes_nothing(shop):
-    till, exports, tmp = shop
+    till, exports, tmp, _card = shop
     asyncio.run(sell(till, 3))
     before = till.tse.info().tar_export_size
     broken = TseExports(Tamper(till.tse), till.journal, exports.folder, till.clock)
@@ -118,7 +120,7 @@ def test_a_broken_export_deletes_nothing(shop):
 
 
 def test_check_tar_finds_gaps_cuts_and_missing_parts(shop):
-    till, exports, tmp = shop
+    till, exports, tmp, _card = shop
     asyncio.run(sell(till, 2))
     record = asyncio.run(exports.export())
     with open(record["file"], "rb") as f:
@@ -135,7 +137,7 @@ def test_check_tar_finds_gaps_cuts_and_missing_parts(shop):
 
 
 def test_kassen_nachschau_hands_over_everything_and_keeps_the_card(shop):
-    till, exports, tmp = shop
+    till, exports, tmp, _card = shop
     asyncio.run(sell(till, 3))
     asyncio.run(till.close_day(counted=3000))
     asyncio.run(sell(till, 1))
@@ -153,8 +155,33 @@ def test_kassen_nachschau_hands_over_everything_and_keeps_the_card(shop):
     assert [r["data"]["folder"] for r in till.journal.records(kind="nachschau")] == [folder]
 
 
+def test_a_late_signature_is_a_second_tse_row_of_its_receipt(shop):
+    till, _exports, tmp, card = shop
+    bon = till.open_bon()
+    asyncio.run(till.add(bon.add_plu, "1001"))
+    bon.pay("Bar", 1000)
+    card.faults.update({"removed": True})  # the card is pulled before the Finish
+    failed = asyncio.run(till.finish())
+    card.faults.update({"removed": False})
+    card.power_on()
+    assert asyncio.run(TseService(till.tse, till.clock, till.log, till.client_id, "54321").boot()) == "ready"
+    assert asyncio.run(till.recover()) == [("signed late", failed["bon_nr"])]
+    asyncio.run(till.close_day(counted=1000))
+    export = DsfinvkExport(till.journal, till.master)
+    export.write_zip(str(tmp / "late.zip"), export.select(), str(tmp / "w"))
+    report = check_dsfinvk(str(tmp / "late.zip"))
+    assert report.ok, report.problems
+    rows = [
+        r for r in read_export(str(tmp / "late.zip"))["transactions_tse.csv"].decode().split("\r\n")[1:] if r
+    ]
+    mine = [r.split(";") for r in rows if r.split(";")[3] == '"%s"' % failed["bon_id"]]
+    assert len(mine) == 2
+    assert mine[0][11].startswith('"TSE ausgefallen: ') and mine[0][10] == '""'  # the failure, unsigned
+    assert mine[1][11] == '""' and mine[1][10] != '""'  # then its late signature
+
+
 def test_elster_notification(shop):
-    till, _exports, tmp = shop
+    till, _exports, tmp, _card = shop
     tse = next(till.journal.records(kind="tse"))
     first = next(till.journal.records())["t"]
     xml = aufzeichnung_146a(till.master, tse["data"], tse["t"], DEFAULTS["elster"], "0.1.0", first)
