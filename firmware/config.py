@@ -153,10 +153,85 @@ def masked(config, schema=None):
             out[key] = "***"
         elif field is not None and field.kind == "dict" and field.schema is not None:
             out[key] = masked(value, field.schema)
+        elif field is not None and field.kind == "list" and field.item.schema is not None:
+            out[key] = [masked(v, field.item.schema) for v in value]
         else:
             out[key] = value
     return out
 
+
+# --- settings changed on the terminal (the service console's `config set`) -------------------
+#
+# They live in ``<data_dir>/settings.json`` as ``{"log.level": "debug", ...}`` and are laid
+# over the configuration file at boot. Keys that decide where things are (platform, board,
+# data directory, master data file, devices) and the console users are set in the file only.
+
+FIXED = ("platform", "board", "data_dir", "master", "devices", "console.users")
+
+
+def field_at(path, schema=None):
+    """The ``Field`` of a dotted ``path`` that may be set on the terminal, or ``ConfigError``."""
+    schema = SCHEMA if schema is None else schema
+    for fixed in FIXED:
+        if path == fixed or path.startswith(fixed + "."):
+            raise ConfigError(path, "is set in the configuration file, not on the terminal")
+    field = None
+    parts = path.split(".")
+    for i, key in enumerate(parts):
+        field = schema.get(key) if schema is not None else None
+        if field is None:
+            raise ConfigError(path, "no such setting")
+        schema = field.schema if i < len(parts) - 1 else None
+    if field.kind not in ("str", "int", "bool"):
+        raise ConfigError(path, "is a group: set one of its keys")
+    return field
+
+
+def value_at(config, path):
+    value = config
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise ConfigError(path, "no such setting")
+        value = value[key]
+    return value
+
+
+def parse_value(field, text):
+    """The typed value of ``text`` (as typed on the console) for ``field``."""
+    if field.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("must be an integer, got %r" % text)
+    if field.kind == "bool":
+        if text in ("true", "on", "yes", "1"):
+            return True
+        if text in ("false", "off", "no", "0"):
+            return False
+        raise ValueError("must be true or false, got %r" % text)
+    return text
+
+
+def with_settings(config, settings, schema=None):
+    """``config`` with the flat ``settings`` laid over it, validated as a whole."""
+    schema = SCHEMA if schema is None else schema
+    out = dict(config)
+    for path, value in settings.items():
+        field_at(path, schema)
+        parts = path.split(".")
+        node = out
+        for key in parts[:-1]:
+            node[key] = dict(node[key])
+            node = node[key]
+        node[parts[-1]] = value
+    return validate(out, schema)
+
+
+# The factory technician PIN 000000 (force_pin_change makes the technician replace it).
+FACTORY_PIN = (
+    "pbkdf2-sha256$2000$fac7041e5e7f00d5fac7041e5e7f00d5$"
+    "155e1c9dd35327a3fb2d2b32ed3123613f9e1ddc6b66d69d6b8373b50b7811a4"
+)
 
 # The firmware's configuration. Every key has an embedded default, so a terminal (and
 # `make sim`) starts with no file at all. Later subsystems add their sections here.
@@ -188,6 +263,28 @@ SCHEMA = {
             "reason": Field("str", "", max=100, doc="why it was taken out of service"),
             "bsi_id": Field("str", "BSI-K-TR-0000-0000", doc="the TSE's BSI certificate id"),
             "tse_kind": Field("int", 1, choices=(1, 2, 3), doc="1 SD card, 2 USB, 3 cloud"),
+        },
+    ),
+    "console": Field(
+        "dict",
+        schema={
+            "timeout_s": Field("int", 600, min=30, max=86400, doc="an idle console session is logged out"),
+            "force_pin_change": Field("bool", True, doc="a factory PIN must be changed at first login"),
+            "users": Field(
+                "list",
+                [{"name": "technician", "role": "technician", "pin": FACTORY_PIN}],
+                min=1,
+                max=16,
+                item=Field(
+                    "dict",
+                    schema={
+                        "name": Field("str", min=1, max=16),
+                        "role": Field("str", choices=("technician", "read-only")),
+                        "pin": Field("str", secret=True, doc="PBKDF2 hash (firmware.pin.hash_pin)"),
+                    },
+                ),
+                doc="console users in the factory state (managers log in with master data)",
+            ),
         },
     ),
     "log": Field(

@@ -276,19 +276,31 @@ class Journal:
 
     def verify(self):
         """``(ok, problems)`` for the whole chain: order, hashes, checksums, no gaps."""
+        result = []
+        for _ in self.verify_steps(result):
+            pass
+        return result[0], result[1]
+
+    def verify_steps(self, result, step=500):
+        """``verify`` as a generator (records checked so far, every ``step`` records), so a
+        busy terminal can serve other tasks in between; ``result`` gets ``ok, problems``."""
         sync(self._file)
         problems = []
-        head, seq = _GENESIS, 0
+        head, seq, count = _GENESIS, 0, 0
         for name in _segments(self.folder):
             for n, line in enumerate(self._lines(self.folder + "/" + name)):
                 parsed = _parse(line, head)
                 if parsed is None:
                     problems.append("%s line %d: checksum or chain broken" % (name, n + 1))
-                    return False, problems
+                    result[:] = [False, problems]
+                    return
                 if parsed[0]["seq"] != seq + 1:
                     problems.append("%s line %d: sequence %d after %d" % (name, n + 1, parsed[0]["seq"], seq))
                 seq, head = parsed[0]["seq"], parsed[1]
-        return not problems, problems
+                count += 1
+                if count % step == 0:
+                    yield count
+        result[:] = [not problems, problems]
 
 
 def receipts(records):

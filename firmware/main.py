@@ -19,6 +19,7 @@ from firmware.errors import EcrError
 from firmware.log import LEVELS, Logger
 from hal import platform as platforms
 from hal.board import Board
+from hal.storage import exists
 
 USAGE = "usage: firmware [--config FILE]"
 
@@ -34,6 +35,9 @@ class Firmware:
             "ecr", LEVELS[log_cfg["level"]], log_cfg["ring"], stream=stream, clock=self.platform.clock
         )
         self._stop = asyncio.Event()
+        self.rebooting = False
+        self.clock = self.platform.clock
+        self.boot_ms = self.platform.clock.ticks_ms()
 
     async def _tse(self, board, client_id):
         """The TSE client and its service, or (None, None) on a board without a TSE."""
@@ -59,6 +63,8 @@ class Firmware:
     async def run(self):
         """Boot the terminal and run it until ``stop()``."""
         from firmware.app import Till
+        from firmware.console.service import Console
+        from firmware.console.users import Users
         from firmware.journal import Journal
         from firmware.register.master import MasterData
         from firmware.terminal import Terminal
@@ -67,11 +73,17 @@ class Firmware:
         cfg, clock = self.config, self.platform.clock
         self.log.info("smartECR %s on %s, platform %s", VERSION, sys.implementation.name, self.platform.name)
         board = Board.load(cfg["board"], cfg["devices"])
-        with open(cfg["master"]) as f:
+        # master data restored on the console (firmware.console) wins over the configured file
+        restored = cfg["data_dir"] + "/master.json"
+        self.master_path = restored if exists(restored) else cfg["master"]
+        with open(self.master_path) as f:
             master = MasterData.from_dict(json.load(f))
         journal = Journal(cfg["data_dir"] + "/journal", clock)
-        client, service = await self._tse(board, master.register["serial"])
+        self.client_id = master.register["serial"]
+        client, service = await self._tse(board, self.client_id)
         till = Till(master, journal, client, clock, self.log)
+        self.board, self.master, self.journal, self.till = board, master, journal, till
+        self.client, self.service = client, service
         done = await till.recover()
         if done:
             self.log.info("reconciled with the TSE at boot: %s", done)
@@ -81,6 +93,9 @@ class Firmware:
         tasks = [asyncio.create_task(self.terminal.run())]
         if service is not None:
             tasks.append(asyncio.create_task(service.run()))
+        if board.has("console"):
+            users = Users(cfg["console"], master, cfg["data_dir"] + "/console", clock)
+            tasks.append(asyncio.create_task(Console(self, users).run()))
         server = None
         if cfg["operator_port"]:
             server = await operator.serve(self.terminal, cfg["operator_port"])
@@ -103,6 +118,11 @@ class Firmware:
     def stop(self):
         self._stop.set()
 
+    def reboot(self):
+        """Stop, then boot again with the configuration as saved (the console's ``reboot``)."""
+        self.rebooting = True
+        self.stop()
+
 
 def parse_args(argv):
     """``{"config": path or None}`` from the command line, or ``ValueError`` with the usage."""
@@ -114,18 +134,35 @@ def start(argv, stream=sys.stdout, err=sys.stderr):
 
     Log lines go to ``stream``; a configuration or usage error goes to ``err`` as one line.
     """
+    while True:
+        try:
+            opts = parse_args(argv)
+            config = configuration.load(opts["config"]) if opts["config"] else configuration.DEFAULTS
+            config = with_settings(config, err)
+            firmware = Firmware(config, stream=stream)
+        except (ValueError, EcrError) as e:
+            err.write("smartECR: %s\n" % (e,))
+            return 2
+        try:
+            asyncio.run(firmware.run())
+        except KeyboardInterrupt:
+            firmware.log.info("stopped by Ctrl-C")
+        except (EcrError, OSError) as e:
+            err.write("smartECR: %s\n" % (e,))
+            return 2
+        if not firmware.rebooting:
+            return 0
+
+
+def with_settings(config, err):
+    """``config`` with the settings changed on the terminal (``<data_dir>/settings.json``).
+    Settings that no longer validate (a firmware update changed a key) are reported and left
+    out, so the terminal still boots."""
+    from firmware.console.users import read_json
+
     try:
-        opts = parse_args(argv)
-        config = configuration.load(opts["config"]) if opts["config"] else configuration.DEFAULTS
-        firmware = Firmware(config, stream=stream)
+        settings = read_json(config["data_dir"] + "/settings.json") or {}
+        return configuration.with_settings(config, settings)
     except (ValueError, EcrError) as e:
-        err.write("smartECR: %s\n" % (e,))
-        return 2
-    try:
-        asyncio.run(firmware.run())
-    except KeyboardInterrupt:
-        firmware.log.info("stopped by Ctrl-C")
-    except (EcrError, OSError) as e:
-        err.write("smartECR: %s\n" % (e,))
-        return 2
-    return 0
+        err.write("smartECR: settings changed on the terminal ignored: %s\n" % (e,))
+        return config

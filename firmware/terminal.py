@@ -42,6 +42,7 @@ class Terminal:
         self.drawer_open = None
         self.printer_problems = []
         self.card = None  # the last card read (masked)
+        self.last_scan = None  # (Symbol, time) of the last good scan: the console's ``test scan``
         self._stop = asyncio.Event()
 
     def _device(self, name):
@@ -89,6 +90,7 @@ class Terminal:
         if isinstance(item, ScanError):
             self.say("Scan abgelehnt: %s" % item)
             return None
+        self.last_scan = (item, self.clock.now())
         if item.symbology not in ("EAN13", "EAN8"):
             self.say("%s-Code gelesen, kein Artikel: %s" % (item.symbology, item.text[:40]))
             return None

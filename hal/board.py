@@ -34,6 +34,7 @@ DRIVERS = {
     "file-tse": "hal.linux.tse_file:create",
     "sdcard-tse": "hal.mpy.board:create_tse",
     "pin-drawer": "hal.mpy.board:create_drawer",
+    "serial-line": "hal.link:create_line",
 }
 RUNTIMES = ("micropython", "cpython")
 

@@ -3,6 +3,7 @@
 
     link = open_link(settings)     # .write(data), .read(n), .close()
     reader = await open_reader(settings)   # an asyncio stream for devices that talk first
+    reader, writer = await open_stream(settings)   # both ways, for the service console
 
 The device drivers (display, scanner, printer) only ever see ``write``/``read`` or a stream,
 so one driver serves the simulator's pty, a Linux serial port and a board's UART.
@@ -10,6 +11,7 @@ so one driver serves the simulator's pty, a Linux serial port and a board's UART
 
 import asyncio
 import socket
+import sys
 
 from firmware.errors import ConfigError, DeviceError
 
@@ -101,3 +103,38 @@ async def open_reader(s):
         link = open_link(s)
         return asyncio.StreamReader(link), None
     raise ConfigError(s.path, "a scanner needs host+port (simulator) or uart (board)")
+
+
+async def open_stream(s):
+    """Asyncio ``(reader, writer)`` on a serial line: a tty or pty ``path`` (8N1 at
+    ``baudrate``) or a board's ``uart``."""
+    baudrate = s.int("baudrate", 115200, lo=1200, hi=4000000)
+    if s.has("path"):
+        path = s.str("path")
+        if sys.implementation.name != "micropython":
+            from hal.linux.tty import open_tty
+
+            return await open_tty(path, baudrate)
+        f = FileLink(path).f  # the unix port: a pty of the simulator, polled by asyncio
+        return asyncio.StreamReader(f), asyncio.StreamWriter(f, {})
+    if s.has("uart"):
+        import machine
+
+        uart = machine.UART(s.int("uart"), baudrate, tx=s.int("tx"), rx=s.int("rx"), timeout=0)
+        return asyncio.StreamReader(uart), asyncio.StreamWriter(uart, {})
+    raise ConfigError(s.path, "a serial line needs a path (tty, pty) or a uart (board)")
+
+
+class SerialLine:
+    """A board's serial line, opened by its user when it starts (``await line.open()``)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.where = settings.str("path") if settings.has("path") else "uart %d" % settings.int("uart", 0)
+
+    async def open(self):
+        return await open_stream(self.settings)
+
+
+def create_line(s, board):
+    return SerialLine(s)

@@ -62,6 +62,7 @@ class TseClient:
         self._request = bytearray(p.BLOCK)
         self._block = bytearray(p.BLOCK)
         self._counter = None  # last response counter seen; None: read it before the next command
+        self._lock = asyncio.Lock()  # one command at a time: the till and the console share the card
 
     def _transport(self):
         if self.transport is None:
@@ -91,7 +92,12 @@ class TseClient:
     # --- the mailbox ------------------------------------------------------------------
 
     async def command(self, code, params=b"", sink=None, timeout_ms=None):
-        """Run one command; return its data (or stream it into ``sink``)."""
+        """Run one command; return its data (or stream it into ``sink``). Commands from
+        several tasks (a sale, the TSE service, the console) take turns on the mailbox."""
+        async with self._lock:
+            return await self._command(code, params, sink, timeout_ms)
+
+    async def _command(self, code, params, sink, timeout_ms):
         t = self._transport()
         clock = self.clock
         limit = timeout_ms or self.timeout_ms

@@ -44,10 +44,16 @@ def test_defaults_are_valid_and_complete():
             "tse_kind": 1,
         },
         "log": {"level": "info", "ring": 200},
+        "console": {
+            "timeout_s": 600,
+            "force_pin_change": True,
+            "users": [{"name": "technician", "role": "technician", "pin": config.FACTORY_PIN}],
+        },
     }
     assert validate({}, config.SCHEMA) == DEFAULTS
     shown = config.masked(DEFAULTS)
     assert shown["tse"] == {"setup": True, "puk": "***", "admin_pin": "***", "time_admin_pin": "***"}
+    assert shown["console"]["users"] == [{"name": "technician", "role": "technician", "pin": "***"}]
     assert shown["devices"] == {}
     # the free-form devices section takes any object, and only an object
     assert validate({"devices": {"printer": None}}, config.SCHEMA)["devices"] == {"printer": None}

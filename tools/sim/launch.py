@@ -1,14 +1,15 @@
 """The host simulator: the firmware plus every virtual peripheral, wired at the wire level.
 
     sim = Simulator("out/sim", runtime="cpython").start()
-    sim.endpoints        # {"printer": "127.0.0.1:40123", "display": "/dev/pts/4", "tse": "nbd://...", ...}
+    sim.endpoints        # {"console": "/dev/pts/5", "printer": "127.0.0.1:40123", "tse": "nbd://...", ...}
     sim.operator(op="plu", code="1001")      # the operator link (ui/operator.py)
     sim.insert_card() / sim.tap_card()       # a card into the chip slot / onto the contactless one
     sim.tse_card(removed=True)               # pull the TSE card; False puts it back
     sim.power_cut()                          # SIGKILL the firmware and boot it again
     sim.stop()
 
-Peripherals: the TSE card emulator over NBD (tools/sim/tse), emupos for printer, drawer and
+Peripherals: the TSE card emulator over NBD (tools/sim/tse), the service console's serial
+line (a null-modem pty pair, tools/sim/nullmodem.py), emupos for printer, drawer and
 serial scanner, the virtual DM-D customer display on a pty, and the card reader (pcscd +
 vpcd for the CPython firmware, the firmware's own vpcd reader on MicroPython) with a virtual
 card. A peer that cannot start (emupos not installed, pcscd not available) is reported in
@@ -28,8 +29,29 @@ from tools.sim import stop_process
 from tools.sim.card import CardLink, VirtualCard
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
+from tools.sim.nullmodem import NullModem
 from tools.sim.pcsc import Pcscd, PcscUnavailable
 from tools.sim.tse.server import CardServer
+
+# The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
+# terminal in its factory state, scripts log in without having to change the PIN first.
+SIM_CONSOLE = {
+    "force_pin_change": False,
+    "users": [
+        {
+            "name": "technician",
+            "role": "technician",
+            "pin": "pbkdf2-sha256$2000$5171ec0de5171ec0de5171ec0de5171e$"
+            "0d2aee41ddb36e9456ea1bb735df00c75fa6f416c2c6ed5766e2ea4caedaf301",
+        },
+        {
+            "name": "viewer",
+            "role": "read-only",
+            "pin": "pbkdf2-sha256$2000$0b5e7ae70b5e7ae70b5e7ae70b5e7ae7$"
+            "82424dec3c85cc4d815ecdbcf6dde7f9aefce2594821f45f8b90119c6867343c",
+        },
+    ],
+}
 
 
 class Simulator:
@@ -42,7 +64,7 @@ class Simulator:
         self.missing = {}
         self.endpoints = {}
         self.devices = {}
-        self.tse = self.emupos = self.display = self.pcscd = None
+        self.tse = self.emupos = self.display = self.pcscd = self.cable = None
         self.proc = None
         self._control = None
         self._link = None
@@ -68,6 +90,11 @@ class Simulator:
         self.endpoints["printer"] = "127.0.0.1:%d" % self.emupos.printer_port
         self.endpoints["scanner"] = "127.0.0.1:%d" % self.emupos.scanner_port
         self.endpoints["emupos"] = self.emupos.api
+
+    def _start_console(self):
+        self.cable = NullModem().start()
+        self.devices["console"] = {"path": self.cable.device}
+        self.endpoints["console"] = self.cable.path
 
     def _start_display(self):
         self.display = VirtualDisplay().start()
@@ -102,6 +129,7 @@ class Simulator:
             "data_dir": os.path.join(self.out, "data"),
             "devices": self.devices,
             "operator_port": self.operator_port,
+            "console": SIM_CONSOLE,
         }
         config.update(self.settings)
         path = os.path.join(self.out, "config.json")
@@ -137,6 +165,7 @@ class Simulator:
         os.makedirs(self.out, exist_ok=True)
         try:
             self._start_tse()
+            self._start_console()
             self._start_emupos()
             self._start_display()
             self._start_readers()
@@ -217,10 +246,10 @@ class Simulator:
         if self.proc is not None:
             stop_process(self.proc)
         self.proc = None
-        for peer in (self.pcscd, self.emupos, self.display):
+        for peer in (self.pcscd, self.emupos, self.display, self.cable):
             if peer is not None:
                 peer.stop()
-        self.pcscd = self.emupos = self.display = None
+        self.pcscd = self.emupos = self.display = self.cable = None
         if self._control is not None:
             self._control.close()
             self._control = None

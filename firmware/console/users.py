@@ -1,0 +1,147 @@
+"""Who may use the service console: users, roles, PIN changes and the lockout (device code).
+
+    users = Users(config["console"], master, folder, clock)
+    who = users.login("technician", "246810")    # {"name", "role", "must_change"} or LoginError
+    users.change_pin("technician", "246810", "135790")
+
+Console users (technicians, read-only accounts) come from the configuration's
+``console.users`` (the factory state) until one of them changes a PIN; from then on the store
+``<folder>/users.json`` holds them. A manager logs in with the operator number and PIN of the
+master data (role ``manager`` there). PINs are kept only as salted PBKDF2-SHA256 hashes
+(``firmware.pin``). With ``console.force_pin_change`` (a real terminal's factory state) a user
+whose PIN was never changed must set a new one before anything else.
+
+Lockout: after ``FREE_TRIES`` failed logins in a row the console refuses every login for
+``BACKOFF_S`` seconds, doubling with each further failure up to ``MAX_BACKOFF_S``; a good login
+clears it. The count and the time survive a reboot (``<folder>/lockout.json``), so pulling the
+plug does not buy more guesses.
+"""
+
+import json
+import os
+
+from firmware.errors import EcrError
+from firmware.pin import check_pin, hash_pin
+from hal.storage import as_bytes, makedirs, sync
+
+ROLES = ("technician", "manager", "read-only")
+FREE_TRIES = 5
+BACKOFF_S = 30
+MAX_BACKOFF_S = 3600
+MIN_PIN = 6
+MAX_PIN = 12
+
+
+class LoginError(EcrError):
+    code = "auth"
+
+
+def write_atomic(path, text):
+    """Replace ``path`` with ``text`` so that a power cut leaves the old or the new file."""
+    tmp = path + ".new"
+    with open(tmp, "wb") as f:
+        f.write(as_bytes(text))
+        sync(f)
+    os.rename(tmp, path)
+
+
+def read_json(path):
+    """The JSON in ``path``, or ``None`` if there is no such file."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        return None
+
+
+def check_new_pin(pin):
+    """``ValueError`` unless ``pin`` is 6 to 12 digits, not all the same."""
+    if not (MIN_PIN <= len(pin) <= MAX_PIN) or not pin.isdigit():
+        raise ValueError("a console PIN is %d to %d digits" % (MIN_PIN, MAX_PIN))
+    if pin == pin[0] * len(pin):
+        raise ValueError("a PIN of one repeated digit is too easy to guess")
+
+
+class Users:
+    def __init__(self, settings, master, folder, clock):
+        self.master = master
+        self.folder = folder
+        self.clock = clock
+        self.force_change = settings["force_pin_change"]
+        stored = read_json(folder + "/users.json")
+        if stored is None:
+            stored = {}
+            for u in settings["users"]:
+                stored[u["name"]] = {"role": u["role"], "pin": u["pin"], "changed": False}
+        self.users = stored
+        lock = read_json(folder + "/lockout.json") or {}
+        self.failures = lock.get("failures", 0)
+        self.until = lock.get("until", 0)
+
+    # --- the lockout -----------------------------------------------------------------
+
+    def locked_for(self):
+        """Seconds until the next login may be tried (0: now)."""
+        return max(0, self.until - self.clock.now())
+
+    def _save_lockout(self):
+        makedirs(self.folder)
+        write_atomic(
+            self.folder + "/lockout.json", json.dumps({"failures": self.failures, "until": self.until})
+        )
+
+    def _failed(self):
+        self.failures += 1
+        over = self.failures - FREE_TRIES
+        if over >= 0:
+            self.until = self.clock.now() + min(MAX_BACKOFF_S, BACKOFF_S << min(over, 12))
+        self._save_lockout()
+
+    # --- logging in -------------------------------------------------------------------
+
+    def login(self, name, pin):
+        """The user's ``{"name", "role", "must_change"}``; ``LoginError`` for a wrong name or
+        PIN (the same message for both) or while locked out."""
+        wait = self.locked_for()
+        if wait:
+            raise LoginError("locked after %d failed logins: try again in %d s" % (self.failures, wait))
+        who = self._check(name, pin)
+        if who is None:
+            self._failed()
+            wait = self.locked_for()
+            if wait:
+                raise LoginError("wrong user or PIN; locked for %d s" % wait)
+            raise LoginError("wrong user or PIN (%d tries before a lockout)" % (FREE_TRIES - self.failures))
+        if self.failures:
+            self.failures, self.until = 0, 0
+            self._save_lockout()
+        return who
+
+    def _check(self, name, pin):
+        user = self.users.get(name)
+        if user is not None:
+            if check_pin(pin, user["pin"]):
+                must = self.force_change and not user.get("changed")
+                return {"name": name, "role": user["role"], "must_change": must}
+            return None
+        op = self.master.operators.get(name) if self.master is not None else None
+        if op is not None and op.role == "manager" and op.check(pin):
+            return {"name": name, "role": "manager", "must_change": False, "display": op.name}
+        return None
+
+    def change_pin(self, name, old, new):
+        """A console user's new PIN (the old one is checked again); stored at once."""
+        user = self.users.get(name)
+        if user is None:
+            raise LoginError("%s is not a console user: managers change their PIN in the master data" % name)
+        if not check_pin(old, user["pin"]):
+            self._failed()
+            raise LoginError("the current PIN is wrong")
+        check_new_pin(new)
+        if new == old:
+            raise ValueError("the new PIN must differ from the old one")
+        users = dict(self.users)
+        users[name] = {"role": user["role"], "pin": hash_pin(new), "changed": True}
+        makedirs(self.folder)
+        write_atomic(self.folder + "/users.json", json.dumps(users))
+        self.users = users

@@ -1,0 +1,88 @@
+"""Console users: PIN checks, roles, the forced PIN change and the lockout, on both runtimes."""
+
+from support import TempDir, demo_master, raises
+
+from firmware.config import DEFAULTS
+from firmware.console.users import BACKOFF_S, FREE_TRIES, LoginError, Users
+from firmware.pin import hash_pin
+from hal.clock import ManualClock
+
+
+def settings(force=False):
+    return {
+        "force_pin_change": force,
+        "users": [
+            {"name": "tech", "role": "technician", "pin": hash_pin("246810", iterations=10)},
+            {"name": "view", "role": "read-only", "pin": hash_pin("135790", iterations=10)},
+        ],
+    }
+
+
+def test_login_roles_and_managers_from_master_data():
+    d = TempDir()
+    try:
+        users = Users(settings(), demo_master(), d.path, ManualClock())
+        assert users.login("tech", "246810")["role"] == "technician"
+        assert users.login("view", "135790")["role"] == "read-only"
+        assert users.login("2", "2222")["role"] == "manager"  # Bernd Chef, master data
+        # a cashier is no console user; unknown names and wrong PINs say the same
+        e1 = raises(LoginError, users.login, "1", "1111")
+        e2 = raises(LoginError, users.login, "nobody", "1111")
+        assert str(e1).split("(")[0] == str(e2).split("(")[0]
+    finally:
+        d.cleanup()
+
+
+def test_lockout_grows_and_survives_a_reboot():
+    d = TempDir()
+    clock = ManualClock()
+    try:
+        users = Users(settings(), None, d.path, clock)
+        for i in range(FREE_TRIES - 1):
+            assert "tries" in str(raises(LoginError, users.login, "tech", "000001"))
+        assert "locked for %d s" % BACKOFF_S in str(raises(LoginError, users.login, "tech", "000001"))
+        # even the right PIN is refused while locked, also after a power cut
+        users = Users(settings(), None, d.path, clock)
+        assert "try again" in str(raises(LoginError, users.login, "tech", "246810"))
+        clock.advance(BACKOFF_S * 1000)
+        assert "locked for %d s" % (2 * BACKOFF_S) in str(raises(LoginError, users.login, "tech", "1"))
+        clock.advance(2 * BACKOFF_S * 1000)
+        assert users.login("tech", "246810")["name"] == "tech"
+        assert users.failures == 0 and users.locked_for() == 0
+        assert Users(settings(), None, d.path, clock).failures == 0
+    finally:
+        d.cleanup()
+
+
+def test_factory_pin_must_be_changed_and_is_stored_hashed():
+    d = TempDir()
+    try:
+        users = Users(settings(force=True), None, d.path, ManualClock())
+        assert users.login("tech", "246810")["must_change"]
+        raises(ValueError, users.change_pin, "tech", "246810", "12")  # too short
+        raises(ValueError, users.change_pin, "tech", "246810", "111111")  # one digit
+        raises(ValueError, users.change_pin, "tech", "246810", "246810")  # the same
+        raises(LoginError, users.change_pin, "tech", "999999", "975310")  # wrong old PIN
+        users.change_pin("tech", "246810", "975310")
+        with open(d.path + "/users.json") as f:
+            stored = f.read()
+        assert "975310" not in stored and "pbkdf2-sha256$" in stored
+        again = Users(settings(force=True), None, d.path, ManualClock())
+        who = again.login("tech", "975310")
+        assert not who["must_change"]
+        raises(LoginError, again.login, "tech", "246810")
+    finally:
+        d.cleanup()
+
+
+def test_factory_defaults_force_a_new_technician_pin():
+    d = TempDir()
+    try:
+        users = Users(DEFAULTS["console"], None, d.path, ManualClock())
+        assert users.login("technician", "000000") == {
+            "name": "technician",
+            "role": "technician",
+            "must_change": True,
+        }
+    finally:
+        d.cleanup()
