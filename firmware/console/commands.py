@@ -557,9 +557,7 @@ async def cmd_test_display(con, args):
     display = _device(con, "display")
     cols = display.caps.columns
     display.show("Display-Test ÄÖÜ€", "0123456789" * (cols // 10 + 1))
-    await asyncio.sleep(1)
-    display.show("Willkommen", "")
-    return "test pattern shown on the customer display (%d columns)" % cols
+    return "test pattern on the customer display (%d columns) until the next sale" % cols
 
 
 async def cmd_test_scan(con, args):

@@ -90,7 +90,8 @@ def interactive(con, out):
     return 0
 
 
-def main(argv=None, out=sys.stdout):
+def main(argv=None, out=None):
+    out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="python -m tools.console", description=__doc__.split("\n\n")[1])
     parser.add_argument("--port", required=True, help="serial port (make sim prints 'console: <pty>')")
     parser.add_argument("--baudrate", type=int, default=115200)

@@ -43,10 +43,10 @@ class ConsoleClient:
         deadline = time.monotonic() + self.timeout
         while True:
             text = self._line(deadline)
-            if not text.startswith("{"):
+            if "{" not in text:
                 continue  # banner, prompt or echo from text mode: not a reply
             try:
-                msg = json.loads(text)
+                msg = json.loads(text[text.index("{") :])  # a text-mode prompt may precede it
             except ValueError:
                 continue
             if "progress" in msg:

@@ -1,0 +1,380 @@
+"""The service console end to end, on both firmware runtimes: pyserial on the technician's end
+of the simulator's null-modem pty, the firmware's console on the other; every command's happy
+path and its refusals, roles, garbage on the line, a dropped connection, an export while the
+till keeps selling, and the host client's batch mode."""
+
+import json
+import os
+import random
+import threading
+import time
+
+import pytest
+import serial
+
+from tools.audit.dsfinvk import check_dsfinvk
+from tools.console.__main__ import main as console_main
+from tools.console.client import ConsoleClient
+from tools.sim.launch import Simulator
+
+RUNTIMES = ("cpython", "micropython")
+TECH = "login technician 246810"  # README: the simulator's technician PIN
+MANAGER = "login 2 2222"  # Bernd Chef (master data, role manager)
+VIEWER = "login viewer 135790"
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def sim(request, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("console-" + request.param))
+    s = Simulator(out, request.param).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def con(sim):
+    port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
+    client = ConsoleClient(port, timeout=60)
+    yield client
+    client.run("logout")
+    port.close()
+
+
+def ok(con, line):
+    reply = con.run(line)
+    assert reply["ok"], (line, reply)
+    return reply
+
+
+def refused(con, line, *words):
+    reply = con.run(line)
+    assert not reply["ok"], (line, reply)
+    for w in words:
+        assert w in reply["error"], (line, reply)
+    return reply
+
+
+def journal(sim, kind=None):
+    """The journal's records as the firmware wrote them (read-only, on the host)."""
+    folder = os.path.join(sim.out, "data", "journal")
+    out = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as f:
+            for line in f:
+                rec = json.loads(line.split(b"\t", 1)[0])
+                if kind is None or rec["type"] == kind:
+                    out.append(rec)
+    return out
+
+
+def sale(sim, lines=1):
+    for _ in range(lines):
+        assert sim.operator(op="plu", code="1001")["ok"]
+    r = sim.operator(op="cash")
+    assert r["ok"] and r["state"]["bon"] is None, r
+
+
+def test_text_mode_login_with_hidden_pin_and_lockout_count(sim):
+    port = serial.Serial(sim.endpoints["console"], 115200, timeout=1)
+    try:
+        port.reset_input_buffer()
+
+        def say(line, until=(b"ecr> ", b"]> ")):
+            port.write(line)
+            got = b""
+            deadline = time.monotonic() + 20
+            while not got.endswith(until) and time.monotonic() < deadline:
+                got += port.read(1)
+            return got.decode()
+
+        say(b"\x03")
+        assert "log in first" in say(b"status\r")
+        assert "wrong user or PIN (4 tries" in say(b"login technician 999999\r")
+        assert say(b"login technician\r", until=b"PIN: ").endswith("PIN: ")
+        out = say(b"246810\r")
+        assert "246810" not in out and "logged in as technician" in out  # the PIN is not echoed
+        out = say(b"journal stats\r")
+        assert out.startswith("journal stats\r\n") and "records in" in out  # typed keys echoed
+        assert "logged out" in say(b"logout\r")
+    finally:
+        port.close()
+    events = [r["data"] for r in journal(sim, "console")]
+    assert {"event": "login_failed", "user": "technician", "failures": 1, "locked_s": 0} in events
+    assert not any("246810" in json.dumps(e) or "999999" in json.dumps(e) for e in events)
+    assert events[-1]["event"] == "logout" and events[-2]["event"] == "login"
+
+
+def test_roles(con):
+    refused(con, "status", "log in first")
+    ok(con, VIEWER)
+    assert ok(con, "status")["data"]["tse"]["state"] == "ready"
+    refused(con, "config set log.level debug", "read-only may not run config set")
+    refused(con, "export tar", "may not")
+    ok(con, MANAGER)
+    ok(con, "report x")
+    refused(con, "tse selftest", "manager may not")
+    ok(con, TECH)
+    refused(con, "close 0,00", "technician may not run close")
+    assert "tse register-client <id>" in ok(con, "help")["data"]["commands"]
+
+
+def test_status_date_and_logs(con, sim):
+    ok(con, TECH)
+    data = ok(con, "status")["data"]
+    assert data["runtime"] == sim.runtime and data["platform"] == "sim"
+    assert data["tse"]["signatures_max"] > data["tse"]["signatures_used"] > 0
+    assert data["journal"]["records"] > 0 and data["storage"]["free_bytes"] > 0
+    assert data["time_valid"] and data["sale_open"] is False
+    assert ok(con, "date")["data"]["utc"].endswith("Z")
+    refused(con, "date set 2026-13-01T00:00:00Z", "no such time")
+    refused(con, "date set 2026-11-22T10:00:00Z", "operating system")  # the sim follows the host
+    lines = ok(con, "log tail 50")["data"]["lines"]
+    assert lines and not any("246810" in line for line in lines)
+    refused(con, "log tail many", "usage: log tail")
+    refused(con, "status now", "wrong number of arguments")
+
+
+def test_tse_administration(con, sim):
+    ok(con, TECH)
+    assert ok(con, "tse setup")["data"]["state"] == "ready"  # a card in service: nothing to do
+    assert ok(con, "tse selftest")["data"]["self_test_passed"]
+    assert ok(con, "tse timesync")["data"]["valid_time"]
+    assert ok(con, "tse clients")["data"]["clients"] == ["SMARTECR-SIM-0001"]
+    ok(con, "tse register-client KASSE-2")
+    assert "KASSE-2" in ok(con, "tse clients")["data"]["clients"]
+    refused(con, "tse register-client KASSE-2", "registered already")
+    refused(con, "tse register-client " + "x" * 31, "1 to 30")
+    refused(con, "tse", "tse what?")
+    refused(con, "tse unblock root", "admin or time-admin")
+    ok(con, "tse unblock time-admin")
+    assert ok(con, "tse timesync")["data"]["valid_time"]  # the configured PIN still works
+    refused(con, "tse decommission 00000000", "last 8 characters")
+    sale(sim)
+    first = ok(con, "tse export")["data"]
+    assert first["kind"] == "incremental" and first["logs"] > 0
+    again = ok(con, "tse export")["data"]
+    assert again["logs"] == 0  # nothing new since
+    full = ok(con, "export tar")["data"]
+    assert full["kind"] == "full" and full["first"] == 1 and full["last"] >= first["last"]
+    assert os.path.getsize(full["file"]) == full["size"]
+    kinds = [r["data"].get("command") for r in journal(sim, "console")]
+    assert "tse register-client KASSE-2" in kinds and "export tar" in kinds
+
+
+def test_configuration_is_checked_masked_and_saved(con, sim):
+    ok(con, TECH)
+    text = ok(con, "config show")["text"]
+    assert "123456" not in text and "pbkdf2" not in text and '"puk": "***"' in text
+    assert ok(con, "config get tse.puk")["data"]["value"] == "***"
+    refused(con, "config get nope", "no such setting")
+    refused(con, "config set log.level loud", "must be one of")
+    refused(con, "config set drawer_warn_s 3", "at least 5")
+    refused(con, "config set drawer_warn_s soon", "integer")
+    refused(con, "config set data_dir /tmp", "configuration file")
+    refused(con, "config set console.users x", "configuration file")
+    refused(con, "config set log debug", "a group")
+    assert ok(con, "config set drawer_warn_s 45")["data"]["when"] == "now"
+    assert ok(con, "config set tse.admin_pin 12345")["data"]["value"] == "***"
+    with open(os.path.join(sim.out, "data", "settings.json")) as f:
+        assert json.load(f) == {"drawer_warn_s": 45, "tse.admin_pin": "12345"}
+    assert ok(con, "config get drawer_warn_s")["data"]["value"] == 45
+    logged = [r["data"].get("command") for r in journal(sim, "console")]
+    assert "config set tse.admin_pin ***" in logged and not any("12345" in str(c) for c in logged)
+
+
+def test_peripheral_tests(con, sim):
+    ok(con, TECH)
+    before = len(sim.emupos.receipts())
+    ok(con, "test print")
+    sim.emupos.wait_receipts(before + 1)
+    assert any("smartECR Testseite" in sim.emupos.text(r["id"]) for r in sim.emupos.receipts())
+    assert ok(con, "test drawer")["data"]["open"] is True
+    sim.emupos.close_drawer()
+    ok(con, "test display")
+    sim.display.wait_for("Display-Test")
+    sim.emupos.scan("]E04006381333931")
+    deadline = time.monotonic() + 10
+    while ok(con, "test scan")["data"].get("text") != "4006381333931" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ok(con, "test scan")["data"]["symbology"] == "EAN13"
+    sim.operator(op="abort")
+    refused(con, "test card", "no card")
+    sim.insert_card()
+    sim.wait_card()
+    deadline = time.monotonic() + 10
+    reply = con.run("test card")
+    while not reply["ok"] and time.monotonic() < deadline:
+        time.sleep(0.3)
+        reply = con.run("test card")
+    assert reply["ok"] and reply["data"]["atr"].startswith("3b"), reply
+    sim.remove_cards()
+    refused(con, "test foo", "test what?")
+
+
+def test_garbage_and_long_lines_change_nothing(con, sim):
+    ok(con, TECH)
+    records = ok(con, "journal stats")["data"]["records"]
+    rng = random.Random(5)
+    port = con.port
+    for _ in range(20):
+        port.write(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300))).replace(b"\x03", b""))
+    port.write(b"A" * 5000 + b"\r")
+    port.write(b"\r")
+    time.sleep(1)
+    port.reset_input_buffer()
+    port.write(b"\x03")
+    assert ok(con, "journal stats")["data"]["records"] == records  # nothing was run
+    assert ok(con, "status")["data"]["sale_open"] is False
+
+
+def test_dropped_connection_mid_command(sim):
+    port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
+    con = ConsoleClient(port, timeout=60)
+    ok(con, TECH)
+    exports = len(journal(sim, "tse_export"))
+    port.write(b"export tar\r")
+    port.close()  # the technician pulls the cable while the export runs
+    time.sleep(2)
+    port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
+    try:
+        con = ConsoleClient(port, timeout=60)
+        ok(con, "status")  # still logged in: the session ends by timeout or logout, not by a cable
+        deadline = time.monotonic() + 30
+        while len(journal(sim, "tse_export")) == exports and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(journal(sim, "tse_export")) == exports + 1  # the export finished, whole
+        ok(con, "journal verify")
+        ok(con, "logout")
+    finally:
+        port.close()
+
+
+def test_closing_and_dsfinvk_export(con, sim):
+    ok(con, MANAGER)
+    sale(sim, lines=3)
+    sim.operator(op="plu", code="1001")
+    refused(con, "close 0,00", "open receipt")
+    sim.operator(op="abort")
+    refused(con, "close many", "usage: close")
+    closing = ok(con, "close 0,00")
+    z = closing["data"]["z_nr"]
+    assert "Z-Bon Nr. %d" % z in closing["text"]
+    ok(con, TECH)
+    refused(con, "export dsfinvk 999", "no closed period")
+    refused(con, "export dsfinvk x", "whole numbers")
+    data = ok(con, "export dsfinvk %d" % z)["data"]
+    assert data["closings"] == [z, z] and data["rows"]["lines.csv"] >= 3
+    report = check_dsfinvk(data["file"])
+    assert report.ok, report.problems
+    assert journal(sim, "export")[-1]["data"]["file"] == data["file"]
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def busy_sim(request, tmp_path_factory):
+    """A terminal whose journal already holds a closed period of 3,000 receipts."""
+    from tools.bench.bench_dsfinvk import make_journal
+
+    out = str(tmp_path_factory.mktemp("busy-" + request.param))
+    make_journal(os.path.join(out, "data", "journal"), 3000)
+    s = Simulator(out, request.param).start()
+    yield s
+    s.stop()
+
+
+def test_dsfinvk_export_while_selling(busy_sim):
+    sim = busy_sim
+    port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
+    con = ConsoleClient(port, timeout=120)
+    stop = threading.Event()
+    problems = []
+
+    def keep_selling():
+        try:
+            while not stop.is_set():
+                sale(sim)
+        except AssertionError as e:
+            problems.append(e)
+
+    try:
+        ok(con, TECH)
+        seller = threading.Thread(target=keep_selling)
+        progress = []
+        con.port.write(b"export dsfinvk 1\r")
+        seller.start()
+        try:
+            reply = con.reply(progress=progress.append)
+        finally:
+            stop.set()
+            seller.join()
+        assert reply["ok"], reply
+        assert not problems, problems
+        assert reply["data"]["rows"]["lines.csv"] > 9000 and progress  # 3 lines a receipt + the closing
+        # receipts were signed and journaled between the export's start and its end
+        recs = journal(sim)
+        start = max(r["seq"] for r in recs if r["data"].get("command") == "export dsfinvk 1")
+        end = max(r["seq"] for r in recs if r["type"] == "export")
+        assert any(r["type"] == "beleg" and start < r["seq"] < end for r in recs), "no sale during the export"
+        report = check_dsfinvk(reply["data"]["file"])
+        assert report.ok, report.problems
+    finally:
+        port.close()
+
+
+def test_backup_restore_reboot_and_factory_reset(con, sim):
+    ok(con, TECH)
+    ok(con, "config set log.level debug")
+    made = ok(con, "backup")["data"]["file"]
+    with open(made) as f:
+        backup = json.load(f)
+    assert backup["settings"] == {"drawer_warn_s": 45, "log.level": "debug"}  # no TSE PIN in it
+    refused(con, "restore ../etc/passwd", "backup")
+    refused(con, "restore nothing.json", "no backup")
+    bad = os.path.join(sim.out, "data", "backup", "bad.json")
+    with open(bad, "w") as f:
+        json.dump(dict(backup, settings={"log.level": "loud"}), f)
+    refused(con, "restore bad.json", "must be one of")
+    ok(con, "restore " + os.path.basename(made))
+    refused(con, "factory-reset", "confirm with the register serial")
+    assert ok(con, "reboot")["text"] == "rebooting"
+    time.sleep(3)
+    con.port.reset_input_buffer()
+    con.run("mode json")
+    deadline = time.monotonic() + 60
+    while not con.run(TECH)["ok"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ok(con, "status")["data"]["uptime_s"] < 60
+    assert ok(con, "config get log.level")["data"]["value"] == "debug"  # saved settings kept
+    serial_no = "SMARTECR-SIM-0001"
+    ok(con, "factory-reset " + serial_no)
+    time.sleep(3)
+    con.port.reset_input_buffer()
+    con.run("mode json")
+    deadline = time.monotonic() + 60
+    while not con.run(TECH)["ok"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ok(con, "config get log.level")["data"]["value"] == "info"  # back to the file's
+    assert ok(con, "journal stats")["data"]["records"] > 0  # tax records stay
+    events = [r["data"]["event"] for r in journal(sim, "console")]
+    assert events.count("logout") >= 2
+
+
+def test_batch_client(sim, tmp_path, capsys):
+    script = tmp_path / "setup.txt"
+    script.write_text("# first-time checks\n%s\nstatus\n\njournal verify\nlogout\n" % TECH)
+    assert console_main(["--port", sim.endpoints["console"], "--batch", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "> login technician ***" in out and "journal intact" in out and "246810" not in out
+    script.write_text("%s\nconfig set log.level loud\nstatus\n" % TECH)
+    assert console_main(["--port", sim.endpoints["console"], "--batch", str(script)]) == 1
+    out = capsys.readouterr().out
+    assert "error: log.level: must be one of" in out and "stopped at line 2" in out
+    assert "> status" not in out
+    assert console_main(["--port", "/dev/nonexistent", "--batch", str(script)]) == 2
+
+
+def test_decommission_last(con, sim):
+    ok(con, TECH)
+    serial_hex = ok(con, "status")["data"]["tse"]["serial"]
+    data = ok(con, "tse decommission " + serial_hex[-8:])["data"]
+    assert data["state"] == "decommissioned"
+    assert journal(sim, "tse_decommission")[-1]["data"]["serial"] == serial_hex
