@@ -10,6 +10,7 @@ so one driver serves the simulator's pty, a Linux serial port and a board's UART
 """
 
 import asyncio
+import select
 import socket
 import sys
 
@@ -115,14 +116,45 @@ async def open_stream(s):
             from hal.linux.tty import open_tty
 
             return await open_tty(path, baudrate)
-        f = FileLink(path).f  # the unix port: a pty of the simulator, polled by asyncio
-        return asyncio.StreamReader(f), asyncio.StreamWriter(f, {})
+        line = PolledTty(FileLink(path).f)  # the unix port: a pty of the simulator
+        return line, line
     if s.has("uart"):
         import machine
 
         uart = machine.UART(s.int("uart"), baudrate, tx=s.int("tx"), rx=s.int("rx"), timeout=0)
         return asyncio.StreamReader(uart), asyncio.StreamWriter(uart, {})
     raise ConfigError(s.path, "a serial line needs a path (tty, pty) or a uart (board)")
+
+
+class PolledTty:
+    """A tty file on the MicroPython unix port as a stream pair. Its ``read(n)`` blocks until
+    ``n`` bytes came (so asyncio's StreamReader would stall the loop): bytes are taken one at a
+    time while ``poll`` says there are some, and the line is looked at every 20 ms."""
+
+    def __init__(self, f):
+        self.f = f
+        self.poller = select.poll()
+        self.poller.register(f, select.POLLIN)
+
+    async def read(self, n):
+        while not self.poller.poll(0):
+            await asyncio.sleep(0.02)
+        out = bytearray()
+        while len(out) < n and self.poller.poll(0):
+            byte = self.f.read(1)
+            if not byte:
+                break
+            out += byte
+        return bytes(out)
+
+    def write(self, data):
+        self.f.write(data)
+
+    async def drain(self):
+        pass
+
+    def close(self):
+        self.f.close()
 
 
 class SerialLine:

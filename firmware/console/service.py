@@ -51,12 +51,16 @@ class Console:
         """Serve the board's console line for ever; an I/O error closes and reopens it."""
         line = self.fw.board.get("console")
         while True:
+            writer = None
             try:
                 reader, writer = await line.open()
                 self.log.info("service console on %s", line.where)
                 await self.serve(reader, writer)
             except (OSError, EcrError) as e:
                 self.log.warning("console line %s: %s; reopening", line.where, e)
+            finally:
+                if writer is not None:
+                    writer.close()
             await asyncio.sleep(2)
 
     async def serve(self, reader, writer):

@@ -56,7 +56,7 @@ def test_echo_shows_what_was_typed():
 
 
 def test_split_words_and_quotes():
-    assert split("config set elster.reason \"Defekt, ersetzt\"") == [
+    assert split('config set elster.reason "Defekt, ersetzt"') == [
         "config",
         "set",
         "elster.reason",

@@ -38,7 +38,7 @@ def test_lockout_grows_and_survives_a_reboot():
     clock = ManualClock()
     try:
         users = Users(settings(), None, d.path, clock)
-        for i in range(FREE_TRIES - 1):
+        for _ in range(FREE_TRIES - 1):
             assert "tries" in str(raises(LoginError, users.login, "tech", "000001"))
         assert "locked for %d s" % BACKOFF_S in str(raises(LoginError, users.login, "tech", "000001"))
         # even the right PIN is refused while locked, also after a power cut

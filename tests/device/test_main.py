@@ -28,7 +28,16 @@ def test_parse_args():
 
 def _bare_config(tmp):
     """The simulator board with every device taken off: the firmware boots with none."""
-    devices = ("printer", "drawer", "display", "scanner", "card_reader", "contactless_reader", "tse", "console")
+    devices = (
+        "printer",
+        "drawer",
+        "display",
+        "scanner",
+        "card_reader",
+        "contactless_reader",
+        "tse",
+        "console",
+    )
     return loads(
         json.dumps(
             {

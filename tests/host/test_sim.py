@@ -12,6 +12,7 @@ import time
 
 import PIL.Image
 import pytest
+import serial
 import zxingcpp
 
 from tools import upy
@@ -186,6 +187,12 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
             if line.startswith("running"):
                 break
         endpoints = dict(line.split(": ", 1) for line in lines if ": " in line)
+        assert list(endpoints)[:4] == ["console", "printer", "display", "tse"]
+        from tools.console.client import ConsoleClient
+
+        with serial.Serial(endpoints["console"], 115200, timeout=0.5) as port:
+            reply = ConsoleClient(port).run("login technician 246810")  # the README's PIN
+            assert reply["ok"], reply
         assert endpoints["printer"].startswith("127.0.0.1:")
         assert endpoints["display"].startswith("/dev/pts/")
         assert endpoints["tse"].startswith("nbd://127.0.0.1:")
