@@ -270,6 +270,14 @@ class Journal:
                 if kind is None or rec["type"] == kind:
                     yield rec
 
+    def stats(self):
+        """``{"records", "segments", "open_period", "bytes"}``: the console's ``journal stats``."""
+        names = _segments(self.folder)
+        size = 0
+        for name in names:
+            size += os.stat(self.folder + "/" + name)[6]
+        return {"records": self.seq, "segments": len(names), "open_period": self.segment, "bytes": size}
+
     def segments(self):
         """The numbers of the segments there are (one per closing period), oldest first."""
         return [int(name[1:-4]) for name in _segments(self.folder)]

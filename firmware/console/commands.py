@@ -93,21 +93,6 @@ def _storage(path):
     return {"total_bytes": st[1] * st[2], "free_bytes": st[1] * st[4]}
 
 
-def _journal_stats(journal):
-    size = 0
-    for z in journal.segments():
-        try:
-            size += os.stat(journal._path(z))[6]
-        except OSError:
-            pass
-    return {
-        "records": journal.seq,
-        "segments": len(journal.segments()),
-        "open_period": journal.segment,
-        "bytes": size,
-    }
-
-
 async def cmd_status(con, args):
     _need(args, 0)
     fw = con.fw
@@ -124,7 +109,7 @@ async def cmd_status(con, args):
         "time": iso8601(now),
         "time_valid": now > 1735689600,  # after 2025-01-01: the clock has been set
         "storage": _storage(fw.config["data_dir"]),
-        "journal": _journal_stats(fw.journal),
+        "journal": fw.journal.stats(),
         "tse": tse,
         "sale_open": till.bon is not None,
         "last_receipt": till.last_bon_nr,
@@ -335,7 +320,7 @@ async def cmd_tse_decommission(con, args):
 
 async def cmd_journal_stats(con, args):
     _need(args, 0)
-    data = _journal_stats(con.fw.journal)
+    data = con.fw.journal.stats()
     counts = {}
     for rec in con.fw.journal.records(segment=con.fw.journal.segment):
         counts[rec["type"]] = counts.get(rec["type"], 0) + 1

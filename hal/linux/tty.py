@@ -34,15 +34,16 @@ async def open_tty(path, baudrate=115200):
         attrs[4] = attrs[5] = _SPEEDS[baudrate]
         termios.tcsetattr(fd, termios.TCSANOW, attrs)
         termios.tcflush(fd, termios.TCIFLUSH)
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        protocol = asyncio.StreamReaderProtocol(reader)
-        await loop.connect_read_pipe(lambda: protocol, os.fdopen(fd, "rb", buffering=0, closefd=True))
         out = os.dup(fd)
-        transport, wprotocol = await loop.connect_write_pipe(
-            lambda: asyncio.streams.FlowControlMixin(), os.fdopen(out, "wb", buffering=0)
-        )
     except (OSError, termios.error) as e:
         os.close(fd)
         raise DeviceError("%s: %s" % (path, e))
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    # from here on the transports own (and close) the two descriptors
+    await loop.connect_read_pipe(lambda: protocol, os.fdopen(fd, "rb", buffering=0))
+    transport, wprotocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, os.fdopen(out, "wb", buffering=0)
+    )
     return reader, asyncio.StreamWriter(transport, wprotocol, None, loop)

@@ -48,6 +48,10 @@ def test_segments_continue_the_chain():
         assert j.seq == 4 and j.segment == 2
         assert [r["type"] for r in j.records(segment=2)] == ["segment", "beleg"]
         assert j.verify()[0]
+        size = sum(os.stat(d.path + "/" + n)[6] for n in os.listdir(d.path))
+        assert j.stats() == {"records": 4, "segments": 2, "open_period": 2, "bytes": size}
+        result = []
+        assert list(j.verify_steps(result, step=2)) == [2, 4] and result == [True, []]
         j.close()
     finally:
         d.cleanup()
