@@ -187,7 +187,8 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
             if line.startswith("running"):
                 break
         endpoints = dict(line.split(": ", 1) for line in lines if ": " in line)
-        assert list(endpoints)[:4] == ["console", "printer", "display", "tse"]
+        reached = [name for name, where in endpoints.items() if not where.startswith("not available")]
+        assert reached[:4] == ["console", "printer", "display", "tse"]
         from tools.console.client import ConsoleClient
 
         with serial.Serial(endpoints["console"], 115200, timeout=0.5) as port:
