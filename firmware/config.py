@@ -16,6 +16,7 @@ validated completely.
 import json
 
 from firmware.errors import ConfigError
+from hal.storage import read_json
 
 _REQUIRED = object()
 _KINDS = {"str": str, "int": int, "bool": bool, "dict": dict, "list": list}
@@ -167,6 +168,15 @@ def masked(config, schema=None):
 # data directory, master data file, devices) and the console users are set in the file only.
 
 FIXED = ("platform", "board", "data_dir", "master", "devices", "console.users")
+
+
+def settings_path(data_dir):
+    return data_dir + "/settings.json"
+
+
+def load_settings(data_dir):
+    """The settings changed on the terminal (``{}`` if none)."""
+    return read_json(settings_path(data_dir)) or {}
 
 
 def field_at(path, schema=None):

@@ -158,11 +158,8 @@ def with_settings(config, err):
     """``config`` with the settings changed on the terminal (``<data_dir>/settings.json``).
     Settings that no longer validate (a firmware update changed a key) are reported and left
     out, so the terminal still boots."""
-    from firmware.console.users import read_json
-
     try:
-        settings = read_json(config["data_dir"] + "/settings.json") or {}
-        return configuration.with_settings(config, settings)
+        return configuration.with_settings(config, configuration.load_settings(config["data_dir"]))
     except (ValueError, EcrError) as e:
         err.write("smartECR: settings changed on the terminal ignored: %s\n" % (e,))
         return config

@@ -73,6 +73,12 @@ class TcpLink:
         self.sock.close()
 
 
+def _uart(s, baudrate, timeout_ms):
+    import machine
+
+    return machine.UART(s.int("uart"), baudrate, tx=s.int("tx"), rx=s.int("rx"), timeout=timeout_ms)
+
+
 def open_link(s):
     """A link from a device entry's settings (``hal.board.Settings``)."""
     if s.has("path"):
@@ -80,11 +86,7 @@ def open_link(s):
     if s.has("port") and s.has("host"):
         return TcpLink(s.str("host"), s.int("port", lo=1, hi=65535))
     if s.has("uart"):
-        import machine
-
-        return machine.UART(
-            s.int("uart"), s.int("baudrate", 9600), tx=s.int("tx"), rx=s.int("rx"), timeout=500
-        )
+        return _uart(s, s.int("baudrate", 9600), 500)
     if s.has("serial"):
         import serial
 
@@ -119,9 +121,7 @@ async def open_stream(s):
         line = PolledTty(FileLink(path).f)  # the unix port: a pty of the simulator
         return line, line
     if s.has("uart"):
-        import machine
-
-        uart = machine.UART(s.int("uart"), baudrate, tx=s.int("tx"), rx=s.int("rx"), timeout=0)
+        uart = _uart(s, baudrate, 0)
         return asyncio.StreamReader(uart), asyncio.StreamWriter(uart, {})
     raise ConfigError(s.path, "a serial line needs a path (tty, pty) or a uart (board)")
 

@@ -10,6 +10,7 @@ FAT volume; CPython's ``flush()`` only empties its buffer, so ``os.fsync`` follo
 """
 
 import hashlib
+import json
 import os
 
 # MicroPython hands a str's UTF-8 bytes to hashlib, binascii and binary files without a copy;
@@ -30,6 +31,24 @@ def sync(f):
     f.flush()
     if hasattr(os, "fsync"):
         os.fsync(f.fileno())
+
+
+def write_atomic(path, text):
+    """Replace ``path`` with ``text`` so that a power cut leaves the old or the new file."""
+    tmp = path + ".new"
+    with open(tmp, "wb") as f:
+        f.write(as_bytes(text))
+        sync(f)
+    os.rename(tmp, path)
+
+
+def read_json(path):
+    """The JSON in ``path``, or ``None`` if there is no such file (``ValueError`` if it is not JSON)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        return None
 
 
 def exists(path):

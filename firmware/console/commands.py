@@ -20,7 +20,7 @@ from firmware.errors import ConfigError, DeviceError
 from firmware.money import parse_cents
 from firmware.register.master import MasterData
 from hal.clock import days_from_civil, iso8601, local_text
-from hal.storage import exists, makedirs
+from hal.storage import exists, makedirs, write_atomic
 
 ANY = ("technician", "manager", "read-only")
 STAFF = ("technician", "manager")
@@ -371,8 +371,9 @@ async def cmd_export_dsfinvk(con, args):
     if not closings:
         raise ValueError("no closed period %s" % (("Z %s to %s" % (first, last)) if args else "yet"))
     z0, z1 = closings[0]["z_nr"], closings[-1]["z_nr"]
-    path = "%s/dsfinvk-z%04d-z%04d.zip" % (_folder(con, "exports"), z0, z1)
-    work = _folder(con, "exports") + "/.dsfinvk"
+    folder = _folder(con, "exports")
+    path = "%s/dsfinvk-z%04d-z%04d.zip" % (folder, z0, z1)
+    work = folder + "/.dsfinvk"
     steps = export.zip_steps(path, closings, work, fw.clock.now())
     told = 0
     try:
@@ -397,21 +398,10 @@ async def cmd_export_tar(con, args):
 # --- configuration -----------------------------------------------------------------------------
 
 
-def _settings_path(fw):
-    return fw.config["data_dir"] + "/settings.json"
-
-
-def load_settings(data_dir):
-    """The settings changed on the terminal (``{}`` if none)."""
-    from firmware.console.users import read_json
-
-    return read_json(data_dir + "/settings.json") or {}
-
-
 async def cmd_config_show(con, args):
     _need(args, 0)
     shown = configuration.masked(con.fw.config)
-    changed = load_settings(con.fw.config["data_dir"])
+    changed = configuration.load_settings(con.fw.config["data_dir"])
     return json.dumps(shown), {"config": shown, "changed_here": sorted(changed)}
 
 
@@ -427,17 +417,15 @@ LIVE = ("log.level", "drawer_warn_s", "console.timeout_s")
 
 
 async def cmd_config_set(con, args):
-    from firmware.console.users import write_atomic
-
     _need(args, 2)
     fw = con.fw
     key = args[0]
     field = configuration.field_at(key)
     value = parse_value(field, args[1], key)
-    settings = load_settings(fw.config["data_dir"])
+    settings = configuration.load_settings(fw.config["data_dir"])
     settings[key] = value
     new = configuration.with_settings(fw.config, {key: value})  # ConfigError: nothing saved
-    write_atomic(_settings_path(fw), json.dumps(settings))
+    write_atomic(configuration.settings_path(fw.config["data_dir"]), json.dumps(settings))
     fw.config = new
     if key == "log.level":
         from firmware.log import LEVELS
@@ -597,7 +585,8 @@ async def cmd_factory_reset(con, args):
     if con.fw.till.bon is not None:
         raise ValueError("a sale is open: finish or abort it first")
     folder = con.fw.config["data_dir"]
-    for path in (folder + "/settings.json", folder + "/console/users.json", folder + "/console/lockout.json"):
+    users = folder + "/console/"
+    for path in (configuration.settings_path(folder), users + "users.json", users + "lockout.json"):
         if exists(path):
             os.remove(path)
     con.end_session("factory reset")
@@ -606,14 +595,12 @@ async def cmd_factory_reset(con, args):
 
 
 async def cmd_backup(con, args):
-    from firmware.console.users import write_atomic
-
     _need(args, 0)
     fw = con.fw
     with open(fw.master_path) as f:
         master = json.load(f)
     settings = {}
-    for key, value in load_settings(fw.config["data_dir"]).items():
+    for key, value in configuration.load_settings(fw.config["data_dir"]).items():
         if not configuration.field_at(key).secret:  # TSE PINs never leave the terminal
             settings[key] = value
     now = fw.clock.now()
@@ -631,8 +618,6 @@ async def cmd_backup(con, args):
 
 
 async def cmd_restore(con, args):
-    from firmware.console.users import write_atomic
-
     _need(args, 1)
     fw = con.fw
     name = args[0]
@@ -652,13 +637,13 @@ async def cmd_restore(con, args):
     configuration.with_settings(fw.config, settings)  # raises on a bad setting
     if fw.till.bon is not None:
         raise ValueError("a sale is open: finish or abort it first")
-    keep = load_settings(fw.config["data_dir"])
+    keep = configuration.load_settings(fw.config["data_dir"])
     for key, value in keep.items():  # secrets are not in a backup: keep the terminal's
         if configuration.field_at(key).secret:
             settings[key] = value
     master_path = fw.config["data_dir"] + "/master.json"
     write_atomic(master_path, json.dumps(data["master"]))
-    write_atomic(_settings_path(fw), json.dumps(settings))
+    write_atomic(configuration.settings_path(fw.config["data_dir"]), json.dumps(settings))
     return "restored %s (%d articles, %d settings); reboot to use it" % (
         name,
         len(master.articles),

@@ -18,11 +18,10 @@ plug does not buy more guesses.
 """
 
 import json
-import os
 
 from firmware.errors import EcrError
 from firmware.pin import check_pin, hash_pin
-from hal.storage import as_bytes, makedirs, sync
+from hal.storage import makedirs, read_json, write_atomic
 
 ROLES = ("technician", "manager", "read-only")
 FREE_TRIES = 5
@@ -34,24 +33,6 @@ MAX_PIN = 12
 
 class LoginError(EcrError):
     code = "auth"
-
-
-def write_atomic(path, text):
-    """Replace ``path`` with ``text`` so that a power cut leaves the old or the new file."""
-    tmp = path + ".new"
-    with open(tmp, "wb") as f:
-        f.write(as_bytes(text))
-        sync(f)
-    os.rename(tmp, path)
-
-
-def read_json(path):
-    """The JSON in ``path``, or ``None`` if there is no such file."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except OSError:
-        return None
 
 
 def check_new_pin(pin):

@@ -320,6 +320,16 @@ def test_dsfinvk_export_while_selling(busy_sim):
         port.close()
 
 
+def login_after_reboot(con):
+    """Wait for the firmware to boot again, then log in as technician."""
+    time.sleep(3)
+    con.port.reset_input_buffer()
+    con.run("mode json")
+    deadline = time.monotonic() + 60
+    while not con.run(TECH)["ok"] and time.monotonic() < deadline:
+        time.sleep(1)
+
+
 def test_backup_restore_reboot_and_factory_reset(con, sim):
     ok(con, TECH)
     ok(con, "config set log.level debug")
@@ -336,22 +346,12 @@ def test_backup_restore_reboot_and_factory_reset(con, sim):
     ok(con, "restore " + os.path.basename(made))
     refused(con, "factory-reset", "confirm with the register serial")
     assert ok(con, "reboot")["text"] == "rebooting"
-    time.sleep(3)
-    con.port.reset_input_buffer()
-    con.run("mode json")
-    deadline = time.monotonic() + 60
-    while not con.run(TECH)["ok"] and time.monotonic() < deadline:
-        time.sleep(1)
+    login_after_reboot(con)
     assert ok(con, "status")["data"]["uptime_s"] < 60
     assert ok(con, "config get log.level")["data"]["value"] == "debug"  # saved settings kept
     serial_no = "SMARTECR-SIM-0001"
     ok(con, "factory-reset " + serial_no)
-    time.sleep(3)
-    con.port.reset_input_buffer()
-    con.run("mode json")
-    deadline = time.monotonic() + 60
-    while not con.run(TECH)["ok"] and time.monotonic() < deadline:
-        time.sleep(1)
+    login_after_reboot(con)
     assert ok(con, "config get log.level")["data"]["value"] == "info"  # back to the file's
     assert ok(con, "journal stats")["data"]["records"] > 0  # tax records stay
     events = [r["data"]["event"] for r in journal(sim, "console")]
