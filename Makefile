@@ -1,7 +1,8 @@
 # smartECR firmware — every entry point a developer or CI needs.
 #
 #   make sim       the host simulator: firmware + every virtual peripheral, operator UI
-#                  (RUNTIME=micropython for the MicroPython firmware, HEADLESS=1 for no UI)
+#                  (RUNTIME=micropython for the MicroPython firmware, HEADLESS=1 for no UI,
+#                  CAMERA=/dev/video0 or a video file to scan with a camera)
 #   make setup     virtual environment, pinned Python packages, Debian packages (idempotent)
 #   make test      lint + device-code gates + CPython tests + MicroPython tests (what CI runs)
 #   make test-upy  only the device tests under the MicroPython unix port
@@ -35,7 +36,7 @@ RUNTIME   ?= cpython
 .PHONY: sim setup test test-py test-upy lint gates demo bench lock clean
 
 sim: setup
-	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(HEADLESS),--headless)
+	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(HEADLESS),--headless) $(if $(CAMERA),--camera $(CAMERA))
 
 
 setup: $(STAMP_PIP) $(STAMP_APT) $(STAMP_EMU)

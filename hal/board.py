@@ -26,6 +26,7 @@ DRIVERS = {
     "printer-drawer": "hal.drawer:create",
     "dmd-display": "hal.display:create",
     "serial-scanner": "hal.scanner:create",
+    "camera-scanner": "hal.linux.camera:create",
     "vpcd-reader": "hal.sim.vpcd:create",
     "pcsc-reader": "hal.linux.pcsc:create",
     "link-printer": "hal.printer:create",

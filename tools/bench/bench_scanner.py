@@ -1,5 +1,5 @@
 """Camera scanner decode rate: 640x480 grey frames, EAN-13, EAN-8 and QR enabled (the
-simulator's decoder, tools/sim/camera.py, zxing-cpp). Frames: an EAN-13, a receipt QR code
+Linux camera driver's decoder, hal/linux/camera.py, zxing-cpp). Frames: an EAN-13, a receipt QR code
 (rotated, noisy, slightly blurred, as a phone screen or paper under a camera) and an empty
 noisy frame, in turn; every frame with a code must decode to it. Goal: >= 60 frames/s.
 """
@@ -11,7 +11,7 @@ import PIL.Image
 import PIL.ImageFilter
 import zxingcpp
 
-from tools.sim.camera import decode_frame
+from hal.linux.camera import DEFAULT_FORMATS, decode, zxing_formats
 
 QR = "V0;SMARTECR-SIM-0001;Kassenbeleg-V1;Beleg^7.29_0.00_0.00_0.00_0.00^7.29:Bar;2;17;" + "A" * 120
 EAN = "4006381333931"
@@ -37,6 +37,13 @@ def frames():
         (_frame(QR, zxingcpp.BarcodeFormat.QRCode, 7, 2), [("QR", QR)]),
         (_frame(seed=3), []),
     ]
+
+
+FORMATS = zxing_formats(DEFAULT_FORMATS)
+
+
+def decode_frame(image):
+    return [(s.symbology, s.text) for s in decode(image, FORMATS)]
 
 
 def run():

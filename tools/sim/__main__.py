@@ -1,4 +1,5 @@
-"""``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]``
+"""``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]
+[--camera /dev/video0|FILE]``
 
 Starts the firmware with every virtual peripheral (tools/sim/launch.py). Interactive: an
 operator terminal UI (type ``help``). ``--headless``: prints one line per endpoint and runs
@@ -19,6 +20,7 @@ def main(argv=None):
     parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
     parser.add_argument("--headless", action="store_true", help="no operator UI: endpoints, then wait")
     parser.add_argument("--out", default="out/sim", help="state, logs and receipts (default out/sim)")
+    parser.add_argument("--camera", help="scan with a camera (/dev/videoN) or a video file (CPython only)")
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -30,7 +32,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     print("starting the simulator (%s firmware) in %s ..." % (args.runtime, args.out), flush=True)
     try:
-        sim = Simulator(args.out, args.runtime).start()
+        sim = Simulator(args.out, args.runtime, camera=args.camera).start()
     except KeyboardInterrupt:
         return 130
     except (RuntimeError, OSError, ValueError) as e:

@@ -1,6 +1,6 @@
 """The host simulator: the firmware plus every virtual peripheral, wired at the wire level.
 
-    sim = Simulator("out/sim", runtime="cpython").start()
+    sim = Simulator("out/sim", runtime="cpython").start()   # camera="/dev/video0": a camera scanner
     sim.endpoints        # {"console": "/dev/pts/5", "printer": "127.0.0.1:40123", "tse": "nbd://...", ...}
     sim.operator(op="plu", code="1001")      # the operator link (ui/operator.py)
     sim.insert_card() / sim.tap_card()       # a card into the chip slot / onto the contactless one
@@ -12,8 +12,10 @@ Peripherals: the TSE card emulator over NBD (tools/sim/tse), the service console
 line (a null-modem pty pair, tools/sim/nullmodem.py), emupos for printer, drawer and
 serial scanner, the virtual DM-D customer display on a pty, and the card reader (pcscd +
 vpcd for the CPython firmware, the firmware's own vpcd reader on MicroPython) with a virtual
-card. A peer that cannot start (emupos not installed, pcscd not available) is reported in
-``missing`` and its devices are taken off the firmware's board; everything else runs.
+card. With ``camera`` (a V4L2 device or a video file) the scanner is the Linux camera driver
+instead of emupos' serial scanner (CPython firmware only). A peer that cannot start (emupos
+not installed, pcscd not available) is reported in ``missing`` and its devices are taken off
+the firmware's board; everything else runs.
 """
 
 import json
@@ -55,12 +57,13 @@ SIM_CONSOLE = {
 
 
 class Simulator:
-    def __init__(self, out="out/sim", runtime="cpython", settings=None):
+    def __init__(self, out="out/sim", runtime="cpython", settings=None, camera=None):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
         self.out = os.path.abspath(out)
         self.runtime = runtime
         self.settings = settings or {}  # more firmware configuration (drawer_warn_s, log...)
+        self.camera = camera
         self.missing = {}
         self.endpoints = {}
         self.devices = {}
@@ -90,6 +93,15 @@ class Simulator:
         self.endpoints["printer"] = "127.0.0.1:%d" % self.emupos.printer_port
         self.endpoints["scanner"] = "127.0.0.1:%d" % self.emupos.scanner_port
         self.endpoints["emupos"] = self.emupos.api
+
+    def _use_camera(self):
+        if self.camera is None:
+            return
+        if self.runtime == "micropython":
+            self.missing["camera"] = "the camera scanner runs on the CPython firmware (OpenCV, zxing-cpp)"
+            return
+        self.devices["scanner"] = {"driver": "camera-scanner", "device": os.path.abspath(self.camera)}
+        self.endpoints["scanner"] = "camera " + self.camera
 
     def _start_console(self):
         self.cable = NullModem().start()
@@ -167,6 +179,7 @@ class Simulator:
             self._start_tse()
             self._start_console()
             self._start_emupos()
+            self._use_camera()
             self._start_display()
             self._start_readers()
             self._boot()

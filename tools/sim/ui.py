@@ -16,7 +16,9 @@ import time
 
 from firmware.errors import EcrError
 from firmware.money import format_cents, parse_cents
-from tools.sim.camera import decode_file, to_scanner
+from hal.linux.camera import scanner_text
+from hal.scanner import ScanError, Symbol
+from tools.sim.camera import decode_file
 
 
 class OperatorUi:
@@ -76,11 +78,14 @@ class OperatorUi:
             elif cmd in ("ean", "scan") and rest:
                 if sim.emupos is None:
                     raise RuntimeError("no scanner: %s" % sim.missing.get("printer"))
-                symbols = [("EAN13", rest[0])] if cmd == "ean" else decode_file(rest[0])
+                symbols = [Symbol("EAN13", rest[0])] if cmd == "ean" else decode_file(rest[0])
                 if not symbols:
                     self.out("no barcode found in %s" % rest[0])
                 for symbol in symbols:
-                    sim.emupos.scan(to_scanner(symbol))
+                    if isinstance(symbol, ScanError):
+                        self.out("camera: %s" % symbol)
+                    else:
+                        sim.emupos.scan(scanner_text(symbol))
                 time.sleep(0.3)  # the scan travels emupos -> firmware
             elif cmd == "void" and rest:
                 reply = sim.operator(op="void", pos=int(rest[0]))
