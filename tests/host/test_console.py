@@ -225,10 +225,11 @@ def test_garbage_and_long_lines_change_nothing(con, sim):
     for _ in range(20):
         port.write(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300))).replace(b"\x03", b""))
     port.write(b"A" * 5000 + b"\r")
-    port.write(b"\r")
-    time.sleep(1)
-    port.reset_input_buffer()
-    port.write(b"\x03")
+    port.write(b"\r\x03")
+    port.timeout = 2
+    while port.readline():
+        pass  # the errors the garbage gave, until the console has gone quiet
+    port.timeout = 0.5
     assert ok(con, "journal stats")["data"]["records"] == records  # nothing was run
     assert ok(con, "status")["data"]["sale_open"] is False
 
@@ -327,13 +328,23 @@ def test_dsfinvk_export_while_selling(busy_sim):
 
 
 def login_after_reboot(con):
-    """Wait for the firmware to boot again, then log in as technician."""
+    """Wait for the firmware to boot again (lines sent before its console is up are lost),
+    then log in as technician."""
     time.sleep(3)
-    con.port.reset_input_buffer()
-    con.run("mode json")
-    deadline = time.monotonic() + 60
-    while not con.run(TECH)["ok"] and time.monotonic() < deadline:
-        time.sleep(1)
+    timeout, con.timeout = con.timeout, 5
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            con.port.reset_input_buffer()
+            try:
+                if con.run("mode json")["ok"] and con.run(TECH)["ok"]:
+                    return
+            except TimeoutError:
+                pass
+            assert time.monotonic() < deadline, "no console after the reboot"
+            time.sleep(1)
+    finally:
+        con.timeout = timeout
 
 
 def test_backup_restore_reboot_and_factory_reset(con, sim):

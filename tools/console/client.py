@@ -36,10 +36,13 @@ class ConsoleClient:
     def run(self, line, progress=None):
         """One command line; the console's reply as a dict."""
         self._write(line)
-        return self.reply(progress)
+        return self.reply(progress, line.split())
 
-    def reply(self, progress=None):
-        """The next reply (after a Ctrl-C: the interrupted command's)."""
+    def reply(self, progress=None, words=()):
+        """The next reply (after a Ctrl-C: the interrupted command's). With the line's
+        ``words``, a late reply to another command (a line sent before a reboot, say) is
+        passed over: a reply names its command (``"tse selftest"``), or is about the line as a
+        whole (``""``: bad quoting, over-long)."""
         deadline = time.monotonic() + self.timeout
         while True:
             text = self._line(deadline)
@@ -53,6 +56,9 @@ class ConsoleClient:
                 deadline = time.monotonic() + self.timeout
                 if progress is not None:
                     progress(msg["progress"])
+                continue
+            named = msg.get("cmd", "").split()
+            if words and named != list(words[: len(named)]):
                 continue
             return msg
 
