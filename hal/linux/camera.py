@@ -114,10 +114,11 @@ class CameraScanner(Scanner):
         while not self.pending:
             if self.source is False:
                 await self.ended.wait()
-            self.pending = await asyncio.to_thread(self._next)
+            self.pending = await asyncio.to_thread(self.next_frame)
         return self.pending.pop(0)
 
-    def _next(self):
+    def next_frame(self):
+        """Grab and decode one frame (blocking: run it in a thread); what came into view."""
         with self.lock:
             if self.source is None:
                 self.source = self.open_source()

@@ -2,16 +2,24 @@
 Linux camera driver's decoder, hal/linux/camera.py, zxing-cpp). Frames: an EAN-13, a receipt QR code
 (rotated, noisy, slightly blurred, as a phone screen or paper under a camera) and an empty
 noisy frame, in turn; every frame with a code must decode to it. Goal: >= 60 frames/s.
+
+A second row measures the whole driver as the till runs it: ``CameraScanner`` on an MJPG
+video of the same frames (OpenCV grabs and decodes each frame, makes it grey, zxing-cpp reads
+it, the hold logic picks what came into view), so the camera's own cost is counted too.
 """
 
+import os
 import random
+import tempfile
 import time
 
+import cv2
+import numpy
 import PIL.Image
 import PIL.ImageFilter
 import zxingcpp
 
-from hal.linux.camera import DEFAULT_FORMATS, decode, zxing_formats
+from hal.linux.camera import DEFAULT_FORMATS, CameraScanner, VideoSource, decode, zxing_formats
 
 QR = "V0;SMARTECR-SIM-0001;Kassenbeleg-V1;Beleg^7.29_0.00_0.00_0.00_0.00^7.29:Bar;2;17;" + "A" * 120
 EAN = "4006381333931"
@@ -57,13 +65,37 @@ def run():
         decode_frame(cases[count % len(cases)][0])
         count += 1
     rate = count / (time.perf_counter() - t0)
-    return [
-        {
-            "benchmark": "scanner decode, 640x480 frames, EAN-13/EAN-8/QR enabled",
-            "runtime": "cpython",
-            "value": rate,
-            "unit": "frames/s",
-            "goal": ">= 60",
-            "ok": rate >= 60,
-        }
-    ]
+    return [row("scanner decode, 640x480 frames, EAN-13/EAN-8/QR enabled", rate), camera(cases)]
+
+
+def row(name, rate):
+    return {
+        "benchmark": name,
+        "runtime": "cpython",
+        "value": rate,
+        "unit": "frames/s",
+        "goal": ">= 60",
+        "ok": rate >= 60,
+    }
+
+
+def camera(cases, repeat=60):
+    """The driver on a video: each case held for 3 frames, ``repeat`` times over."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "frames.avi")
+        out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480), False)
+        for _ in range(repeat):
+            for image, _want in cases:
+                for _ in range(3):
+                    out.write(numpy.asarray(image))
+        out.release()
+        scanner = CameraScanner(lambda: VideoSource(path), FORMATS, hold=1)
+
+        got, t0 = [], time.perf_counter()
+        while scanner.source is not False:  # until the video has played out
+            got.extend(scanner.next_frame())
+        rate = scanner.frame_no / (time.perf_counter() - t0)
+    want = [(s, t) for _ in range(repeat) for _image, codes in cases for s, t in codes]
+    if [(s.symbology, s.text) for s in got] != want:  # each code once per presentation
+        raise AssertionError("the camera scanner reported %d codes, expected %d" % (len(got), len(want)))
+    return row("camera scanner pipeline (OpenCV MJPG 640x480, grey, zxing-cpp, hold)", rate)
