@@ -174,6 +174,11 @@ def settings_path(data_dir):
     return data_dir + "/settings.json"
 
 
+def restored_master_path(data_dir):
+    """Master data restored on the console; at boot it wins over the configured ``master``."""
+    return data_dir + "/master.json"
+
+
 def load_settings(data_dir):
     """The settings changed on the terminal (``{}`` if none)."""
     return read_json(settings_path(data_dir)) or {}

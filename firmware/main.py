@@ -73,8 +73,7 @@ class Firmware:
         cfg, clock = self.config, self.platform.clock
         self.log.info("smartECR %s on %s, platform %s", VERSION, sys.implementation.name, self.platform.name)
         board = Board.load(cfg["board"], cfg["devices"])
-        # master data restored on the console (firmware.console) wins over the configured file
-        restored = cfg["data_dir"] + "/master.json"
+        restored = configuration.restored_master_path(cfg["data_dir"])
         self.master_path = restored if exists(restored) else cfg["master"]
         with open(self.master_path) as f:
             master = MasterData.from_dict(json.load(f))

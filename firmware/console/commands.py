@@ -42,6 +42,11 @@ def _hex(data):
     return binascii.hexlify(data).decode()
 
 
+def _no_sale(con):
+    if con.fw.till.bon is not None:
+        raise ValueError("a sale is open: finish or abort it first")
+
+
 def _folder(con, *parts):
     path = "/".join((con.fw.config["data_dir"],) + parts)
     makedirs(path)
@@ -563,8 +568,7 @@ async def cmd_test_card(con, args):
 
 async def cmd_reboot(con, args):
     _need(args, 0)
-    if con.fw.till.bon is not None:
-        raise ValueError("a sale is open: finish or abort it first")
+    _no_sale(con)
     con.end_session("reboot")
     con.fw.reboot()
     return "rebooting"
@@ -582,13 +586,11 @@ async def cmd_factory_reset(con, args):
             "this resets settings and console users to the factory state (the journal and "
             "exports stay: they are tax records); confirm with the register serial: factory-reset %s" % serial
         )
-    if con.fw.till.bon is not None:
-        raise ValueError("a sale is open: finish or abort it first")
-    folder = con.fw.config["data_dir"]
-    users = folder + "/console/"
-    for path in (configuration.settings_path(folder), users + "users.json", users + "lockout.json"):
-        if exists(path):
-            os.remove(path)
+    _no_sale(con)
+    settings = configuration.settings_path(con.fw.config["data_dir"])
+    if exists(settings):
+        os.remove(settings)
+    con.users.forget()
     con.end_session("factory reset")
     con.fw.reboot()
     return "factory state restored; rebooting"
@@ -635,14 +637,12 @@ async def cmd_restore(con, args):
     if not isinstance(settings, dict):
         raise ValueError("%s has no settings" % name)
     configuration.with_settings(fw.config, settings)  # raises on a bad setting
-    if fw.till.bon is not None:
-        raise ValueError("a sale is open: finish or abort it first")
+    _no_sale(con)
     keep = configuration.load_settings(fw.config["data_dir"])
     for key, value in keep.items():  # secrets are not in a backup: keep the terminal's
         if configuration.field_at(key).secret:
             settings[key] = value
-    master_path = fw.config["data_dir"] + "/master.json"
-    write_atomic(master_path, json.dumps(data["master"]))
+    write_atomic(configuration.restored_master_path(fw.config["data_dir"]), json.dumps(data["master"]))
     write_atomic(configuration.settings_path(fw.config["data_dir"]), json.dumps(settings))
     return "restored %s (%d articles, %d settings); reboot to use it" % (
         name,

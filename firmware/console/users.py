@@ -18,10 +18,11 @@ plug does not buy more guesses.
 """
 
 import json
+import os
 
 from firmware.errors import EcrError
 from firmware.pin import check_pin, hash_pin
-from hal.storage import makedirs, read_json, write_atomic
+from hal.storage import exists, makedirs, read_json, write_atomic
 
 ROLES = ("technician", "manager", "read-only")
 FREE_TRIES = 5
@@ -29,6 +30,8 @@ BACKOFF_S = 30
 MAX_BACKOFF_S = 3600
 MIN_PIN = 6
 MAX_PIN = 12
+STORE = "/users.json"
+LOCKOUT = "/lockout.json"
 
 
 class LoginError(EcrError):
@@ -49,15 +52,21 @@ class Users:
         self.folder = folder
         self.clock = clock
         self.force_change = settings["force_pin_change"]
-        stored = read_json(folder + "/users.json")
+        stored = read_json(folder + STORE)
         if stored is None:
             stored = {}
             for u in settings["users"]:
                 stored[u["name"]] = {"role": u["role"], "pin": u["pin"], "changed": False}
         self.users = stored
-        lock = read_json(folder + "/lockout.json") or {}
+        lock = read_json(folder + LOCKOUT) or {}
         self.failures = lock.get("failures", 0)
         self.until = lock.get("until", 0)
+
+    def forget(self):
+        """Back to the factory state on the next boot: the stored users and the lockout go."""
+        for name in (STORE, LOCKOUT):
+            if exists(self.folder + name):
+                os.remove(self.folder + name)
 
     # --- the lockout -----------------------------------------------------------------
 
@@ -67,9 +76,7 @@ class Users:
 
     def _save_lockout(self):
         makedirs(self.folder)
-        write_atomic(
-            self.folder + "/lockout.json", json.dumps({"failures": self.failures, "until": self.until})
-        )
+        write_atomic(self.folder + LOCKOUT, json.dumps({"failures": self.failures, "until": self.until}))
 
     def _failed(self):
         self.failures += 1
@@ -124,5 +131,5 @@ class Users:
         users = dict(self.users)
         users[name] = {"role": user["role"], "pin": hash_pin(new), "changed": True}
         makedirs(self.folder)
-        write_atomic(self.folder + "/users.json", json.dumps(users))
+        write_atomic(self.folder + STORE, json.dumps(users))
         self.users = users

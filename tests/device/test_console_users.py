@@ -86,3 +86,21 @@ def test_factory_defaults_force_a_new_technician_pin():
         }
     finally:
         d.cleanup()
+
+
+def test_forget_returns_to_the_factory_users_and_clears_the_lockout():
+    d = TempDir()
+    clock = ManualClock()
+    try:
+        users = Users(settings(), None, d.path, clock)
+        users.change_pin("tech", "246810", "975310")
+        for _ in range(FREE_TRIES):
+            raises(LoginError, users.login, "view", "000001")
+        assert Users(settings(), None, d.path, clock).locked_for() > 0  # both stored
+        users.forget()
+        users = Users(settings(), None, d.path, clock)  # the next boot
+        assert users.failures == 0 and users.locked_for() == 0
+        assert users.login("tech", "246810")["role"] == "technician"  # the configured PIN again
+        users.forget()  # nothing stored: nothing to do
+    finally:
+        d.cleanup()
