@@ -102,9 +102,8 @@ async def open_reader(s):
         except OSError as e:
             raise DeviceError("%s:%d not reachable: %s" % (s.str("host"), s.int("port"), e))
         return reader, writer
-    if s.has("uart"):
-        link = open_link(s)
-        return asyncio.StreamReader(link), None
+    if s.has("uart"):  # timeout 0: a read returns what is there, the event loop never waits
+        return asyncio.StreamReader(_uart(s, s.int("baudrate", 9600), 0)), None
     raise ConfigError(s.path, "a scanner needs host+port (simulator) or uart (board)")
 
 
