@@ -23,10 +23,17 @@ Invariants:
 
 1. ``seq`` counts up by one over all segments; each record's hash links it to the one before.
 2. ``append(commit=True)`` returns only after the line is flushed and fsync'd.
-3. On opening, a damaged *last* line (a power cut during its write) is cut off, and the cut is
-   recorded as a ``recovery`` record. Damage anywhere before the last line is not a torn write:
-   the journal refuses to open (``JournalCorrupt``) and changes nothing.
+3. On opening, a torn *last* line (no line end, or a checksum that does not match: a power cut
+   during its write) is cut off, and the cut is recorded as a ``recovery`` record. Anything
+   else is not a torn write and the journal refuses to open (``JournalCorrupt``, naming file
+   and line) and changes nothing: damage before the last line, a whole line that does not
+   follow the one before (hash chain, sequence number), a payload that is not a record, a
+   stray file in the folder.
 4. Nothing is ever rewritten except that torn tail.
+5. A period's number is never given out twice: if the last segment ends with its own closing
+   (the power went between the closing and the new segment, or the next segment file was
+   lost), opening starts the next segment, says so in its ``segment`` record and in
+   ``findings``. Whether records were lost with it is for the TSE to tell (firmware.reconcile).
 
 Receipts: a signed receipt is journaled twice, as ``pending`` (the whole receipt, before the TSE
 finished) and ``beleg`` (only what the TSE answered, with ``"pending": <seq>``). ``receipts()``
@@ -119,8 +126,9 @@ class JournalCorrupt(EcrError):
     code = "journal_corrupt"
 
 
-def _parse(line, prev):
-    """``(payload dict, hash bytes)`` of a well-formed line chained to ``prev``, else None."""
+def _split(line):
+    """``(payload, hash bytes)`` of a whole line whose checksum is right, else None: torn (a
+    power cut during its write) or not a journal line at all."""
     if not line.endswith(b"\n"):
         return None
     parts = line[:-1].split(b"\t")
@@ -130,19 +138,57 @@ def _parse(line, prev):
     try:
         if int(crc_hex, 16) != binascii.crc32(payload + b"\t" + digest_hex) & 0xFFFFFFFF:
             return None
-        digest = binascii.unhexlify(digest_hex)
+        return payload, binascii.unhexlify(digest_hex)
     except ValueError:
         return None
-    if hashlib.sha256(prev + payload).digest() != digest:
-        return None
+
+
+def _record(payload):
+    """The payload as a record ``{"seq", "t", "type", "data"}``, or None if it is not one."""
     try:
-        return json.loads(payload), digest
+        rec = json.loads(payload)
     except ValueError:
         return None
+    if not isinstance(rec, dict):
+        return None
+    for key, kind in (("seq", int), ("t", int), ("type", str), ("data", dict)):
+        if not isinstance(rec.get(key), kind):
+            return None
+    return rec
+
+
+def _parse(line, prev, where, seq):
+    """The record of a line chained to ``prev`` with sequence ``seq + 1``; None for a torn line.
+    A whole line (its checksum right) that does not follow, or whose payload is not a record,
+    is no torn write: ``JournalCorrupt`` naming ``where`` (file and line)."""
+    split = _split(line)
+    if split is None:
+        return None
+    payload, digest = split
+    if hashlib.sha256(prev + payload).digest() != digest:
+        raise JournalCorrupt("%s: the record does not follow the one before it (hash chain broken)" % where)
+    rec = _record(payload)
+    if rec is None:
+        raise JournalCorrupt("%s: not a journal record (an object with seq, t, type and data)" % where)
+    if rec["seq"] != seq + 1:
+        raise JournalCorrupt("%s: sequence number %d after %d" % (where, rec["seq"], seq))
+    return rec, digest
+
+
+def segment_number(name):
+    """The period number of a segment file name ``z000001.log``, or None for any other name."""
+    if len(name) != 11 or name[0] != "z" or not name.endswith(".log") or not name[1:7].isdigit():
+        return None
+    return int(name[1:7])
 
 
 def _segments(folder):
-    return sorted(n for n in os.listdir(folder) if n.startswith("z") and n.endswith(".log"))
+    return sorted(n for n in os.listdir(folder) if segment_number(n) is not None)
+
+
+def strays(folder):
+    """Names in the journal folder that are not segment files (only segments belong there)."""
+    return sorted(n for n in os.listdir(folder) if segment_number(n) is None)
 
 
 class Journal:
@@ -154,11 +200,33 @@ class Journal:
         self.head = _GENESIS
         self.segment = None
         self._file = None
-        cut = self._open_last()
+        self.findings = []  # what opening found and did about it, for the boot report
+        self._refuse_strays()
+        cut, last = self._open_last()
         if cut:
             self.append("recovery", {"cut_bytes": cut, "reason": "torn record after a power cut"})
+        if last is not None and last["type"] == "closing" and last["data"].get("z_nr") == self.segment:
+            # The period after this closing has no segment file: a power cut between the closing
+            # and its new segment, or the file was lost. Its number is not given out again.
+            z_nr = self.segment
+            self.findings.append(
+                "the segment of period %d was missing (after the Z %d closing); it was started again"
+                % (z_nr + 1, z_nr)
+            )
+            self.new_segment(z_nr, missing=True)
 
     # --- opening and recovery ------------------------------------------------------------
+
+    def _refuse_strays(self):
+        for name in strays(self.folder):
+            base = name[:-4] if name.endswith(".tmp") else ""
+            if segment_number(base) is not None:  # a cut interrupted by a power cut: the copy
+                os.remove(self.folder + "/" + name)  # is incomplete, the segment is still whole
+                continue
+            raise JournalCorrupt(
+                "%s/%s: a stray file in the journal folder (only segment files z000001.log... belong"
+                " there): move it away" % (self.folder, name)
+            )
 
     def _lines(self, path):
         with open(path, "rb") as f:
@@ -168,40 +236,43 @@ class Journal:
                     return
                 yield line
 
-    def _last_of(self, path, prev):
-        """Walk a whole segment: ``(seq, head, good bytes, total bytes)``; raises on corruption."""
-        seq, head, good, total, bad_at = self.seq, prev, 0, 0, None
-        for line in self._lines(path):
+    def _last_of(self, name, prev):
+        """Walk a whole segment: ``(seq, head, good bytes, total bytes, last record)``; raises
+        ``JournalCorrupt`` on damage that is not a torn last line."""
+        seq, head, good, total, bad_at, last = self.seq, prev, 0, 0, None, None
+        for n, line in enumerate(self._lines(self.folder + "/" + name)):
             total += len(line)
             if bad_at is not None:
-                raise JournalCorrupt("%s: damaged record before the last one (byte %d)" % (path, bad_at))
-            parsed = _parse(line, head)
-            if parsed is None or parsed[0].get("seq") != seq + 1:
+                raise JournalCorrupt("%s: damaged record before the last one (line %d)" % (name, n))
+            parsed = _parse(line, head, "%s line %d" % (name, n + 1), seq)
+            if parsed is None:
                 bad_at = good
                 continue
-            seq, head = parsed[0]["seq"], parsed[1]
+            last, head = parsed
+            seq = last["seq"]
             good += len(line)
-        return seq, head, good, total
+        return seq, head, good, total, last
 
     def _open_last(self):
+        """Walk every segment; cut a torn last line. ``(bytes cut, the last record or None)``."""
         names = _segments(self.folder)
         for name in names[:-1]:  # earlier segments are closed: they must be whole
-            seq, head, good, total = self._last_of(self.folder + "/" + name, self.head)
+            seq, head, good, total, _ = self._last_of(name, self.head)
             if good != total:
                 raise JournalCorrupt("%s: damaged record in a closed segment" % name)
             self.seq, self.head = seq, head
         if not names:
             self.segment = 1
             self._file = open(self._path(1), "ab")
-            return 0
-        last = self.folder + "/" + names[-1]
-        seq, head, good, total = self._last_of(last, self.head)
+            return 0, None
+        seq, head, good, total, last = self._last_of(names[-1], self.head)
         self.seq, self.head = seq, head
-        self.segment = int(names[-1][1:-4])
+        self.segment = segment_number(names[-1])
+        path = self.folder + "/" + names[-1]
         if good != total:
-            self._cut(last, good)
-        self._file = open(last, "ab")
-        return total - good
+            self._cut(path, good)
+        self._file = open(path, "ab")
+        return total - good, last
 
     def _cut(self, path, keep):
         """Keep the first ``keep`` bytes of ``path`` (no truncate() on MicroPython: copy, rename)."""
@@ -239,13 +310,17 @@ class Journal:
         self.head = digest
         return {"seq": self.seq, "type": kind, "data": data}
 
-    def new_segment(self, z_nr):
-        """Start the segment of the next closing period (after closing ``z_nr``)."""
+    def new_segment(self, z_nr, missing=False):
+        """Start the segment of the next closing period (after closing ``z_nr``); ``missing``:
+        opening found it missing and starts it again (the record says so)."""
         sync(self._file)
         self._file.close()
         self.segment = z_nr + 1
         self._file = open(self._path(self.segment), "ab")
-        self.append("segment", {"z_nr": self.segment})
+        data = {"z_nr": self.segment}
+        if missing:
+            data["missing"] = "no segment file after the Z %d closing: a power cut, or it was lost" % z_nr
+        self.append("segment", data)
 
     def close(self):
         if self._file is not None:
@@ -280,7 +355,7 @@ class Journal:
 
     def segments(self):
         """The numbers of the segments there are (one per closing period), oldest first."""
-        return [int(name[1:-4]) for name in _segments(self.folder)]
+        return [segment_number(name) for name in _segments(self.folder)]
 
     def verify(self):
         """``(ok, problems)`` for the whole chain: order, hashes, checksums, no gaps."""
@@ -291,33 +366,59 @@ class Journal:
 
     def verify_steps(self, result, step=500):
         """``verify`` as a generator (records checked so far, every ``step`` records), so a
-        busy terminal can serve other tasks in between; ``result`` gets ``ok, problems``."""
+        busy terminal can serve other tasks in between; ``result`` gets ``ok, problems``.
+        Checked: no stray files, segments numbered without a gap, each line whole and chained,
+        each period's segment opened by its ``segment`` record and each closed one ended by
+        its ``closing``."""
         sync(self._file)
-        problems = []
+        problems = ["stray file %s in the journal folder" % name for name in strays(self.folder)]
         head, seq, count = _GENESIS, 0, 0
-        for name in _segments(self.folder):
+        names = _segments(self.folder)
+        numbers = [segment_number(name) for name in names]
+        for a, b in zip(numbers, numbers[1:]):
+            if b != a + 1:
+                problems.append("segments jump from z%06d.log to z%06d.log" % (a, b))
+        for i, name in enumerate(names):
+            first = last = None
             for n, line in enumerate(self._lines(self.folder + "/" + name)):
-                parsed = _parse(line, head)
+                where = "%s line %d" % (name, n + 1)
+                try:
+                    parsed = _parse(line, head, where, seq)
+                except JournalCorrupt as e:
+                    parsed, problem = None, str(e)
+                else:
+                    problem = "%s: checksum wrong or line cut short" % where
                 if parsed is None:
-                    problems.append("%s line %d: checksum or chain broken" % (name, n + 1))
+                    problems.append(problem)
                     result[:] = [False, problems]
                     return
-                if parsed[0]["seq"] != seq + 1:
-                    problems.append("%s line %d: sequence %d after %d" % (name, n + 1, parsed[0]["seq"], seq))
-                seq, head = parsed[0]["seq"], parsed[1]
+                last, head = parsed
+                seq = last["seq"]
+                if first is None:
+                    first = last
                 count += 1
                 if count % step == 0:
                     yield count
+            z = numbers[i]
+            if i and (first is None or first["type"] != "segment" or first["data"].get("z_nr") != z):
+                problems.append("%s does not begin with the segment record of period %d" % (name, z))
+            if i < len(names) - 1 and (
+                last is None or last["type"] != "closing" or last["data"].get("z_nr") != z
+            ):
+                problems.append("%s is followed by another period but does not end with its closing" % name)
         result[:] = [not problems, problems]
 
 
-def receipts(records):
+def receipts(records, other=None):
     """Every receipt (``beleg``) in ``records``, whole: a ``beleg`` that refers to its ``pending``
-    record is merged with the receipt stored there."""
+    record is merged with the receipt stored there. ``other(rec)`` sees every other record."""
     pending = {}
     for rec in records:
         kind = rec["type"]
-        if kind == "pending":
+        if kind not in ("pending", "beleg"):
+            if other is not None:
+                other(rec)
+        elif kind == "pending":
             pending[rec["seq"]] = rec["data"]["bon"]
         elif kind == "beleg":
             data = rec["data"]

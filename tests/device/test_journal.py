@@ -167,3 +167,101 @@ def test_records_larger_than_a_chunk_read_back_exactly():
         j.close()
     finally:
         d.cleanup()
+
+
+def _rechain(path, lines):
+    """Write ``lines`` (payload bytes) to ``path`` as a well-chained segment, as an attacker who
+    knows the format could: hash and checksum recomputed."""
+    import binascii
+    import hashlib
+
+    head = bytes(32)
+    with open(path, "wb") as f:
+        for payload in lines:
+            digest = hashlib.sha256(head + payload).digest()
+            hexed = binascii.hexlify(digest)
+            crc = binascii.crc32(payload + b"\t" + hexed) & 0xFFFFFFFF
+            f.write(payload + b"\t" + hexed + b"\t" + ("%08x\n" % crc).encode())
+            head = digest
+
+
+def test_a_well_chained_record_that_is_not_an_object_is_named_not_a_traceback():
+    d = TempDir()
+    try:
+        _rechain(_segment(d.path), [b'{"seq": 1, "t": 5, "type": "x", "data": {}}', b"[1, 2]"])
+        e = raises(JournalCorrupt, Journal, d.path, ManualClock())
+        assert "z000001.log line 2" in str(e) and "not a journal record" in str(e), str(e)
+        _rechain(_segment(d.path), [b'{"seq": 1, "t": 5, "type": "x", "data": [1]}'])
+        e = raises(JournalCorrupt, Journal, d.path, ManualClock())
+        assert "z000001.log line 1" in str(e), str(e)
+    finally:
+        d.cleanup()
+
+
+def test_a_whole_last_line_that_does_not_follow_is_refused_not_cut():
+    d = TempDir()
+    try:
+        _fill(d.path, 2)
+        with open(_segment(d.path), "rb") as f:
+            first = f.readline()
+        with open(_segment(d.path), "ab") as f:
+            f.write(first)  # a whole, checksummed line, but not chained to the one before
+        e = raises(JournalCorrupt, Journal, d.path, ManualClock())
+        assert "z000001.log line 3" in str(e) and "chain" in str(e), str(e)
+    finally:
+        d.cleanup()
+
+
+def test_a_stray_file_is_named_and_a_torn_cut_copy_is_cleared():
+    d = TempDir()
+    try:
+        _fill(d.path, 2)
+        d.write("z000001.log.tmp", "half a copy")  # a cut interrupted by a power cut
+        j = Journal(d.path, ManualClock())
+        assert j.seq == 2 and sorted(os.listdir(d.path)) == ["z000001.log"]
+        j.close()
+        for stray in ("z2.log", "notes.txt", "z000002.log.bak"):
+            d.write(stray, "x")
+            e = raises(JournalCorrupt, Journal, d.path, ManualClock())
+            assert stray in str(e) and "stray file" in str(e), str(e)
+            os.remove(d.path + "/" + stray)
+    finally:
+        d.cleanup()
+
+
+def test_a_missing_period_after_a_closing_is_started_again_not_numbered_twice():
+    d = TempDir()
+    try:
+        j = Journal(d.path, ManualClock())
+        j.append("closing", {"z_nr": 1})
+        j.new_segment(1)
+        j.append("beleg", {"bon_nr": 1})
+        j.close()
+        os.remove(d.path + "/z000002.log")  # the open period's file is lost
+        j = Journal(d.path, ManualClock())
+        assert j.segment == 2 and "period 2 was missing" in j.findings[0]
+        (seg,) = list(j.records(segment=2))
+        assert seg["type"] == "segment" and seg["data"]["z_nr"] == 2 and "missing" in seg["data"]
+        assert j.verify() == (True, [])
+        j.close()
+        j = Journal(d.path, ManualClock())  # found once, not again
+        assert j.segment == 2 and j.findings == [] and j.seq == 2
+        j.close()
+    finally:
+        d.cleanup()
+
+
+def test_verify_names_strays_and_a_period_without_its_closing():
+    d = TempDir()
+    try:
+        j = Journal(d.path, ManualClock())
+        j.append("beleg", {"bon_nr": 1})
+        j.new_segment(1)  # no closing before it
+        d.write("README", "x")
+        ok, problems = j.verify()
+        assert not ok
+        assert "stray file README in the journal folder" in problems
+        assert "z000001.log is followed by another period but does not end with its closing" in problems
+        j.close()
+    finally:
+        d.cleanup()
