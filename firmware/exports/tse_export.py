@@ -24,30 +24,9 @@ from firmware.errors import ExportError
 from hal.clock import local_iso
 from hal.storage import makedirs, sync
 from tse_sd import protocol as p
+from tse_sd.export import log_counter, parse_header
 
 _BLOCK = 512
-
-
-def _octal(field):
-    text = bytes(field).split(b"\0", 1)[0].strip()
-    return int(text, 8) if text else 0
-
-
-def _name(header):
-    name = bytes(header[0:100]).split(b"\0", 1)[0].decode()
-    if bytes(header[257:262]) == b"ustar":
-        prefix = bytes(header[345:500]).split(b"\0", 1)[0].decode()
-        if prefix:
-            name = prefix + "/" + name
-    return name
-
-
-def _counter(name):
-    at = name.find("_Sig-")
-    if at < 0 or "_Log-" not in name or not name.endswith(".log"):
-        return None
-    digits = name[at + 5 :].split("_", 1)[0]
-    return int(digits) if digits.isdigit() else None
 
 
 class TarCheck:
@@ -78,15 +57,12 @@ def check_tar(path, expect_first=None):
             if header == bytes(_BLOCK):
                 ended = True
                 break
-            total = sum(header[:148]) + 8 * 32 + sum(header[156:])
             try:
-                stored = _octal(header[148:156])
-                size = _octal(header[124:136])
-                name = _name(header)
-            except ValueError:  # UnicodeError is one
+                name, size, ok = parse_header(header)
+            except ValueError:
                 out.problems.append("not a TAR header at byte %d" % (f.tell() - _BLOCK))
                 break
-            if stored != total:
+            if not ok:
                 out.problems.append("%s: header checksum wrong" % name)
                 break
             left = (size + _BLOCK - 1) // _BLOCK * _BLOCK
@@ -103,7 +79,7 @@ def check_tar(path, expect_first=None):
             elif "_X509." in name:
                 out.certificates += 1
             elif name.endswith(".log"):
-                c = _counter(name)
+                c = log_counter(name)
                 if c is None:
                     out.problems.append("%s: not a TR-03153 log file name" % name)
                 else:
