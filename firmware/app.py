@@ -14,7 +14,11 @@ Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
   journaled as ``pending`` (fsync). After the Finish, the receipt with its TSE data is journaled
   as ``beleg`` (fsync). Only then is a receipt printed or the drawer opened.
 - If the TSE fails (pulled, error, no answer), the Vorgang goes on: the receipt carries the
-  failure and its reason and the register's own times; the next Vorgang tries the TSE again.
+  failure and its reason for people (``failure_text``: "TSE-Karte entnommen"; the technical
+  detail in ``tse_detail`` and the log) and the register's own times. A card that only needs
+  its time or a self-test, or whose link was lost because it was put back, is brought to
+  ready by the service and the command tried once more. After a failure the next Vorgang
+  first closes what the failure left open (``recover``: signed late, or aborted) — no reboot.
 - ``recover()`` first journals the TSE's identity (serial, public key, certificate) when a
   TSE not seen before is fitted: the DSFinV-K export's Stamm_TSE comes from these records.
   Then it reconciles the journal with the TSE's open transactions after a power cut:
@@ -29,8 +33,10 @@ import binascii
 
 from firmware import VERSION
 from firmware.journal import receipts
+from firmware.reconcile import JournalFacts, reconcile, record_lost
 from firmware.register import bon as bons
 from firmware.reports import totals
+from tse_sd import errors
 from tse_sd.client import LOG_TIME_FORMAT, SIGNATURE_ALGORITHM
 from tse_sd.errors import TseError
 from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
@@ -41,13 +47,52 @@ def _b64(data):
     return binascii.b2a_base64(data).decode().strip()
 
 
+# What a receipt and the journal say when the TSE failed: for people (AEAO zu § 146a Nr. 7);
+# the technical detail goes to the log and to the record's ``tse_detail``.
+_FAILURES = (
+    (errors.NoTimeSet, "TSE-Zeit nicht gesetzt"),
+    (errors.NeedsSelfTest, "TSE-Selbsttest ausstehend"),
+    (errors.NeedsSelfTestPassed, "TSE-Selbsttest ausstehend"),
+    (errors.SelfTestFailed, "TSE-Selbsttest fehlgeschlagen"),
+    (errors.CertificateExpired, "TSE-Zertifikat abgelaufen"),
+    (errors.StoreFull, "TSE-Speicher voll"),
+    (errors.SignaturesExceeded, "TSE-Signaturen aufgebraucht"),
+    (errors.ClientNotRegistered, "Kasse nicht an der TSE angemeldet"),
+    (errors.NotInitialized, "TSE nicht in Betrieb genommen"),
+    (errors.Decommissioned, "TSE außer Betrieb"),
+    (errors.MaxParallelTransactions, "zu viele offene TSE-Vorgänge"),
+    (errors.TseProtocolError, "TSE-Antwort fehlerhaft"),
+)
+_UNAVAILABLE = {
+    "io": "TSE-Karte entnommen",
+    "unreachable": "TSE nicht erreichbar",
+    "timeout": "TSE antwortet nicht",
+}
+NO_TSE = "keine TSE eingebaut"
+# The card needs only what its service can do at once (time, self-test), or the link was
+# lost and is opened again (a card put back): the command is tried once more.
+_FIXABLE = (errors.NoTimeSet, errors.NeedsSelfTest, errors.NeedsSelfTestPassed, errors.TseUnavailable)
+
+
+def failure_text(error):
+    """The reason a receipt and the journal give for a TSE failure, in German for people."""
+    if isinstance(error, errors.TseUnavailable):
+        return _UNAVAILABLE.get(error.kind, "TSE nicht erreichbar")
+    for cls, text in _FAILURES:
+        if isinstance(error, cls):
+            return text
+    return "TSE-Fehler"
+
+
 class Till:
-    def __init__(self, master, journal, tse, clock, log, operator="1"):
+    def __init__(self, master, journal, tse, clock, log, operator="1", service=None):
         self.master = master
         self.journal = journal
         self.tse = tse
+        self.service = service  # the TseService: brings a card back to ready (time, self-test)
         self.clock = clock
         self.log = log
+        self._catch_up = False  # a TSE failure left something open: recover before the next start
         self.operator = master.operator(operator)
         self.client_id = master.register["serial"]
         self.bon = None
@@ -55,13 +100,10 @@ class Till:
         self._start_time = None
         self._failure = ""
         self._public_key = None
-        self.last_bon_nr = 0
-        self._tse_serials = set()
-        for rec in journal.records():
-            if rec["type"] == "beleg":
-                self.last_bon_nr = max(self.last_bon_nr, rec["data"]["bon_nr"])
-            elif rec["type"] == "tse":
-                self._tse_serials.add(rec["data"]["serial"])
+        facts = JournalFacts(journal)
+        self.last_bon_nr = facts.bon_nr  # documented skips included: no number twice
+        self._tse_serials = facts.serials
+        self.reconciliation = None  # the boot's Report (firmware.reconcile)
 
     @property
     def z_nr(self):
@@ -91,21 +133,56 @@ class Till:
         self._tse_serials.add(serial)
         return True
 
-    async def _tse_start(self):
-        self._start_time = self.clock.now()
-        self._start = None
-        self._failure = ""
-        if self.tse is None:
-            self._failure = "no TSE fitted"
-            return
+    async def _tse_call(self, fn, *args):
+        """One TSE command. If the card needs time or a self-test, or its link was lost (a card
+        pulled and put back), the service brings it to ready and the command runs once more."""
         try:
-            self._start = await self.tse.start_transaction(self.client_id)
+            return await fn(*args)
+        except _FIXABLE as e:
+            if self.service is None or getattr(e, "kind", "") == "timeout":
+                raise
+            self.log.warning("TSE: %s; bringing it to ready", e)
+            if await self.service.maintain() != "ready":
+                raise
+            return await fn(*args)
+
+    def _failed(self, error, where):
+        self._catch_up = True
+        self.log.error("TSE failed at %s: %s", where, error)
+        if self.service is not None:
+            self.service.failed(error)
+        return failure_text(error), str(error)
+
+    async def _tse_start(self):
+        self._start = None
+        self._failure = self._detail = ""
+        if self.tse is None:
+            self._start_time = self.clock.now()
+            self._failure = NO_TSE
+            return
+        if self._catch_up:  # the card may be back: close what the failure left open first
+            if self.service is not None and self.service.state != "ready":
+                await self.service.maintain()
+            if self.service is None or self.service.state == "ready":
+                done = await self.recover("TSE-Ausfall")
+                if done:
+                    self.log.info("TSE back: %s", done)
+                if self.reconciliation is not None and self.reconciliation.serial is None:
+                    await self.check_journal()  # the card was not there at boot: now it is
+        self._start_time = self.clock.now()
+        try:
+            self._start = await self._tse_call(self.tse.start_transaction, self.client_id)
         except TseError as e:
-            self._failure = str(e)
-            self.log.error("TSE failed at start: %s", e)
+            self._failure, self._detail = self._failed(e, "start")
             return
         self.journal.append(
-            "tse_start", {"number": self._start.number, "log_time": self._start.log_time}, commit=False
+            "tse_start",
+            {
+                "number": self._start.number,
+                "log_time": self._start.log_time,
+                "serial": binascii.hexlify(self._start.serial).decode(),
+            },
+            commit=False,
         )
 
     def _tse_fields(self, start, finish, process_data):
@@ -132,7 +209,9 @@ class Till:
         self.bon = None
         self._start = None
         if start is None:
-            record["tse_failure"] = self._failure or "no TSE fitted"
+            record["tse_failure"] = self._failure or NO_TSE
+            if self._detail:
+                record["tse_detail"] = self._detail
             record["end"] = self.clock.now()
             self.journal.append("beleg", record)
             return record
@@ -141,19 +220,32 @@ class Till:
         )
         outcome = {"pending": pending["seq"], "bon_nr": record["bon_nr"]}
         try:
-            finish = await self.tse.finish_transaction(
-                self.client_id, start.number, process_data, PROCESS_TYPE
-            )
+            finish = await self._finish(start, process_data)
             outcome["tse"] = self._tse_fields(start, finish, process_data)
         except TseError as e:
-            outcome["tse_failure"] = str(e)
+            outcome["tse_failure"], outcome["tse_detail"] = self._failed(e, "finish of %d" % start.number)
             outcome["tse_number"] = start.number
-            self.log.error("TSE failed at finish of transaction %d: %s", start.number, e)
         outcome["end"] = self.clock.now()
         self.journal.append("beleg", outcome)
         del outcome["pending"]
         record.update(outcome)
         return record
+
+    async def _finish(self, start, process_data):
+        """FinishTransaction; when the link was lost under it, the card's last answer tells
+        whether it signed already (then that answer is the receipt's), before it is retried."""
+        finish = self.tse.finish_transaction
+        try:
+            return await finish(self.client_id, start.number, process_data, PROCESS_TYPE)
+        except errors.TseUnavailable as e:
+            if e.kind == "timeout" or self.service is None or await self.service.maintain() != "ready":
+                raise
+            last = await self.tse.last_response()
+            if last.number == start.number and last.signature_counter > start.signature_counter:
+                return last
+            return await finish(self.client_id, start.number, process_data, PROCESS_TYPE)
+        except _FIXABLE:
+            return await self._tse_call(finish, self.client_id, start.number, process_data, PROCESS_TYPE)
 
     def _numbered(self, record):
         self.last_bon_nr += 1
@@ -244,6 +336,16 @@ class Till:
         self.journal.new_segment(z_nr)
         return closing
 
+    def period_has_vorgaenge(self):
+        """Has the open period a Vorgang (a receipt, or one begun)? Master data may change only
+        when it has none: right after a closing (DSFinV-K Tz. 3.3)."""
+        if self.bon is not None:
+            return True
+        for rec in self.journal.records(segment=self.z_nr):
+            if rec["type"] in ("beleg", "pending", "tse_start"):
+                return True
+        return False
+
     def reprint(self, bon_nr):
         """A receipt again, for a customer who asks: journaled as a copy, marked "Kopie"."""
         bon = self.find(bon_nr)
@@ -258,13 +360,32 @@ class Till:
                 return bon
         return None
 
+    # --- the journal answers to the TSE -------------------------------------------------------
+
+    async def check_journal(self, full=False, progress=None):
+        """Reconcile the journal with the TSE (firmware.reconcile): at boot after ``recover``,
+        ``full`` for the console's ``journal verify``. Signed Vorgänge the journal lacks are
+        journaled once as ``journal_mismatch`` and their receipt numbers are not given out
+        again. Returns the ``Report``."""
+        facts = JournalFacts(self.journal)
+        report = await reconcile(self.journal, self.tse, self.client_id, facts, full, progress)
+        if record_lost(self.journal, report, facts, self.clock.now()) is not None:
+            self.log.error("journal: %s", report.problems[-1])
+        self.last_bon_nr = max(self.last_bon_nr, facts.bon_nr)
+        if not full:
+            self.reconciliation = report
+        return report
+
     # --- after a power cut -----------------------------------------------------------------
 
-    async def recover(self):
-        """Reconcile the journal with the TSE (see the module text). Returns what was done."""
+    async def recover(self, cause="Stromausfall"):
+        """Reconcile the journal with the TSE (see the module text). Returns what was done.
+        At boot after a power cut; during the day before the first start after a TSE failure
+        (``cause`` names it on an aborted receipt)."""
         done = []
         if self.tse is None:
             return done
+        self._catch_up = False
         # One streaming pass, keeping only what is still open: a pending receipt until its
         # beleg appears, a failed receipt's TSE number until it is signed late.
         pending, failed, recorded = {}, {}, set()
@@ -296,7 +417,8 @@ class Till:
                 else:
                     finish = await self.tse.last_response()
                     if finish.number != number:
-                        outcome["tse_failure"] = "signed, but the TSE's answer was lost in a power cut"
+                        outcome["tse_failure"] = "TSE-Antwort bei Stromausfall verloren"
+                        outcome["tse_detail"] = "signed, but the TSE's answer was lost in a power cut"
                         outcome["tse_number"] = number
                         finish = None
                 if finish is not None:
@@ -322,7 +444,7 @@ class Till:
                 record = self._numbered(
                     {
                         "bon_typ": bons.ABORT,
-                        "bon_name": "Abbruch nach Stromausfall",
+                        "bon_name": "Abbruch nach " + cause,
                         "lines": [],
                         "payments": [],
                         "given": 0,
@@ -336,8 +458,9 @@ class Till:
                 record["tse"] = self._tse_fields(None, finish, pd)
                 record["end"] = self.clock.now()
                 self.journal.append("beleg", record)
-                done.append(("aborted", number))
+                done.append(("aborted", record["bon_nr"]))
         except TseError as e:
+            self._catch_up = True
             self.log.error("reconciling with the TSE failed: %s", e)
             done.append(("tse unavailable", str(e)))
         if done:

@@ -16,6 +16,7 @@ validated completely.
 import json
 
 from firmware.errors import ConfigError
+from hal.clock import parse_date
 from hal.storage import read_json
 
 _REQUIRED = object()
@@ -27,7 +28,8 @@ class Field:
 
     ``kind``: ``str``, ``int``, ``bool``, ``dict`` (with ``schema``) or ``list`` (with ``item``,
     a Field for each element). ``default`` makes the key optional. ``choices``, ``min``/``max``
-    (numbers; lengths for str and list) restrict values. ``secret`` masks the value in ``masked``.
+    (numbers; lengths for str and list) restrict values. ``check(value)`` is a further rule
+    (``ValueError`` with what is wrong). ``secret`` masks the value in ``masked``.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class Field:
         item=None,
         secret=False,
         doc="",
+        check=None,
     ):
         if kind not in _KINDS:
             raise ValueError("unknown field kind %r" % (kind,))
@@ -53,6 +56,7 @@ class Field:
         self.item = item
         self.secret = secret
         self.doc = doc
+        self.check = check
 
 
 def _join(path, key):
@@ -80,7 +84,18 @@ def check(field, value, path):
         _check_range(field, value, path, "")
     elif kind == "str":
         _check_range(field, len(value), path, " characters")
+    if field.check is not None:
+        try:
+            field.check(value)
+        except ValueError as e:
+            raise ConfigError(path, str(e))
     return value
+
+
+def date_or_empty(text):
+    """A ``check``: ``YYYY-MM-DD`` (a real day) or empty."""
+    if text:
+        parse_date(text)
 
 
 def _check_range(field, n, path, unit):
@@ -180,8 +195,18 @@ def restored_master_path(data_dir):
 
 
 def load_settings(data_dir):
-    """The settings changed on the terminal (``{}`` if none)."""
-    return read_json(settings_path(data_dir)) or {}
+    """The settings changed on the terminal (``{}`` if none); ConfigError if the file is not
+    an object of ``"key": value`` (or not JSON)."""
+    path = settings_path(data_dir)
+    try:
+        data = read_json(path)
+    except ValueError as e:
+        raise ConfigError(path, "is not JSON (%s)" % e)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, 'must be an object of "key": value, got %s' % json.dumps(data)[:40])
+    return data
 
 
 def field_at(path, schema=None):
@@ -230,8 +255,12 @@ def parse_value(field, text):
 def with_settings(config, settings, schema=None):
     """``config`` with the flat ``settings`` laid over it, validated as a whole."""
     schema = SCHEMA if schema is None else schema
+    if not isinstance(settings, dict):
+        raise ConfigError("settings", 'must be an object of "key": value')
     out = dict(config)
     for path, value in settings.items():
+        if not isinstance(path, str):
+            raise ConfigError("settings", "keys are setting names, got %r" % (path,))
         field_at(path, schema)
         parts = path.split(".")
         node = out
@@ -272,9 +301,11 @@ SCHEMA = {
     "elster": Field(
         "dict",
         schema={
-            "acquired": Field("str", "2026-01-15", min=10, max=10, doc="date the register was bought"),
-            "in_service": Field("str", "", max=10, doc="date it went into service (empty: first record)"),
-            "decommissioned": Field("str", "", max=10, doc="date it was taken out of service"),
+            "acquired": Field("str", "2026-01-15", check=parse_date, doc="date the register was bought"),
+            "in_service": Field(
+                "str", "", check=date_or_empty, doc="date it went into service (empty: first record)"
+            ),
+            "decommissioned": Field("str", "", check=date_or_empty, doc="date it was taken out of service"),
             "reason": Field("str", "", max=100, doc="why it was taken out of service"),
             "bsi_id": Field("str", "BSI-K-TR-0000-0000", doc="the TSE's BSI certificate id"),
             "tse_kind": Field("int", 1, choices=(1, 2, 3), doc="1 SD card, 2 USB, 3 cloud"),

@@ -35,7 +35,7 @@ from firmware.journal import Journal, receipts
 from firmware.log import Logger
 from firmware.receipts import receipt, to_escpos, to_text
 from firmware.register.bon import TRAINING
-from firmware.register.master import MasterData
+from firmware.register.master import load_master
 from firmware.reports import report, totals
 from hal.clock import SystemClock
 from hal.sim.printer import NetworkPrinter
@@ -132,8 +132,7 @@ def parse_args(argv):
 async def run(opts):
     out = opts["out"]
     makedirs(out + "/receipts")
-    with open(opts["master"]) as f:
-        master = MasterData.from_dict(json.load(f))
+    master = load_master(opts["master"])
     clock = SystemClock()
     log = Logger("demo", ring=200, clock=clock)
     host, _, port = opts["nbd"].rpartition(":")
@@ -145,7 +144,7 @@ async def run(opts):
         await client.setup(DEMO_PUK, DEMO_ADMIN_PIN, DEMO_TIME_ADMIN_PIN, client_id, clock.now())
         service = TseService(client, clock, log, client_id, DEMO_TIME_ADMIN_PIN)
         await service.boot()
-        till = Till(master, journal, client, clock, log)
+        till = Till(master, journal, client, clock, log, service=service)
         await till.recover()
         await shift(till, service, card)
         expected = totals(journal.records(segment=till.z_nr))["cash"]

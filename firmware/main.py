@@ -9,7 +9,6 @@ is reported in one line and the process exits with status 2; Ctrl-C stops cleanl
 """
 
 import asyncio
-import json
 import sys
 
 from firmware import VERSION
@@ -22,6 +21,15 @@ from hal.board import Board
 from hal.storage import exists
 
 USAGE = "usage: firmware [--config FILE]"
+
+
+# What recovery at boot did (Till.recover), for the operator screen.
+_RECOVERED = {
+    "completed": "Bon %d war beim Stromausfall bezahlt: fertig signiert und gespeichert",
+    "signed late": "Bon %d (ohne TSE verkauft) ist jetzt nachsigniert",
+    "aborted": "Der offene Verkauf wurde beim Stromausfall abgebrochen: Bon %d (Abbruch), bitte neu erfassen",
+    "tse unavailable": "TSE nicht erreichbar: offene TSE-Vorgänge werden später geschlossen (%s)",
+}
 
 
 class Firmware:
@@ -66,7 +74,7 @@ class Firmware:
         from firmware.console.service import Console
         from firmware.console.users import Users
         from firmware.journal import Journal
-        from firmware.register.master import MasterData
+        from firmware.register.master import load_master
         from firmware.terminal import Terminal
         from ui import operator
 
@@ -75,12 +83,11 @@ class Firmware:
         board = Board.load(cfg["board"], cfg["devices"])
         restored = configuration.restored_master_path(cfg["data_dir"])
         self.master_path = restored if exists(restored) else cfg["master"]
-        with open(self.master_path) as f:
-            master = MasterData.from_dict(json.load(f))
+        master = load_master(self.master_path)
         journal = Journal(cfg["data_dir"] + "/journal", clock)
         self.client_id = master.register["serial"]
         client, service = await self._tse(board, self.client_id)
-        till = Till(master, journal, client, clock, self.log)
+        till = Till(master, journal, client, clock, self.log, service=service)
         self.board, self.master, self.journal, self.till = board, master, journal, till
         self.client, self.service = client, service
         done = await till.recover()
@@ -88,7 +95,13 @@ class Firmware:
             self.log.info("reconciled with the TSE at boot: %s", done)
             if service is not None:
                 await service.maintain()  # the status shows the card as recovery left it
+        report = await till.check_journal()
         self.terminal = Terminal(till, board, self.log, clock, cfg["drawer_warn_s"], service)
+        for what, detail in done:  # the cashier hears what the power cut did to the sale
+            self.terminal.say(_RECOVERED[what] % detail)
+        for problem in report.problems:
+            self.log.error("journal does not agree with the TSE: %s", problem)
+            self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
         tasks = [asyncio.create_task(self.terminal.run())]
         if service is not None:
             tasks.append(asyncio.create_task(service.run()))
@@ -107,7 +120,7 @@ class Firmware:
             for task in tasks:
                 task.cancel()
             if server is not None:
-                server.close()
+                await server.close()
             board.close()
             journal.close()
             if client is not None:

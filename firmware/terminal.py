@@ -43,6 +43,7 @@ class Terminal:
         self.printer_problems = []
         self.card = None  # the last card read (masked)
         self.last_scan = None  # (Symbol, time) of the last good scan: the console's ``test scan``
+        self._tse_read = None  # ticks of the last TSE status read for the operator screen
         self._stop = asyncio.Event()
 
     def _device(self, name):
@@ -241,6 +242,16 @@ class Terminal:
 
     # --- the loop ------------------------------------------------------------------------------
 
+    def _tse_now(self):
+        """The TSE's status as it is now (its status block read at most once a second)."""
+        if self.service is None:
+            return None
+        now = self.clock.ticks_ms()
+        if self._tse_read is None or self.clock.ticks_diff(now, self._tse_read) >= 1000:
+            self._tse_read = now
+            self.service.refresh()
+        return self.service.status()
+
     def state(self):
         bon = self.till.bon
         return {
@@ -255,7 +266,7 @@ class Terminal:
             "queue": [bon_nr for bon_nr, _ in self.queue],
             "printer": self.printer_problems,
             "drawer_open": self.drawer_open,
-            "tse": None if self.service is None else self.service.status(),
+            "tse": self._tse_now(),
             "messages": list(self.messages),
         }
 

@@ -132,6 +132,32 @@ def days_from_civil(year, month, day):
     return era * 146097 + doe - 719468
 
 
+FIRST_YEAR = 2000  # the years a terminal's dates may have (a clock before 2000 was never set)
+LAST_YEAR = 2099
+
+
+def days_in_month(year, month):
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def parse_date(text):
+    """``(year, month, day)`` of ``YYYY-MM-DD``, a real day from 2000 to 2099; ``ValueError``
+    saying what is wrong otherwise (a date is checked, never normalised: 02-31 is no 03-03)."""
+    if not isinstance(text, str) or len(text) != 10 or text[4] != "-" or text[7] != "-":
+        raise ValueError("a date is YYYY-MM-DD, got %r" % (text,))
+    parts = (text[0:4], text[5:7], text[8:10])
+    if not all(p.isdigit() for p in parts):
+        raise ValueError("a date is YYYY-MM-DD in digits, got %r" % text)
+    year, month, day = int(parts[0]), int(parts[1]), int(parts[2])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError("the year must be %d to %d, got %r" % (FIRST_YEAR, LAST_YEAR, text))
+    if not 1 <= month <= 12 or not 1 <= day <= days_in_month(year, month):
+        raise ValueError("there is no day %r" % text)
+    return year, month, day
+
+
 def _last_sunday(year, month):
     """Unix seconds of 01:00 UTC on the last Sunday of ``month`` (the EU's summer time switch)."""
     last = days_from_civil(year + (month == 12), month % 12 + 1, 1) - 1

@@ -26,6 +26,7 @@ import zxingcpp
 from tools import upy
 from tools.audit.dsfinvk import check_dsfinvk
 from tools.audit.elster import check_elster
+from tools.audit.journal import verify_journal
 from tools.audit.tse import verify_qr, verify_tar
 from tools.sim.emupos import Emupos
 from tools.sim.tse.server import CardServer
@@ -65,6 +66,7 @@ def check(out):
     problems += ["tse-exports: " + p for p in freed.problems]
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
+    problems += ["journal: " + p for p in verify_journal(os.path.join(out, "journal")).problems]
     return summary, problems
 
 

@@ -69,7 +69,7 @@ class TseClient:
             try:
                 self.transport = self._open_transport()
             except OSError as e:
-                raise TseUnavailable("TSE card not reachable: %s" % (e,))
+                raise TseUnavailable("TSE card not reachable: %s" % (e,), "unreachable")
             self._counter = None
         return self.transport
 
@@ -121,7 +121,9 @@ class TseClient:
                     continue
                 if clock.ticks_diff(clock.ticks_ms(), started) > limit:
                     self._counter = None
-                    raise TseUnavailable("no answer to command 0x%02X within %d ms" % (code, limit))
+                    raise TseUnavailable(
+                        "no answer to command 0x%02X within %d ms" % (code, limit), "timeout"
+                    )
                 await asyncio.sleep(pause / 1000)
                 pause = min(_MAX_PAUSE_MS, pause * 2 or 1)
         except OSError as e:

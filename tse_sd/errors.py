@@ -24,9 +24,15 @@ class TseError(EcrError):
 
 
 class TseUnavailable(TseError):
-    """The card is absent, removed, or does not answer (I/O error, timeout, dropped link)."""
+    """The card is absent, removed, or does not answer. ``kind``: ``unreachable`` (the card's
+    device or link cannot be opened), ``io`` (reading or writing it failed: pulled, or a
+    dropped link), ``timeout`` (no answer in time)."""
 
     code = "tse_unavailable"
+
+    def __init__(self, message, kind="io"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class TseProtocolError(TseError):
@@ -236,3 +242,37 @@ def card_error(status, message=""):
 
 def status_name(status):
     return _NAMES.get(status, "UNKNOWN")
+
+
+_STATES = {
+    NoTimeSet: "its time is not set",
+    NeedsSelfTest: "its self-test is due",
+    NeedsSelfTestPassed: "its self-test is due",
+    SelfTestFailed: "its self-test failed",
+    CertificateExpired: "its certificate has expired",
+    StoreFull: "its store is full",
+    SignaturesExceeded: "it has no signatures left",
+    ClientNotRegistered: "this register is not registered on it",
+    NotInitialized: "it is not set up",
+    Decommissioned: "it is decommissioned",
+    MaxParallelTransactions: "too many transactions are open on it",
+}
+_UNAVAILABLE = {
+    "unreachable": "the card cannot be reached",
+    "io": "the card was removed or cannot be read",
+    "timeout": "the card does not answer",
+}
+
+
+def describe(error):
+    """What a TSE error means, in a few words for the technician (the details are in the log)."""
+    if isinstance(error, TseUnavailable):
+        return _UNAVAILABLE.get(error.kind, "the card cannot be reached")
+    if isinstance(error, TseProtocolError):
+        return "the card's answer made no sense"
+    for cls, text in _STATES.items():
+        if isinstance(error, cls):
+            return text
+    if isinstance(error, CardError):
+        return "the card refused (%s)" % error.name
+    return str(error)

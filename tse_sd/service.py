@@ -23,7 +23,7 @@ import binascii
 from hal.clock import iso8601
 from tse_sd import protocol as p
 from tse_sd.client import LOG_TIME_FORMAT, SIGNATURE_ALGORITHM
-from tse_sd.errors import TseError, TseUnavailable
+from tse_sd.errors import TseError, TseUnavailable, describe
 
 
 def _b64(data):
@@ -119,6 +119,22 @@ class TseService:
             await self.client.logout(p.USER_TIME_ADMIN)
         self.log.info("TSE time set to %d", now)
 
+    def refresh(self):
+        """Read the card's status block now (no command, nothing changed on the card). A link
+        lost under a card that was put back is opened again for a second read."""
+        for attempt in (1, 2):
+            try:
+                self._update(self.client.info())
+                break
+            except TseUnavailable as e:
+                if attempt == 2 or e.kind != "io":
+                    self._fail(e)
+                    break
+            except TseError as e:
+                self._fail(e)
+                break
+        return self.state
+
     def _update(self, info):
         self.info = info
         self.reason = ""
@@ -152,12 +168,25 @@ class TseService:
 
     def _fail(self, error):
         self.state = "unavailable" if isinstance(error, TseUnavailable) else "error"
-        self.reason = str(error)
+        self.reason = describe(error)
         self.log.error("TSE %s: %s", self.state, error)
+
+    def failed(self, error):
+        """A command of someone else (a sale) failed: the status says so at once."""
+        self._fail(error)
+
+    def can(self):
+        """What the card can do right now, in words: ``ready``, ``needs time``, ``needs a
+        self-test``, ``failed: <reason>``, ``not set up``, ``decommissioned``."""
+        if self.state == "not_ready":
+            return "needs time" if not self.info.has_valid_time else "needs a self-test"
+        if self.state in ("unavailable", "error"):
+            return "failed: " + self.reason
+        return {"uninitialized": "not set up", "unknown": "not checked yet"}.get(self.state, self.state)
 
     def status(self):
         """What the console's ``status`` and the operator display show."""
-        out = {"state": self.state, "reason": self.reason, "warnings": list(self.warnings)}
+        out = {"state": self.state, "reason": self.reason, "can": self.can(), "warnings": list(self.warnings)}
         info = self.info
         if info is not None:
             out.update(

@@ -19,7 +19,7 @@ from firmware import config as configuration
 from firmware.errors import ConfigError, DeviceError
 from firmware.money import parse_cents
 from firmware.register.master import MasterData
-from hal.clock import days_from_civil, iso8601, local_text
+from hal.clock import days_from_civil, iso8601, local_text, parse_date
 from hal.storage import exists, makedirs, write_atomic
 
 ANY = ("technician", "manager", "read-only")
@@ -104,7 +104,9 @@ async def cmd_status(con, args):
     clock = fw.clock
     now = clock.now()
     till = fw.till
-    tse = fw.service.status() if fw.service is not None else {"state": "none"}
+    if fw.service is not None:
+        fw.service.refresh()  # what the card can do right now, not at the last service round
+    tse = fw.service.status() if fw.service is not None else {"state": "none", "can": "none fitted"}
     data = {
         "version": VERSION,
         "runtime": sys.implementation.name,
@@ -131,7 +133,11 @@ async def cmd_status(con, args):
         lines.append("storage: %d of %d KiB free" % (st["free_bytes"] // 1024, st["total_bytes"] // 1024))
     j = data["journal"]
     lines.append("journal: %d records, %d periods, %d bytes" % (j["records"], j["segments"], j["bytes"]))
-    lines.append("TSE: %s%s" % (tse["state"], (" (%s)" % tse["reason"]) if tse.get("reason") else ""))
+    report = till.reconciliation
+    if report is not None:
+        data["journal"]["reconciled"] = {"ok": report.ok, "problems": report.problems}
+        lines.append("  at boot: %s" % report.summary())
+    lines.append("TSE: %s" % tse["can"])
     if "serial" in tse:
         exp = tse["certificate_expiration"]
         lines.append(
@@ -163,15 +169,19 @@ async def cmd_status(con, args):
 
 
 def _parse_utc(text):
-    """Unix seconds of ``YYYY-MM-DDThh:mm:ssZ``."""
-    if len(text) != 20 or text[4] != "-" or text[7] != "-" or text[10] != "T" or text[19] != "Z":
+    """Unix seconds of ``YYYY-MM-DDThh:mm:ssZ``: a real day (2000 to 2099) and time, checked,
+    never normalised (2026-02-31 is refused, not taken for 2026-03-03)."""
+    if len(text) != 20 or text[10] != "T" or text[13] != ":" or text[16] != ":" or text[19] != "Z":
         raise UsageError("give the time as UTC, like 2026-11-22T09:30:00Z")
     try:
-        y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-        h, mi, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    except ValueError:
+        y, mo, d = parse_date(text[:10])
+    except ValueError as e:
+        raise UsageError(str(e))
+    parts = (text[11:13], text[14:16], text[17:19])
+    if not all(p.isdigit() for p in parts):
         raise UsageError("give the time as UTC, like 2026-11-22T09:30:00Z")
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 60):
+    h, mi, s = int(parts[0]), int(parts[1]), int(parts[2])
+    if not (h < 24 and mi < 60 and s < 60):
         raise UsageError("no such time %r" % text)
     return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
 
@@ -350,9 +360,19 @@ async def cmd_journal_verify(con, args):
     ok, problems = result
     if not ok:
         raise ValueError("journal damaged: " + "; ".join(problems[:5]))
-    return "journal intact: %d records, hash chain and checksums good" % con.fw.journal.seq, {
-        "records": con.fw.journal.seq
-    }
+
+    async def progress(segment, compared):
+        await con.progress("period %d: %d receipts compared with the TSE" % (segment, compared))
+
+    report = await con.fw.till.check_journal(full=True, progress=progress)
+    if report.problems:
+        more = " (+%d more)" % (len(report.problems) - 5) if len(report.problems) > 5 else ""
+        raise ValueError("journal does not agree with the TSE: " + "; ".join(report.problems[:5]) + more)
+    text = "journal intact: %d records, hash chain and checksums good" % con.fw.journal.seq
+    if report.serial is not None:
+        text += "; %d signed receipts agree with TSE %s..." % (report.compared, report.serial[:16])
+    text += "".join("\nnot checked: " + u for u in report.unchecked)
+    return text, {"records": con.fw.journal.seq, "compared": report.compared, "unchecked": report.unchecked}
 
 
 def _z_range(args):
@@ -619,36 +639,84 @@ async def cmd_backup(con, args):
     ), {"file": path}
 
 
-async def cmd_restore(con, args):
-    _need(args, 1)
-    fw = con.fw
-    name = args[0]
+def _backup(con, name):
+    """The backup ``name`` read and checked whole: ``(data, MasterData)``; nothing changes on error."""
     if "/" in name:
-        raise UsageError("name a file in %s/backup" % fw.config["data_dir"])
+        raise UsageError("name a file in %s/backup" % con.fw.config["data_dir"])
     try:
-        with open(fw.config["data_dir"] + "/backup/" + name) as f:
-            data = json.load(f)
+        with open(con.fw.config["data_dir"] + "/backup/" + name) as f:
+            text = f.read()
     except OSError:
         raise ValueError("no backup %s" % name)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
     if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
         raise ValueError("%s is not a smartECR backup" % name)
-    master = MasterData.from_dict(data.get("master"))  # raises on bad master data
-    settings = data.get("settings")
-    if not isinstance(settings, dict):
+    try:
+        master = MasterData.from_dict(data.get("master"))
+    except ConfigError as e:
+        raise ConfigError("%s: master%s" % (name, ("." + e.path) if e.path else ""), e.detail)
+    if not isinstance(data.get("settings"), dict):
         raise ValueError("%s has no settings" % name)
-    configuration.with_settings(fw.config, settings)  # raises on a bad setting
+    try:
+        configuration.with_settings(con.fw.config, data["settings"])
+    except ConfigError as e:
+        raise ConfigError("%s: settings.%s" % (name, e.path), e.detail)
+    return data, master
+
+
+async def cmd_restore(con, args):
+    _need(args, 1, 2)
+    fw = con.fw
+    name = args[0]
+    data, master = _backup(con, name)
     _no_sale(con)
+    with open(fw.master_path) as f:
+        changed = json.load(f) != data["master"]
+    if changed and fw.till.period_has_vorgaenge():
+        raise ValueError(
+            "the backup's master data differ from the terminal's and this period has receipts:"
+            " close it first (Z closing); master data change only between closings (DSFinV-K Tz. 3.3)"
+        )
+    old, new = _serial(con), master.register["serial"]
+    if new != old:
+        await _change_serial(con, name, old, new, args[1:])
+    settings = data["settings"]
     keep = configuration.load_settings(fw.config["data_dir"])
     for key, value in keep.items():  # secrets are not in a backup: keep the terminal's
         if configuration.field_at(key).secret:
             settings[key] = value
     write_atomic(configuration.restored_master_path(fw.config["data_dir"]), json.dumps(data["master"]))
     write_atomic(configuration.settings_path(fw.config["data_dir"]), json.dumps(settings))
-    return "restored %s (%d articles, %d settings); reboot to use it" % (
-        name,
-        len(master.articles),
-        len(settings),
-    )
+    text = "restored %s (%d articles, %d settings)" % (name, len(master.articles), len(settings))
+    if new != old:
+        fw.journal.append("serial_change", {"old": old, "new": new, "backup": name})
+        con.end_session("serial change")
+        fw.reboot()
+        return text + "; register serial %s (was %s, deregistered from the TSE); rebooting" % (new, old)
+    return text + "; reboot to use it"
+
+
+async def _change_serial(con, name, old, new, confirm):
+    """The documented procedure (docs/technician.md): the period closed, the new serial
+    registered on the TSE, the change confirmed; then the old client id is deregistered, so
+    that the TSE never has this register under two serials."""
+    if confirm != [new]:
+        raise UsageError(
+            "%s changes the register serial from %s to %s: close the period, register %s on the"
+            " TSE (tse register-client %s), then confirm: restore %s %s"
+            % (name, old, new, new, new, name, new)
+        )
+    client = con.fw.client
+    if client is None:
+        return
+    clients = await client.list_clients()
+    if new not in clients:
+        raise ValueError("register %s on the TSE first: tse register-client %s" % (new, new))
+    if old in clients:
+        await _admin(con, lambda: client.deregister_client(old))
 
 
 COMMANDS = (
@@ -747,7 +815,14 @@ COMMANDS = (
         ("journal",),
     ),
     ("backup", TECH, cmd_backup, "backup", "settings and master data to storage", ("journal",)),
-    ("restore", TECH, cmd_restore, "restore <file>", "settings and master data from a backup", ("journal",)),
+    (
+        "restore",
+        TECH,
+        cmd_restore,
+        "restore <file> [new serial]",
+        "settings and master data from a backup",
+        ("journal",),
+    ),
 )
 
 

@@ -30,6 +30,15 @@ from tse_sd.errors import TseError
 MAX_WAITING = 8  # lines typed while a command runs
 
 
+def _asks_for_pin(text):
+    """``login <user>`` in text mode: the console asks for the PIN on the next line."""
+    try:
+        words = split(text)
+    except ValueError:
+        return False
+    return len(words) == 2 and words[0] == "login"
+
+
 class Console:
     def __init__(self, fw, users):
         self.fw = fw
@@ -40,6 +49,7 @@ class Console:
         self.json = False
         self.user = None  # {"name", "role", "must_change"} while logged in
         self.pin_for = None  # ``login <user>`` waits for the PIN on the next line
+        self.hiding = False  # the next line is a PIN: not echoed, even when typed ahead
         self.task = None
         self.cancellable = False
         self.waiting = []
@@ -94,10 +104,19 @@ class Console:
         kind = event[0]
         self.last = self.fw.clock.ticks_ms()
         if kind == "echo":
-            if not self.json and self.pin_for is None:
+            if not self.json and self.pin_for is None and not self.hiding:
                 await self._send(event[1].decode())
-        elif kind == "interrupt":
+            return
+        if kind == "line":
+            # Decided here, as the line arrives, not when its command runs: keys typed ahead
+            # (the PIN right after ``login <user>``, in the same read) must not be echoed.
+            if self.hiding:
+                self.hiding = False
+            elif not self.json and _asks_for_pin(event[1]):
+                self.hiding = True
+        if kind == "interrupt":
             self.pin_for = None
+            self.hiding = False
             self.waiting = []
             if self.task is None:
                 await self._prompt()
@@ -194,7 +213,10 @@ class Console:
             who = self.users.login(name, pin)
         except LoginError:
             self.record(
-                "login_failed", user=name[:16], failures=self.users.failures, locked_s=self.users.locked_for()
+                "login_failed",
+                user=self.users.public_name(name),
+                failures=self.users.failures,
+                locked_s=self.users.locked_for(),
             )
             raise
         if self.user is not None:

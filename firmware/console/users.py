@@ -34,6 +34,14 @@ STORE = "/users.json"
 LOCKOUT = "/lockout.json"
 
 
+def _decoy(like):
+    """A PIN hash no PIN matches, as costly as the stored hash ``like`` (same iterations): an
+    unknown user name is checked against it, so that it costs what a wrong PIN costs."""
+    parts = like.split("$")
+    rounds = parts[1] if len(parts) == 4 and parts[1].isdigit() else "2000"
+    return "pbkdf2-sha256$%s$%s$%s" % (rounds, "0" * 32, "0" * 64)
+
+
 class LoginError(EcrError):
     code = "auth"
 
@@ -58,6 +66,7 @@ class Users:
             for u in settings["users"]:
                 stored[u["name"]] = {"role": u["role"], "pin": u["pin"], "changed": False}
         self.users = stored
+        self._decoy = _decoy(next(iter(stored.values()))["pin"] if stored else "")
         lock = read_json(folder + LOCKOUT) or {}
         self.failures = lock.get("failures", 0)
         self.until = lock.get("until", 0)
@@ -106,6 +115,8 @@ class Users:
         return who
 
     def _check(self, name, pin):
+        """Every attempt costs one PIN hash, whether the user exists or not: how long a
+        refusal takes must not tell which user names exist."""
         user = self.users.get(name)
         if user is not None:
             if check_pin(pin, user["pin"]):
@@ -113,9 +124,20 @@ class Users:
                 return {"name": name, "role": user["role"], "must_change": must}
             return None
         op = self.master.operators.get(name) if self.master is not None else None
-        if op is not None and op.role == "manager" and op.check(pin):
+        if op is None:
+            check_pin(pin, self._decoy)
+            return None
+        if op.check(pin) and op.role == "manager":
             return {"name": name, "role": "manager", "must_change": False, "display": op.name}
         return None
+
+    def public_name(self, name):
+        """A user name as it may be journaled and logged: a known user as it is; an unknown
+        one with a digit in it may be a PIN typed in the wrong place (``login 246810 ...``)."""
+        known = name in self.users or (self.master is not None and name in self.master.operators)
+        if known or not any(c.isdigit() for c in name):
+            return name[:16]
+        return "***"
 
     def change_pin(self, name, old, new):
         """A console user's new PIN (the old one is checked again); stored at once."""

@@ -20,6 +20,7 @@ and its USt-Schlüssel. Invariants:
 """
 
 from firmware.money import div_half_up
+from firmware.register.limits import MAX_AMOUNT, MAX_PRICE, MAX_QTY
 from firmware.register.vat import rate, slots, vat_table
 from tse_sd.processdata import kassenbeleg_v1
 
@@ -72,6 +73,8 @@ class Bon:
 
     def _line(self, gv_typ, text, qty, price, amount, vat_key, **extra):
         rate(vat_key)
+        if abs(amount) > MAX_AMOUNT or abs(self.total + amount) > MAX_AMOUNT:
+            raise ValueError("a line or a receipt is at most %s cents" % MAX_AMOUNT)
         line = {
             "pos": len(self.lines) + 1,
             "gv_typ": gv_typ,
@@ -89,14 +92,14 @@ class Bon:
         return line
 
     def _article_line(self, art, qty, price, gv_typ=UMSATZ):
-        if not isinstance(qty, int) or isinstance(qty, bool) or qty == 0:
-            raise ValueError("quantity must be a non-zero whole number of thousandths")
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty == 0 or abs(qty) > MAX_QTY:
+            raise ValueError("quantity must be a non-zero whole number of thousandths, at most %d" % MAX_QTY)
         if price is None:
             if art.open_price:
                 raise ValueError("%s has no fixed price: type the price" % art.name)
             price = art.price
-        elif not isinstance(price, int) or isinstance(price, bool) or price < 0:
-            raise ValueError("price must be whole cents >= 0")
+        elif not isinstance(price, int) or isinstance(price, bool) or not 0 <= price <= MAX_PRICE:
+            raise ValueError("price must be whole cents from 0 to %d" % MAX_PRICE)
         amount = div_half_up(price * qty, 1000)
         line = self._line(
             gv_typ,
@@ -279,8 +282,8 @@ class Bon:
         """Record a payment (cash given, card amount...). Only cash may exceed what is due."""
         if zahlart not in PAYMENT_TYPES:
             raise ValueError("unknown payment type %r" % (zahlart,))
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
-            raise ValueError("a payment is a non-zero whole number of cents")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0 or abs(amount) > MAX_AMOUNT:
+            raise ValueError("a payment is a non-zero whole number of cents, at most %d" % MAX_AMOUNT)
         due = self.total - self.paid
         if (amount > 0) != (due > 0):
             raise ValueError("nothing of that sign is due (due: %d)" % due)

@@ -1,6 +1,7 @@
 """Master data: business, register, product groups, articles, operators.
 
     master = MasterData.from_dict(json.load(f))     # validated; errors name the entry
+    master = load_master("data/demo-master.json")   # the same from a file: errors name it too
     master.article("1001")                          # by PLU
     master.by_gtin("4006381333931")                 # by scanned barcode
     master.operator("1").check("4711")              # PIN against its PBKDF2 hash
@@ -11,12 +12,16 @@ in grams), and an optional deposit (Pfand) article added with each unit. A chang
 data needs a closing first (DSFinV-K Tz. 3.3): the firmware enforces that, not this module.
 """
 
+import json
+
 from firmware.errors import ConfigError
 from firmware.gtin import valid as gtin_valid
 from firmware.pin import check_pin
+from firmware.register.limits import CURRENCY, MAX_PRICE, check_cents, check_serial, check_text
 from firmware.register.vat import VAT_KEYS
 
 UNITS = ("Stk", "kg", "l", "m")
+ROLES = ("cashier", "manager")
 
 
 def _need(entry, key, kind, where):
@@ -24,6 +29,39 @@ def _need(entry, key, kind, where):
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(where + "." + key, "must be %s" % ("text" if kind is str else "a whole number"))
     return value
+
+
+def _text(entry, key, where, column, required=True):
+    if not required and entry.get(key) in (None, ""):
+        return ""
+    return check_text(entry.get(key), where + "." + key, column, required)
+
+
+def _entries(data, key):
+    """``(where, entry)`` of the list ``data[key]`` (may be missing), each entry an object."""
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        raise ConfigError(key, "must be a list")
+    for i, item in enumerate(items):
+        where = "%s[%d]" % (key, i)
+        if not isinstance(item, dict):
+            raise ConfigError(where, "must be an object, got %s" % json.dumps(item))
+        yield where, item
+
+
+def load_master(path):
+    """Read and validate a master data file; one ``ConfigError`` naming the file and entry."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except OSError as e:
+        raise ConfigError(path, "cannot be read (%s)" % e)
+    except ValueError as e:
+        raise ConfigError(path, "is not JSON (%s)" % e)
+    try:
+        return MasterData.from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(path + ": " + e.path if e.path else path, e.detail)
 
 
 class Article:
@@ -88,69 +126,90 @@ class MasterData:
 
     @classmethod
     def from_dict(cls, data):
-        """Validate master data (JSON-shaped); the first problem raises ConfigError."""
+        """Validate master data (JSON-shaped) against the limits of the outputs
+        (firmware.register.limits); the first problem raises ConfigError naming the entry."""
         if not isinstance(data, dict):
             raise ConfigError("", "master data must be an object")
         business = data.get("business")
         if not isinstance(business, dict):
             raise ConfigError("business", "is required")
-        for key in ("name", "street", "zip", "city", "country"):
-            _need(business, key, str, "business")
-        if not (business.get("stnr") or business.get("ustid")):
+        for key, column in (("name", "NAME"), ("street", "STRASSE"), ("zip", "PLZ"), ("city", "ORT")):
+            _text(business, key, "business", column)
+        country = business.get("country")
+        if (
+            not isinstance(country, str)
+            or len(country) != 3
+            or not country.isalpha()
+            or not country.isupper()
+        ):
+            raise ConfigError(
+                "business.country", "an ISO 3166 code of three capital letters (DEU), got %r" % (country,)
+            )
+        stnr = _text(business, "stnr", "business", "STNR", required=False)
+        ustid = _text(business, "ustid", "business", "USTID", required=False)
+        if not (stnr or ustid):
             raise ConfigError("business", "needs a Steuernummer (stnr) or USt-IdNr (ustid), § 14 Abs. 4 UStG")
         register = data.get("register")
         if not isinstance(register, dict):
             raise ConfigError("register", "is required")
-        serial = _need(register, "serial", str, "register")
-        if not 1 <= len(serial) <= 30 or "/" in serial or "_" in serial:
-            raise ConfigError("register.serial", "1..30 characters without / and _ (it is the TSE client id)")
+        check_serial(register.get("serial"))
+        _text(register, "brand", "register", "KASSE_BRAND", required=False)
+        _text(register, "model", "register", "KASSE_MODELL", required=False)
+        if register.get("currency", CURRENCY) != CURRENCY:
+            raise ConfigError(
+                "register.currency", "the base currency is %s, got %r" % (CURRENCY, register.get("currency"))
+            )
         groups = {}
-        for i, g in enumerate(data.get("groups", [])):
-            where = "groups[%d]" % i
-            groups[_need(g, "id", str, where)] = _need(g, "name", str, where)
+        for where, g in _entries(data, "groups"):
+            gid = _text(g, "id", where, "WARENGR_ID")
+            if gid in groups:
+                raise ConfigError(where + ".id", "product group %s appears twice" % gid)
+            groups[gid] = _text(g, "name", where, "WARENGR")
         articles = {}
-        for i, a in enumerate(data.get("articles", [])):
-            where = "articles[%d]" % i
-            plu = _need(a, "plu", str, where)
+        gtins = {}
+        for where, a in _entries(data, "articles"):
+            plu = _text(a, "plu", where, "ART_NR")
             if plu in articles:
                 raise ConfigError(where + ".plu", "PLU %s appears twice" % plu)
-            price = a.get("price")
-            if price is not None and (not isinstance(price, int) or isinstance(price, bool) or price < 0):
-                raise ConfigError(
-                    where + ".price", "must be cents (a whole number >= 0) or null for open price"
-                )
+            price = check_cents(a.get("price"), where + ".price", MAX_PRICE, allow_none=True)
             key = _need(a, "vat_key", int, where)
             if key not in VAT_KEYS:
                 raise ConfigError(where + ".vat_key", "unknown USt-Schlüssel %d" % key)
             group = _need(a, "group", str, where)
             if group not in groups:
                 raise ConfigError(where + ".group", "unknown product group %r" % group)
-            gtin = a.get("gtin", "")
+            gtin = _text(a, "gtin", where, "GTIN", required=False)
             if gtin and not gtin_valid(gtin):
                 raise ConfigError(where + ".gtin", "%r is not a valid GTIN (check digit)" % gtin)
+            if gtin in gtins:
+                raise ConfigError(where + ".gtin", "GTIN %s is already article %s" % (gtin, gtins[gtin]))
+            if gtin:
+                gtins[gtin] = plu
             unit = a.get("unit", "Stk")
             if unit not in UNITS:
                 raise ConfigError(where + ".unit", "must be one of %s" % ", ".join(UNITS))
+            weighed = a.get("weighed", False)
+            if not isinstance(weighed, bool):
+                raise ConfigError(where + ".weighed", "must be true or false")
+            deposit = a.get("deposit", "")
+            if not isinstance(deposit, str):
+                raise ConfigError(where + ".deposit", "must be the PLU of the deposit article")
             articles[plu] = Article(
-                plu,
-                _need(a, "name", str, where),
-                price,
-                key,
-                group,
-                gtin,
-                unit,
-                bool(a.get("weighed", False)),
-                a.get("deposit", ""),
+                plu, _text(a, "name", where, "ARTIKELTEXT"), price, key, group, gtin, unit, weighed, deposit
             )
         for plu, art in articles.items():
             if art.deposit_plu and art.deposit_plu not in articles:
                 raise ConfigError("articles.%s.deposit" % plu, "unknown deposit article %r" % art.deposit_plu)
         operators = {}
-        for i, o in enumerate(data.get("operators", [])):
-            where = "operators[%d]" % i
-            oid = _need(o, "id", str, where)
+        for where, o in _entries(data, "operators"):
+            oid = _text(o, "id", where, "BEDIENER_ID")
+            if oid in operators:
+                raise ConfigError(where + ".id", "operator %s appears twice" % oid)
+            role = o.get("role", "cashier")
+            if role not in ROLES:
+                raise ConfigError(where + ".role", "must be one of %s" % ", ".join(ROLES))
             operators[oid] = Operator(
-                oid, _need(o, "name", str, where), _need(o, "pin_hash", str, where), o.get("role", "cashier")
+                oid, _text(o, "name", where, "BEDIENER_NAME"), _need(o, "pin_hash", str, where), role
             )
         if not operators:
             raise ConfigError("operators", "at least one operator is needed")

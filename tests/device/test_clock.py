@@ -65,3 +65,24 @@ def test_utc_fields_and_iso8601():
     assert iso8601(4107542399) == "2100-02-28T23:59:59.000Z"  # 2100 is no leap year
     assert iso8601(4107542400) == "2100-03-01T00:00:00.000Z"
     assert iso8601(1767225599) == "2025-12-31T23:59:59.000Z"
+
+
+def test_dates_are_checked_not_normalised():
+    from support import raises
+
+    from hal.clock import parse_date
+
+    assert parse_date("2024-02-29") == (2024, 2, 29) and parse_date("2099-12-31") == (2099, 12, 31)
+    for bad, words in (
+        ("2026-02-31", "no day"),
+        ("2025-02-29", "no day"),
+        ("2026-99-99", "no day"),
+        ("2026-04-31", "no day"),
+        ("0000-01-01", "year must be"),
+        ("-001-01-01", "digits"),
+        ("2026-1-01", "YYYY-MM-DD"),
+        ("2026-01-0x", "digits"),
+        (20260101, "YYYY-MM-DD"),
+    ):
+        e = raises(ValueError, parse_date, bad)
+        assert words in str(e), (bad, str(e))

@@ -156,3 +156,22 @@ def test_masked_hides_secrets_only():
 
 def test_field_rejects_unknown_kind():
     raises(ValueError, Field, "float")
+
+
+def test_settings_and_dates_that_are_not_what_they_say():
+    d = TempDir()
+    try:
+        d.write("settings.json", "[1]")
+        e = _error(config.load_settings, d.path)
+        assert "settings.json" in str(e) and "must be an object" in str(e)
+        d.write("settings.json", "{not json")
+        assert "is not JSON" in str(_error(config.load_settings, d.path))
+        d.write("settings.json", '{"log.level": "debug"}')
+        assert config.load_settings(d.path) == {"log.level": "debug"}
+    finally:
+        d.cleanup()
+    e = _error(config.with_settings, DEFAULTS, {"elster.acquired": "2026-99-99"})
+    assert e.path == "elster.acquired" and "no day" in str(e)
+    assert config.with_settings(DEFAULTS, {"elster.in_service": ""})["elster"]["in_service"] == ""
+    _error(config.with_settings, DEFAULTS, [1])
+    _error(config.with_settings, DEFAULTS, {1: 2})

@@ -102,3 +102,29 @@ def test_fuzz_any_bytes_any_chunking():
                     pass
         assert events(data, 1) == whole
         assert events(data, rng.randint(2, 64)) == whole
+
+
+def _echo(data, chunk):
+    lb = LineBuffer()
+    out = b""
+    for i in range(0, len(data), chunk):
+        for e in lb.feed(data[i : i + chunk]):
+            if e[0] == "echo":
+                out += e[1]
+                e[1].decode()  # every echo is whole UTF-8: a terminal in text mode can show it
+    return out
+
+
+def test_a_character_split_across_reads_is_joined_and_bad_bytes_refuse_the_line():
+    text = "config set x 5€ äö\r".encode()
+    for chunk in (1, 2, 3, 5):
+        assert events(text, chunk) == [("line", "config set x 5€ äö")], chunk
+        assert _echo(text, chunk) == "config set x 5€ äö\r\n".encode()
+    for bad in (b"\xff", b"\xc3", b"\x80", b"\xe2\x82", b"\xc0\xaf", b"\xc3\xc3\xa4"):
+        for chunk in (1, 4):
+            ev = events(b"status " + bad + b"\rhelp\r", chunk)
+            assert ev[0][0] == "error" and "UTF-8" in ev[0][1], (bad, ev)
+            assert ev[1] == ("line", "help"), (bad, ev)
+            assert "\ufffd" in _echo(b"status " + bad + b"\r", chunk).decode()
+    assert events("ab€\x08c\r".encode()[:-1] + b"\r") == [("line", "abc")]  # backspace takes the €
+    assert events(b"ab\xe2\x82\x08c\r") == [("line", "abc")]  # ... or the half of it typed

@@ -104,3 +104,46 @@ def test_forget_returns_to_the_factory_users_and_clears_the_lockout():
         users.forget()  # nothing stored: nothing to do
     finally:
         d.cleanup()
+
+
+def test_an_unknown_user_costs_what_a_wrong_pin_costs():
+    import firmware.console.users as users_module
+    import firmware.register.master as master_module
+
+    d = TempDir()
+    real = users_module.check_pin
+    costs = []
+
+    def counting(pin, stored):
+        costs.append(int(stored.split("$")[1]))  # PBKDF2 iterations: the time a check takes
+        return real(pin, stored)
+
+    users_module.check_pin = master_module.check_pin = counting
+    try:
+        users = Users(settings(), demo_master(), d.path, ManualClock())
+        # a console user's wrong PIN, an unknown name, a PIN in the name's place: one console hash;
+        # a cashier (no console user) and a manager's wrong PIN: one operator hash
+        for name, pin, cost in (
+            ("tech", "999999", [10]),
+            ("nobody", "999999", [10]),
+            ("246810", "tech", [10]),
+            ("1", "1111", [2000]),
+            ("2", "9999", [2000]),
+        ):
+            del costs[:]
+            raises(LoginError, users.login, name, pin)
+            assert costs == cost, (name, costs)
+    finally:
+        users_module.check_pin = master_module.check_pin = real
+        d.cleanup()
+
+
+def test_a_pin_in_the_name_is_not_journaled():
+    d = TempDir()
+    try:
+        users = Users(settings(), demo_master(), d.path, ManualClock())
+        assert users.public_name("tech") == "tech" and users.public_name("2") == "2"  # known
+        assert users.public_name("246810") == "***" and users.public_name("t3ch") == "***"
+        assert users.public_name("nobody") == "nobody"
+    finally:
+        d.cleanup()

@@ -224,3 +224,40 @@ def test_a_failed_finish_is_signed_late_when_the_tse_is_back(shop):
     assert run(service.boot()) == "ready"
     assert run(till.recover()) == [("signed late", failed["bon_nr"])]
     agree(card, till.journal)
+
+
+def test_a_card_put_back_signs_the_next_sale_and_closes_what_was_left_open(shop):
+    card, client, make = shop
+    log = Logger(ring=100)
+    service = TseService(client, SystemClock(), log, CLIENT, "54321")
+    assert run(service.boot()) == "ready"
+    till = make()
+    till.service = service
+    _sale(till)
+    card.faults.update({"removed": True})  # pulled between the start and the finish
+    failed = run(till.finish())
+    assert failed["tse_failure"] == "TSE-Karte entnommen" and "I/O" in failed["tse_detail"]
+    assert service.status()["can"] == "failed: the card was removed or cannot be read"
+    assert len(card.open) == 1
+    card.faults.update({"removed": False})
+    card.power_on()  # back in: no time, no self-test
+    assert service.refresh() == "not_ready" and service.can() == "needs time"
+    sold = _sale(till, pay=300)
+    record = run(till.finish())
+    assert "tse" in record and record["bon_nr"] == failed["bon_nr"] + 1  # signed, not NO_TIME_SET
+    assert service.state == "ready" and not card.open  # the failed one was signed late
+    (late,) = [r["data"] for r in till.journal.records() if r["type"] == "tse_late"]
+    assert late["bon_nr"] == failed["bon_nr"] and sold is not None
+    agree(card, till.journal)
+
+
+def test_a_card_that_lost_its_time_is_set_before_the_sale_fails(shop):
+    card, client, make = shop
+    service = TseService(client, SystemClock(), Logger(ring=20), CLIENT, "54321")
+    till = make()
+    till.service = service
+    card.power_on()  # power-up: the card forgot its time and its self-test
+    _sale(till)
+    assert "tse" in run(till.finish())
+    assert not [r for r in till.journal.records() if r["type"] == "beleg" and "tse_failure" in r["data"]]
+    agree(card, till.journal)

@@ -67,10 +67,17 @@ def journal(sim, kind=None):
     return out
 
 
+def operate(sim, **request):
+    """An operator request; once more if the link had to be made again after a reboot (the
+    reply says the request was not run)."""
+    reply = sim.operator(**request)
+    return sim.operator(**request) if reply.get("restarted") else reply
+
+
 def sale(sim, lines=1):
     for _ in range(lines):
-        assert sim.operator(op="plu", code="1001")["ok"]
-    r = sim.operator(op="cash")
+        assert operate(sim, op="plu", code="1001")["ok"]
+    r = operate(sim, op="cash")
     assert r["ok"] and r["state"]["bon"] is None, r
 
 
@@ -102,12 +109,27 @@ def test_text_mode_login_with_hidden_pin_and_lockout_count(sim):
         out = say(b"journal stats\r")
         assert out.startswith("journal stats\r\n") and "records in" in out  # typed keys echoed
         assert "logged out" in say(b"logout\r")
+        # the PIN typed ahead, in the same write as its login line: still never echoed
+        out = say(b"login technician\r246810\r", until=b"]> ")
+        assert "246810" not in out and "logged in as technician" in out, out
+        # bytes that are not UTF-8, and a character split across two writes: the console lives
+        for bad in (b"\xff", b"\xc3", b"\x80"):
+            out = say(b"status " + bad + b"\r", until=b"]> ")
+            assert "not UTF-8" in out and "\ufffd" in out, out
+        port.write("test scan \u20ac".encode()[:-1])
+        time.sleep(0.3)
+        out = say("test scan \u20ac".encode()[-1:] + b"\r", until=b"]> ")
+        assert "wrong number of arguments" in out and "\u20ac" in out, out  # joined, then parsed
+        assert "records in" in say(b"journal stats\r", until=b"]> ")
+        assert "logged out" in say(b"logout\r")
+        say(b"login 246810 technician\r")  # the PIN where the name belongs
     finally:
         port.close()
     events = [r["data"] for r in journal(sim, "console")]
     assert {"event": "login_failed", "user": "technician", "failures": 1, "locked_s": 0} in events
+    assert {"event": "login_failed", "user": "***", "failures": 1, "locked_s": 0} in events
     assert not any("246810" in json.dumps(e) or "999999" in json.dumps(e) for e in events)
-    assert events[-1]["event"] == "logout" and events[-2]["event"] == "login"
+    assert events[-2]["event"] == "logout" and events[-3]["event"] == "login"
 
 
 def test_roles(con):
@@ -132,7 +154,11 @@ def test_status_date_and_logs(con, sim):
     assert data["journal"]["records"] > 0 and data["storage"]["free_bytes"] > 0
     assert data["time_valid"] and data["sale_open"] is False
     assert ok(con, "date")["data"]["utc"].endswith("Z")
-    refused(con, "date set 2026-13-01T00:00:00Z", "no such time")
+    refused(con, "date set 2026-13-01T00:00:00Z", "there is no day '2026-13-01'")
+    refused(con, "date set 2026-02-31T00:00:00Z", "there is no day '2026-02-31'")  # not 03-03
+    refused(con, "date set 0000-01-01T00:00:00Z", "the year must be 2000 to 2099")
+    refused(con, "date set -001-01-01T00:00:00Z", "in digits")
+    refused(con, "date set 2026-01-01T24:00:00Z", "no such time")
     refused(con, "date set 2026-11-22T10:00:00Z", "operating system")  # the sim follows the host
     lines = ok(con, "log tail 50")["data"]["lines"]
     assert lines and not any("246810" in line for line in lines)
@@ -176,6 +202,8 @@ def test_configuration_is_checked_masked_and_saved(con, sim):
     refused(con, "config set log.level loud", "must be one of")
     refused(con, "config set drawer_warn_s 3", "at least 5")
     refused(con, "config set drawer_warn_s soon", "integer")
+    refused(con, "config set elster.acquired 2026-99-99", "elster.acquired", "there is no day")
+    refused(con, "config set elster.in_service 2026-02-30", "there is no day")
     refused(con, "config set data_dir /tmp", "configuration file")
     refused(con, "config set console.users x", "configuration file")
     refused(con, "config set log debug", "a group")
@@ -328,23 +356,21 @@ def test_dsfinvk_export_while_selling(busy_sim):
 
 
 def login_after_reboot(con):
-    """Wait for the firmware to boot again (lines sent before its console is up are lost),
-    then log in as technician."""
-    time.sleep(3)
-    timeout, con.timeout = con.timeout, 5
+    """The client notices the restart by the new console's banner: the command it waited for
+    comes back ``restarted`` and the console is in JSON mode again. Then log in again."""
     deadline = time.monotonic() + 90
-    try:
-        while True:
-            con.port.reset_input_buffer()
-            try:
-                if con.run("mode json")["ok"] and con.run(TECH)["ok"]:
-                    return
-            except TimeoutError:
-                pass
-            assert time.monotonic() < deadline, "no console after the reboot"
-            time.sleep(1)
-    finally:
-        con.timeout = timeout
+    while True:
+        try:
+            reply = con.run("help")
+        except TimeoutError:  # booting slower than the client waits: it waits again
+            con.resync()
+            break
+        if reply.get("code") == "restarted":
+            assert "log in again" in reply["error"]
+            break
+        assert time.monotonic() < deadline, "no restart seen"
+        time.sleep(0.5)
+    ok(con, TECH)
 
 
 def test_backup_restore_reboot_and_factory_reset(con, sim):
@@ -387,6 +413,56 @@ def test_batch_client(sim, tmp_path, capsys):
     assert "error: log.level: must be one of" in out and "stopped at line 2" in out
     assert "> status" not in out
     assert console_main(["--port", "/dev/nonexistent", "--batch", str(script)]) == 2
+
+
+def test_master_data_and_the_serial_change_only_between_closings(con, sim):
+    ok(con, TECH)
+    made = ok(con, "backup")["data"]["file"]
+    with open(made) as f:
+        backup = json.load(f)
+    folder = os.path.dirname(made)
+
+    def variant(name, **master):
+        data = json.loads(json.dumps(backup))
+        for key, value in master.items():
+            section, field = key.split("__")
+            data["master"][section][field] = value
+        with open(os.path.join(folder, name), "w") as f:
+            json.dump(data, f)
+        return name
+
+    for name, text in (("garbage.json", "{not json"), ("list.json", "[1]")):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+        refused(con, "restore " + name, "is not a smartECR backup")
+    with open(os.path.join(folder, "entries.json"), "w") as f:
+        json.dump(dict(backup, master=dict(backup["master"], articles=["1001"])), f)
+    refused(con, "restore entries.json", "entries.json: master.articles[0]: must be an object")
+    with open(os.path.join(folder, "settings.json"), "w") as f:
+        json.dump(dict(backup, settings=[1]), f)
+    refused(con, "restore settings.json", "has no settings")
+    refused(con, "restore " + variant("semicolon.json", register__serial="A;B"), "';' may not be in it")
+    sale(sim)  # the period has a receipt now
+    refused(con, "restore " + variant("name.json", business__name="Neu GmbH"), "close it first")
+    new = variant("serial.json", register__serial="SMARTECR-SIM-0002")
+    refused(con, "restore serial.json", "close it first")
+    ok(con, MANAGER)
+    expected = ok(con, "report x")["data"]["totals"]["cash"]
+    ok(con, "close %d,%02d" % (expected // 100, expected % 100))
+    ok(con, TECH)
+    refused(con, "restore " + new, "changes the register serial", "restore serial.json SMARTECR-SIM-0002")
+    refused(con, "restore serial.json SMARTECR-SIM-0002", "tse register-client SMARTECR-SIM-0002")
+    ok(con, "tse register-client SMARTECR-SIM-0002")
+    assert "rebooting" in ok(con, "restore serial.json SMARTECR-SIM-0002")["text"]
+    login_after_reboot(con)
+    assert ok(con, "tse clients")["data"]["clients"] == ["KASSE-2", "SMARTECR-SIM-0002"]
+    reply = sim.operator(op="state")  # the operator link notices the restart and is made again
+    assert reply.get("restarted") and "was not run" in reply["error"], reply
+    sale(sim)
+    signed = [r["data"] for r in journal(sim, "beleg") if "tse" in r["data"]]
+    assert signed[-1]["tse"]["client_id"] == "SMARTECR-SIM-0002"
+    assert [r["data"] for r in journal(sim, "serial_change")][-1]["old"] == "SMARTECR-SIM-0001"
+    assert "agree with TSE" in ok(con, "journal verify")["text"]  # both client ids compared
 
 
 def test_decommission_last(con, sim):

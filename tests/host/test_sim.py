@@ -140,6 +140,21 @@ def test_card_pulled_mid_read_is_a_clean_error(sim):
     sim.emupos.close_drawer()
 
 
+def test_the_operator_link_takes_only_whole_numbers_within_bounds(sim):
+    for request, says in (
+        ({"op": "plu", "code": "1001", "qty": 10**30}, "qty must be a whole number from 1 to 9999000"),
+        ({"op": "plu", "code": "1001", "qty": 1.7}, "got 1.7"),
+        ({"op": "plu", "code": "1001", "qty": True}, "got true"),
+        ({"op": "plu", "code": 1001}, "code must be text"),
+        ({"op": "void", "pos": "1"}, "pos must be a whole number"),
+        ({"op": "void"}, "missing field"),
+        ({"op": "cash", "given": -5}, "given must be a whole number from 1"),
+    ):
+        r = sim.operator(**request)
+        assert not r["ok"] and says in r["error"], (request, r)
+        assert r["state"]["bon"] is None  # nothing was rung up
+
+
 def test_power_cut_mid_sale_is_recovered_at_boot(sim):
     sim.operator(op="plu", code="1001")
     before = state(sim)["last_bon_nr"]
@@ -150,17 +165,31 @@ def test_power_cut_mid_sale_is_recovered_at_boot(sim):
     assert st["tse"]["open_transactions"] == 0
     log = firmware_log(sim)
     assert "reconciled with the TSE at boot: [('aborted'" in log or 'at boot: [("aborted"' in log
+    said = [m for m in st["messages"] if "abgebrochen" in m]  # the cashier is told, with the number
+    assert said and "Bon %d (Abbruch)" % (before + 1) in said[-1], st["messages"]
 
 
-def test_tse_pulled_sale_goes_on(sim):
+def test_tse_pulled_sale_goes_on_and_the_card_put_back_signs_at_once(sim):
+    sim.operator(op="plu", code="1002")  # started with the card in: left open by the failure
     sim.tse_card(removed=True)
     try:
-        sim.operator(op="plu", code="1002")
         r = sim.operator(op="cash")
-        assert r["ok"] and "TSE" in r["state"]["last_receipt"] and "[QR]" not in r["state"]["last_receipt"]
+        receipt = r["state"]["last_receipt"]
+        assert r["ok"] and "TSE AUSGEFALLEN" in receipt and "[QR]" not in receipt
+        assert "TSE-Karte entnommen" in receipt and "Errno" not in receipt and "NBD" not in receipt
+        assert r["state"]["tse"]["can"].startswith("failed: "), r["state"]["tse"]  # at once, not in 60 s
+        failed = r["state"]["last_bon_nr"]
     finally:
         sim.tse_card(removed=False)
     sim.emupos.close_drawer()
+    sim.operator(op="plu", code="1002")  # the first sale after: time set, self-test, catch up
+    r = sim.operator(op="cash")
+    assert r["ok"] and "[QR]" in r["state"]["last_receipt"], r["state"]["last_receipt"]
+    assert r["state"]["tse"]["can"] == "ready"
+    sim.emupos.close_drawer()
+    card = sim._control.status()["card"]
+    assert card["open_transactions"] == []  # the failed receipt was signed late, no reboot
+    assert "TSE back: [('signed late', %d)]" % failed in firmware_log(sim)
 
 
 def test_drawer_left_open_warns(sim):
@@ -204,6 +233,80 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
     assert "stopping" in out and "Traceback" not in out
 
 
+def _group(pgid):
+    """The processes of a process group still there (zombies count: nobody reaped them)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                found.append(pid)
+    return found
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_ctrl_c_to_the_whole_group_stops_everything_within_5_s(runtime, tmp_path):
+    """Ctrl-C in a terminal sends SIGINT to every process of the group: make, the launcher and
+    each child it started (firmware, pcscd, emupos) at once."""
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "sim", "HEADLESS=1", "RUNTIME=" + runtime],
+        cwd=upy.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for line in proc.stdout:
+            if line.startswith("running"):
+                break
+        assert len(_group(proc.pid)) >= 4  # make, launcher, firmware, peers
+        os.killpg(proc.pid, signal.SIGINT)
+        started = time.monotonic()
+        out = proc.communicate(timeout=5)[0]
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert "stopping" in out and "Traceback" not in out, out
+    deadline = time.monotonic() + 2
+    while _group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _group(proc.pid) == []  # nothing left behind, not even a defunct pcscd
+
+
+def test_two_simulators_and_a_system_pcscd_side_by_side(tmp_path):
+    """Each simulator has its own pcscd (a private /run/pcscd): one already running on the
+    machine, as on a developer's PC with a card reader, and a second simulator do not matter."""
+    system = subprocess.Popen(
+        ["/usr/sbin/pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    sims = []
+    try:
+        for name in ("a", "b"):
+            sims.append(Simulator(str(tmp_path / name), "cpython").start())
+        for s in sims:
+            assert "card reader" not in s.missing, s.missing
+            assert s.operator(op="plu", code="1001")["ok"]
+            s.insert_card()
+            assert s.wait_card()
+            r = s.operator(op="card")
+            s.remove_cards()
+            assert r["ok"] and r["state"]["bon"] is None and "ECKarte" not in r.get("error", ""), r
+            assert any("gelesen" in m for m in r["state"]["messages"]), r["state"]["messages"]
+        assert system.poll() is None  # the system's pcscd was not disturbed
+    finally:
+        for s in sims:
+            s.stop()
+        system.terminate()
+        system.wait()
+
+
 def test_operator_ui_commands_and_a_camera_scan(sim, tmp_path):
     from tools.sim.ui import OperatorUi
 
@@ -221,7 +324,18 @@ def test_operator_ui_commands_and_a_camera_scan(sim, tmp_path):
     assert [line[1] for line in st["bon"]["lines"]] == ["Kaffee Crema 250 g", "Vollmilch 1 l"]
     assert st["bon"]["lines"][1][2] == 2000
     assert ui.do("cash 20,00")
-    assert any("Rückgeld" in s for s in shown)  # the customer display line on the screen
+    # the screen shows the state after the command: the change on the display, the drawer open
+    screen = "\n".join(shown[-8:])
+    assert "Rückgeld" in screen and "drawer: OPEN" in screen, screen
     assert ui.do("receipt") and "Vielen Dank" in shown[-1]
     assert ui.do("close")
+    assert "drawer: closed" in "\n".join(shown[-4:])
+    assert ui.do("pull")
+    assert "TSE: failed: the card " in "\n".join(shown[-4:])  # removed, or cannot be reached
+    assert ui.do("insert")
+    assert "TSE: needs time" in "\n".join(shown[-4:])  # back, not yet ready: said so
+    assert ui.do("1002")
+    assert ui.do("power")  # the open sale is lost with the power: the screen says which and why
+    screen = "\n".join(shown[-8:])
+    assert "the terminal is back" in screen and "abgebrochen" in screen, screen
     assert not ui.do("quit")

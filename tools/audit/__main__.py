@@ -4,6 +4,7 @@
     python -m tools.audit verify-qr "V0;KASSE-1;..."    a receipt's QR code against its signature
     python -m tools.audit check-dsfinvk dsfinvk.zip     a DSFinV-K export (ZIP or folder)
     python -m tools.audit check-elster elster-146a.xml  a § 146a notification before its upload
+    python -m tools.audit verify-journal data/journal   the journal's chain and every signature
 
 Prints what was checked and every problem, one per line. Exit status: 0 all good, 1 problems
 found, 2 the input could not be read at all. Long runs show a progress bar on stderr
@@ -18,6 +19,7 @@ import zipfile
 
 from tools.audit.dsfinvk import check_dsfinvk
 from tools.audit.elster import check_elster
+from tools.audit.journal import verify_journal
 from tools.audit.tse import FormatError, verify_qr, verify_tar
 
 
@@ -80,6 +82,14 @@ def cmd_check_elster(args):
     return _finish(args.file, check_elster(args.file))
 
 
+def cmd_verify_journal(args):
+    report = verify_journal(args.folder)
+    print(
+        "%s: %d records, %d signed receipts checked with ECDSA" % (args.folder, report.records, report.signed)
+    )
+    return _finish(args.folder, report.problems)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.audit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -96,10 +106,21 @@ def main(argv=None):
     p = sub.add_parser("check-elster", help="check an ELSTER Aufzeichnung146a notification")
     p.add_argument("file")
     p.set_defaults(run=cmd_check_elster)
+    p = sub.add_parser("verify-journal", help="check a register's journal: chain and signatures")
+    p.add_argument("folder")
+    p.set_defaults(run=cmd_verify_journal)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, FormatError, binascii.Error, ValueError) as e:
+    except (
+        OSError,
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        FormatError,
+        binascii.Error,
+        ValueError,
+        KeyError,
+    ) as e:
         print("%s: cannot be read: %s" % (args.command, e), file=sys.stderr)
         return 2
 

@@ -82,6 +82,11 @@ def interactive(con, out):
             except KeyboardInterrupt:  # Ctrl-C: the console stops what may be stopped
                 con.port.write(b"\x03")
                 reply = con.reply()  # the interrupted command's answer
+            except TimeoutError as e:
+                out.write("console: %s; waiting for the terminal to answer (Ctrl-C gives up)\n" % e)
+                con.resync(limit=300)
+                out.write("console: the terminal answers again; log in again if it restarted\n")
+                continue
             show(reply, out)
             if line.split()[0] in ("login", "logout"):
                 words[:] = con.commands() if reply.get("ok") else words

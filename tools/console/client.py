@@ -6,11 +6,28 @@
 
 The client switches the console to ``mode json`` once and then reads one reply line per
 command (``{"progress": ...}`` lines before it go to ``progress``). A reply that does not come
-within ``timeout`` seconds of the last line raises ``TimeoutError``.
+within ``timeout`` seconds of the last line raises ``TimeoutError``; ``resync()`` then waits
+for the terminal to answer again. When the terminal restarts (``reboot``, a power cut) its
+console comes back new: text mode, nobody logged in. The client sees its banner, switches
+it to ``mode json`` again and answers the command it was waiting for with ``{"ok": false,
+"code": "restarted"}`` (it was not run: nothing runs before a login).
 """
 
 import json
 import time
+
+BANNER = "service console; type help"
+
+
+def _json(text):
+    """The JSON object in a line (a text-mode prompt may precede it), or None."""
+    if "{" not in text:
+        return None
+    try:
+        msg = json.loads(text[text.index("{") :])
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None
 
 
 class ConsoleClient:
@@ -20,6 +37,23 @@ class ConsoleClient:
         port.reset_input_buffer()
         self._write("\x03")  # drop whatever half line a previous user left
         self.run("mode json")
+
+    def resync(self, limit=120.0):
+        """Until the console answers again (``TimeoutError`` after ``limit`` seconds): Ctrl-C
+        and ``mode json`` every few seconds; lines sent while a terminal boots are lost."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            self._write("\x03")
+            self._write("mode json")
+            wait = min(deadline, time.monotonic() + 3)
+            try:
+                while True:
+                    msg = _json(self._line(wait))
+                    if msg is not None and msg.get("cmd") == "mode":
+                        return
+            except TimeoutError:
+                continue
+        raise TimeoutError("the console did not come back within %.0f s" % limit)
 
     def _write(self, text):
         self.port.write(text.encode() + b"\r")
@@ -46,12 +80,18 @@ class ConsoleClient:
         deadline = time.monotonic() + self.timeout
         while True:
             text = self._line(deadline)
-            if "{" not in text:
-                continue  # banner, prompt or echo from text mode: not a reply
-            try:
-                msg = json.loads(text[text.index("{") :])  # a text-mode prompt may precede it
-            except ValueError:
-                continue
+            if BANNER in text:  # the terminal restarted under us
+                self.resync()
+                return {
+                    "ok": False,
+                    "cmd": " ".join(words[:1]),
+                    "error": "the terminal restarted (reboot or power cut): log in again;"
+                    " the command was not run",
+                    "code": "restarted",
+                }
+            msg = _json(text)
+            if msg is None:
+                continue  # prompt or echo from text mode: not a reply
             if "progress" in msg:
                 deadline = time.monotonic() + self.timeout
                 if progress is not None:

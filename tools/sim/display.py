@@ -74,6 +74,18 @@ class VirtualDisplay:
                 self._lock.wait(left)
         return self.lines
 
+    def settle(self, quiet=0.15, limit=1.0):
+        """Wait until nothing new has arrived for ``quiet`` seconds (at most ``limit``): what
+        the firmware wrote before it answered is on the screen then."""
+        deadline = time.monotonic() + limit
+        with self._lock:
+            seen = self.updates
+            while time.monotonic() < deadline:
+                self._lock.wait(quiet)
+                if self.updates == seen:
+                    return
+                seen = self.updates
+
     def _run(self):
         data = b""
         while True:

@@ -156,22 +156,27 @@ class Simulator:
             argv, env = upy.command(["-m", "firmware", "--config", config]), upy.env()
         else:
             argv = [sys.executable, "-m", "firmware", "--config", config]
-            env = upy.env({"PYTHONPATH": str(upy.ROOT)})
+            env = upy.env(dict(self.pcscd.client_env() if self.pcscd else {}, PYTHONPATH=str(upy.ROOT)))
         self.proc = subprocess.Popen(argv, cwd=upy.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
+        self._connect(timeout)
+        self.endpoints["operator"] = "127.0.0.1:%d" % self.operator_port
+
+    def _connect(self, timeout):
+        """(Re)make the operator link once the firmware listens."""
+        self._close_link()
         deadline = time.monotonic() + timeout
         while True:
             try:
                 self._link = socket.create_connection(("127.0.0.1", self.operator_port), timeout=30)
                 self._lines = self._link.makefile("rb")
-                break
+                return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         "the firmware did not come up; see %s/firmware.log" % self.out
                     ) from None
                 time.sleep(0.1)
-        self.endpoints["operator"] = "127.0.0.1:%d" % self.operator_port
 
     def start(self):
         os.makedirs(self.out, exist_ok=True)
@@ -191,12 +196,27 @@ class Simulator:
     # --- what an operator does ------------------------------------------------------------------
 
     def operator(self, **request):
-        """One request on the operator link; returns the reply (``ok``, ``state``, ``error``)."""
-        self._link.sendall((json.dumps(request) + "\n").encode())
-        line = self._lines.readline()
-        if not line:
-            raise RuntimeError("the firmware closed the operator link")
-        return json.loads(line)
+        """One request on the operator link; returns the reply (``ok``, ``state``, ``error``).
+        If the terminal restarted (a console ``reboot``, a power cut) the link is made again
+        and the reply says so (``"restarted": true``; the request was not run)."""
+        try:
+            if self._link is None:
+                raise OSError("no operator link")
+            self._link.sendall((json.dumps(request) + "\n").encode())
+            line = self._lines.readline()
+        except OSError:
+            line = b""
+        if line:
+            return json.loads(line)
+        self._connect(60)
+        reply = self.operator(op="state")
+        reply.update(
+            ok=False,
+            restarted=True,
+            error="the terminal restarted (reboot or power cut): the operator link is back;"
+            " %r was not run" % request.get("op"),
+        )
+        return reply
 
     def _card(self, slot, contactless):
         if slot in self.missing or (self.runtime == "cpython" and self.pcscd is None):
@@ -222,27 +242,22 @@ class Simulator:
     def wait_card(self, timeout=5):
         """Give the reader time to notice the card (pcscd polls its slots)."""
         if self.runtime == "cpython":
-            from hal.linux.pcsc import PcscReader
-
-            slots = [PcscReader(self.pcscd.reader(slot)) for slot in (0, 1)]
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if any(slot.present() for slot in slots):
-                    return True
-                time.sleep(0.1)
-            return False
+            return self.pcscd.wait_present(timeout)
         return True
 
     def tse_card(self, removed):
         return self._control.set(removed=removed)
 
-    def power_cut(self):
-        """The power goes: the firmware dies where it stands; then it boots again."""
+    def power_cut(self, while_off=None):
+        """The power goes: the firmware dies where it stands; then it boots again.
+        ``while_off()`` runs while it is off (someone at the storage card, say)."""
         self._close_link()
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
         self.remove_cards()
+        if while_off is not None:
+            while_off()
         self._boot()
 
     # --- shutting down ------------------------------------------------------------------------

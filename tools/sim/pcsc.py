@@ -1,43 +1,41 @@
 """pcscd with the virtual reader vpcd: the simulator's PC/SC card reader (CPython firmware).
 
     pcsc = Pcscd("out/sim/pcsc", port=35963).start()   # readers "<name> 00 00" (chip) and "00 01"
+    env = pcsc.client_env()                             # {"PCSCLITE_CSOCK_NAME": its socket}
     CardLink(VirtualCard.test_card(), pcsc.port).insert()          # a card in the chip slot
     CardLink(VirtualCard.test_card(True), pcsc.port + 1).insert()  # one on the contactless slot
+    pcsc.wait_present(timeout=5)                        # until pcscd has seen a card in a slot
     pcsc.stop()
 
+    PCSCLITE_CSOCK_NAME=... python -m tools.sim.pcsc wait TIMEOUT READER...   # 0: a card is in
+
 vpcd opens one slot per port (``port`` and ``port + 1``) and waits for a card to connect.
-Facts of the Debian packages (pcsc-lite 1.9.9, vsmartcard 3.3): pcscd needs root, its socket
-is fixed at /run/pcscd/pcscd.comm so only one can run at a time, and vpcd listens on all
-interfaces, not only loopback (our cards connect to 127.0.0.1).
+Facts of the Debian packages (pcsc-lite 1.9.9, vsmartcard 3.3): pcscd needs root and keeps its
+socket and pid file in the fixed folder ``/run/pcscd`` (no option moves them), so a second
+pcscd, say the one a developer's PC runs for its own card reader, would collide. Each simulator
+therefore runs its own: in a private mount namespace (``unshare --mount``) where ``/run/pcscd``
+is a folder of its own; PC/SC clients reach it by the environment variable
+``PCSCLITE_CSOCK_NAME`` (read by libpcsclite), so two simulators and a system pcscd live side by
+side. vpcd listens on all interfaces, not only loopback (our cards connect to 127.0.0.1).
 """
 
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 
 from tools.sim import stop_process
 
 DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
-SOCKET = "/run/pcscd/pcscd.comm"
 READER = "smartECR virtual reader"
+# In the private namespace: our folder over /run/pcscd, then pcscd itself (the same pid).
+_PRIVATE = 'mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && exec "$@"'
 
 
 class PcscUnavailable(RuntimeError):
     pass
-
-
-def running_pid():
-    """The pid of a pcscd already running, or None."""
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open("/proc/%s/stat" % pid) as f:
-                    fields = f.read().split()
-            except OSError:
-                continue
-            if fields[1] == "(pcscd)" and fields[2] != "Z":  # a zombie is gone already
-                return int(pid)
-    return None
 
 
 class Pcscd:
@@ -46,15 +44,16 @@ class Pcscd:
         self.port = port
         self.name = name
         self.proc = None
+        self.run_dir = None
+        self.socket = None
 
     def start(self, timeout=10):
         if not os.path.exists(DRIVER) or not os.path.exists("/usr/sbin/pcscd"):
             raise PcscUnavailable("pcscd or vpcd is not installed: run `make setup`")
         if os.geteuid() != 0:
             raise PcscUnavailable("pcscd needs root")
-        other = running_pid()
-        if other is not None:
-            raise PcscUnavailable("another pcscd is running (pid %d); stop it first" % other)
+        if shutil.which("unshare") is None:
+            raise PcscUnavailable("unshare (util-linux) is not installed")
         conf = os.path.join(self.folder, "reader.conf.d")
         os.makedirs(conf, exist_ok=True)
         with open(os.path.join(conf, "vpcd"), "w") as f:
@@ -62,9 +61,13 @@ class Pcscd:
                 'FRIENDLYNAME "%s"\nDEVICENAME /dev/null:0x%X\nLIBPATH %s\nCHANNELID 0x%X\n'
                 % (self.name, self.port, DRIVER, self.port)
             )
+        # a short path: a unix socket's name has at most 107 bytes
+        self.run_dir = tempfile.mkdtemp(prefix="smartecr-pcscd-")
+        self.socket = os.path.join(self.run_dir, "pcscd.comm")
         self._log = open(os.path.join(self.folder, "pcscd.log"), "wb")
+        pcscd = ["/usr/sbin/pcscd", "--foreground", "--info", "--config", conf]
         self.proc = subprocess.Popen(
-            ["/usr/sbin/pcscd", "--foreground", "--info", "--config", conf],
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", _PRIVATE, self.run_dir] + pcscd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -77,17 +80,55 @@ class Pcscd:
         return self
 
     def _ready(self):
-        if not os.path.exists(SOCKET):
+        if not os.path.exists(self.socket):
             return False
         with open(os.path.join(self.folder, "pcscd.log"), "rb") as f:
             return b"daemon ready" in f.read()
 
+    def client_env(self):
+        """What a PC/SC client process needs in its environment to reach this pcscd."""
+        return {"PCSCLITE_CSOCK_NAME": self.socket}
+
     def reader(self, slot=0):
         """The PC/SC name of slot 0 (chip) or 1 (contactless)."""
         return "%s 00 %02d" % (self.name, slot)
+
+    def wait_present(self, timeout=5):
+        """True once pcscd sees a card in either slot (it polls them), False after ``timeout``.
+        Asked in a child process: libpcsclite takes the socket name once per process."""
+        env = dict(os.environ, **self.client_env())
+        argv = [sys.executable, "-m", "tools.sim.pcsc", "wait", str(timeout), self.reader(0), self.reader(1)]
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = root
+        return subprocess.run(argv, cwd=root, env=env, check=False, timeout=timeout + 30).returncode == 0
 
     def stop(self):
         if self.proc is not None:
             stop_process(self.proc)
             self.proc = None
             self._log.close()
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+
+
+def _wait(timeout, names):
+    from firmware.errors import DeviceError
+    from hal.linux.pcsc import PcscReader
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(PcscReader(name).present() for name in names):
+                return 0
+        except DeviceError:
+            pass  # the readers not yet listed
+        time.sleep(0.1)
+    return 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4 or sys.argv[1] != "wait":
+        print("usage: python -m tools.sim.pcsc wait TIMEOUT READER...", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(_wait(float(sys.argv[2]), sys.argv[3:]))

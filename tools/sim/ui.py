@@ -42,11 +42,10 @@ class OperatorUi:
             out("  (kein offener Bon; letzter Bon %s)" % (state["last_bon_nr"] or "-"))
         tse = state.get("tse") or {}
         out(
-            "drawer: %s | TSE: %s%s | print queue: %s"
+            "drawer: %s | TSE: %s | print queue: %s"
             % (
                 {True: "OPEN", False: "closed", None: "?"}[state["drawer_open"]],
-                tse.get("state", "none"),
-                (" (%s)" % tse["reason"]) if tse.get("reason") else "",
+                tse.get("can", "none"),
                 ", ".join(map(str, state["queue"])) or "empty",
             )
         )
@@ -113,15 +112,34 @@ class OperatorUi:
             elif cmd == "power":
                 self.out("power cut: the firmware is killed and boots again ...")
                 sim.power_cut()
+                self.out("the terminal is back")
             else:
                 self.out("unknown command %r (help lists them)" % line.strip())
                 return True
         except (ValueError, RuntimeError, OSError, EcrError) as e:
             self.out("error: %s" % e)
-        if reply is None:
-            reply = sim.operator(op="state")
-        self.screen(reply["state"], reply.get("error"))
+        self.screen(self._after(cmd, reply), (reply or {}).get("error"))
         return True
+
+    def _after(self, cmd, reply):
+        """The state after the command, not from the moment it was answered: the customer
+        display shown once what the firmware sent it has arrived, the drawer once it moved."""
+        sim = self.sim
+        if sim.display is not None:
+            sim.display.settle()
+        paid = cmd == "cash" and reply is not None and reply["ok"] and reply["state"]["bon"] is None
+        drawer = True if cmd == "drawer" or paid else False if cmd == "close" else None
+        pulled = {"pull": True, "insert": False}.get(cmd)
+        deadline = time.monotonic() + 3
+        while True:
+            state = sim.operator(op="state")["state"]
+            failed = (state.get("tse") or {}).get("can", "").startswith("failed")
+            settled = (drawer is None or state["drawer_open"] is drawer) and (
+                pulled is None or failed is pulled
+            )
+            if settled or time.monotonic() > deadline:
+                return state
+            time.sleep(0.1)
 
     def loop(self):
         self.out(__doc__.split("\n\n", 1)[1])
