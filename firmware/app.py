@@ -84,6 +84,14 @@ def failure_text(error):
     return "TSE-Fehler"
 
 
+def period_has_vorgaenge(journal):
+    """Has the journal's open period a receipt, or one begun?"""
+    for rec in journal.records(segment=journal.segment):
+        if rec["type"] in ("beleg", "pending", "tse_start"):
+            return True
+    return False
+
+
 class Till:
     def __init__(self, master, journal, tse, clock, log, operator="1", service=None):
         self.master = master
@@ -93,6 +101,8 @@ class Till:
         self.clock = clock
         self.log = log
         self._catch_up = False  # a TSE failure left something open: recover before the next start
+        self.master_store = None  # firmware.masterstore: the master data in use, and their changes
+        self.waiting_master = None  # master data changed mid-period: taken after the closing
         self.operator = master.operator(operator)
         self.client_id = master.register["serial"]
         self.bon = None
@@ -334,17 +344,21 @@ class Till:
         }
         self.journal.append("closing", closing)
         self.journal.new_segment(z_nr)
+        waiting = self.waiting_master
+        if waiting is not None and self.master_store is not None:  # its time has come (Tz. 3.3)
+            why = self.master_store.refused(waiting, self.master)
+            if why:
+                self.log.error("master data %s not taken: %s", waiting.source, why)
+            else:
+                self.master_store.adopt(waiting)
+                self.master = waiting
+                self.waiting_master = None
         return closing
 
     def period_has_vorgaenge(self):
         """Has the open period a Vorgang (a receipt, or one begun)? Master data may change only
         when it has none: right after a closing (DSFinV-K Tz. 3.3)."""
-        if self.bon is not None:
-            return True
-        for rec in self.journal.records(segment=self.z_nr):
-            if rec["type"] in ("beleg", "pending", "tse_start"):
-                return True
-        return False
+        return self.bon is not None or period_has_vorgaenge(self.journal)
 
     def reprint(self, bon_nr):
         """A receipt again, for a customer who asks: journaled as a copy, marked "Kopie"."""

@@ -70,10 +70,11 @@ class Firmware:
 
     async def run(self):
         """Boot the terminal and run it until ``stop()``."""
-        from firmware.app import Till
+        from firmware.app import Till, period_has_vorgaenge
         from firmware.console.service import Console
         from firmware.console.users import Users
         from firmware.journal import Journal
+        from firmware.masterstore import MasterStore
         from firmware.register.master import load_master
         from firmware.terminal import Terminal
         from ui import operator
@@ -83,12 +84,14 @@ class Firmware:
         board = Board.load(cfg["board"], cfg["devices"])
         restored = configuration.restored_master_path(cfg["data_dir"])
         self.master_path = restored if exists(restored) else cfg["master"]
-        master = load_master(self.master_path)
         journal = Journal(cfg["data_dir"] + "/journal", clock)
+        store = MasterStore(cfg["data_dir"], journal, self.log)
+        master, waiting = store.open(load_master(self.master_path), period_has_vorgaenge(journal))
         self.client_id = master.register["serial"]
         client, service = await self._tse(board, self.client_id)
         till = Till(master, journal, client, clock, self.log, service=service)
-        self.board, self.master, self.journal, self.till = board, master, journal, till
+        till.master_store, till.waiting_master = store, waiting
+        self.board, self.journal, self.till = board, journal, till
         self.client, self.service = client, service
         done = await till.recover()
         if done:

@@ -63,10 +63,17 @@ class JournalFacts:
         self.clients = set()  # every client id the register signed as (a serial changed between)
         self.deleted = {}  # TSE serial -> signature counter up to which the card's store was emptied
         self.mismatches = 0
+        self.gaps = []  # [first, last] receipt numbers missing, not documented as lost yet
+        self._gaps = []  # (first, last, where) of every jump in the receipt numbers
+        self._explained = []  # [first, last] ranges a journal_mismatch documents as lost
         self._current = None  # the serial of records that name none (older tse_start records)
         for segment in journal.segments():
             for rec in journal.records(segment=segment):
                 self._record(rec, segment)
+        for first, last, where in self._gaps:
+            if not any(a <= first and last <= b for a, b in self._explained):
+                self.gaps.append([first, last])
+                self.problems.append("%s: receipt number %d follows %d" % (where, last + 1, first - 1))
 
     def _note(self, serial, number, counter=0):
         if serial is None or not isinstance(number, int):
@@ -90,8 +97,10 @@ class JournalFacts:
             if not isinstance(n, int):
                 self.problems.append("%s: a receipt without a receipt number" % where)
                 return
-            if n != self.bon_nr + 1:
-                self.problems.append("%s: receipt number %d follows %d" % (where, n, self.bon_nr))
+            if n > self.bon_nr + 1:
+                self._gaps.append((self.bon_nr + 1, n - 1, where))
+            elif n <= self.bon_nr:
+                self.problems.append("%s: receipt number %d again (after %d)" % (where, n, self.bon_nr))
             self.bon_nr = max(self.bon_nr, n)
             self._signed(data.get("tse"))
         elif kind == "tse_start":
@@ -114,6 +123,8 @@ class JournalFacts:
             skipped = data.get("bon_nr_skipped")
             if skipped:
                 self.bon_nr = max(self.bon_nr, skipped[1])
+            for missing in data.get("bon_nr_missing", ()):
+                self._explained.append(missing)
             serial = data.get("tse_serial")
             for number in data.get("numbers", ()):
                 self.documented.setdefault(serial, set()).add(number)
@@ -322,12 +333,14 @@ async def _compare_all(journal, client, client_id, serial, facts, report, progre
 
 
 def record_lost(journal, report, facts, clock_now):
-    """Journal what ``report.lost`` found, once (``journal_mismatch``), and skip the receipt
-    numbers the lost Vorgänge had. Returns the record's data, or None if nothing was lost."""
+    """Journal what ``report.lost`` found, once (``journal_mismatch``). The lost Vorgänge had
+    the receipt numbers missing from the journal (``bon_nr_missing``: the gaps), or, lost from
+    its end, the next ones, which are skipped (``bon_nr_skipped``). Returns the record's data,
+    or None if nothing was lost."""
     if not report.lost:
         return None
-    first = facts.bon_nr + 1
-    last = facts.bon_nr + len(report.lost)
+    gaps = facts.gaps
+    rest = len(report.lost) - sum(b - a + 1 for a, b in gaps)
     data = {
         "cause": "signed by the TSE, missing from the journal",
         "found": clock_now,
@@ -343,10 +356,13 @@ def record_lost(journal, report, facts, clock_now):
             }
             for log in report.lost
         ],
-        "bon_nr_skipped": [first, last],
     }
+    if gaps:
+        data["bon_nr_missing"] = gaps
+    if rest > 0:
+        data["bon_nr_skipped"] = [facts.bon_nr + 1, facts.bon_nr + rest]
+        facts.bon_nr += rest
     journal.append("journal_mismatch", data)
-    facts.bon_nr = last
     for log in report.lost:
         facts.documented.setdefault(report.serial, set()).add(log.number)
     return data

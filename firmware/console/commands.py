@@ -133,6 +133,9 @@ async def cmd_status(con, args):
         lines.append("storage: %d of %d KiB free" % (st["free_bytes"] // 1024, st["total_bytes"] // 1024))
     j = data["journal"]
     lines.append("journal: %d records, %d periods, %d bytes" % (j["records"], j["segments"], j["bytes"]))
+    if till.waiting_master is not None:
+        data["master_waiting"] = till.waiting_master.digest
+        lines.append("master data: changed (%s), taken after the next closing" % till.waiting_master.source)
     report = till.reconciliation
     if report is not None:
         data["journal"]["reconciled"] = {"ok": report.ok, "problems": report.problems}
@@ -364,6 +367,7 @@ async def cmd_journal_verify(con, args):
     async def progress(segment, compared):
         await con.progress("period %d: %d receipts compared with the TSE" % (segment, compared))
 
+    con.cancellable = False  # TSE commands are not stopped half-way
     report = await con.fw.till.check_journal(full=True, progress=progress)
     if report.problems:
         more = " (+%d more)" % (len(report.problems) - 5) if len(report.problems) > 5 else ""
@@ -390,7 +394,7 @@ async def cmd_export_dsfinvk(con, args):
 
     _need(args, 0, 2)
     fw = con.fw
-    export = DsfinvkExport(fw.journal, fw.master)
+    export = DsfinvkExport(fw.journal, fw.till.master)
     first, last = _z_range(args)
     closings = export.select(first, last)
     if not closings:
@@ -496,7 +500,7 @@ async def cmd_report_x(con, args):
     _need(args, 0)
     fw = con.fw
     t = totals(fw.journal.records(segment=fw.till.z_nr))
-    return to_text(report("X", t, fw.master)), {"totals": t}
+    return to_text(report("X", t, fw.till.master)), {"totals": t}
 
 
 async def cmd_close(con, args):
@@ -510,7 +514,7 @@ async def cmd_close(con, args):
         raise UsageError(str(e))
     fw = con.fw
     closing = await fw.till.close_day(counted)
-    return to_text(report("Z", closing["totals"], fw.master, closing=closing)), {
+    return to_text(report("Z", closing["totals"], fw.till.master, closing=closing)), {
         "z_nr": closing["z_nr"],
         "difference": closing["difference"],
     }
@@ -595,7 +599,7 @@ async def cmd_reboot(con, args):
 
 
 def _serial(con):
-    return con.fw.master.register["serial"]
+    return con.fw.till.master.register["serial"]
 
 
 async def cmd_factory_reset(con, args):
@@ -619,7 +623,7 @@ async def cmd_factory_reset(con, args):
 async def cmd_backup(con, args):
     _need(args, 0)
     fw = con.fw
-    with open(fw.master_path) as f:
+    with open(fw.till.master.source) as f:
         master = json.load(f)
     settings = {}
     for key, value in configuration.load_settings(fw.config["data_dir"]).items():
@@ -673,7 +677,7 @@ async def cmd_restore(con, args):
     name = args[0]
     data, master = _backup(con, name)
     _no_sale(con)
-    with open(fw.master_path) as f:
+    with open(fw.till.master.source) as f:
         changed = json.load(f) != data["master"]
     if changed and fw.till.period_has_vorgaenge():
         raise ValueError(

@@ -209,6 +209,7 @@ class Console:
         self.user = None
 
     async def _login(self, name, pin):
+        self.users.master = self.fw.till.master  # managers as the master data in use say
         try:
             who = self.users.login(name, pin)
         except LoginError:

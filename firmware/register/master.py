@@ -12,6 +12,8 @@ in grams), and an optional deposit (Pfand) article added with each unit. A chang
 data needs a closing first (DSFinV-K Tz. 3.3): the firmware enforces that, not this module.
 """
 
+import binascii
+import hashlib
 import json
 
 from firmware.errors import ConfigError
@@ -50,18 +52,24 @@ def _entries(data, key):
 
 
 def load_master(path):
-    """Read and validate a master data file; one ``ConfigError`` naming the file and entry."""
+    """Read and validate a master data file; one ``ConfigError`` naming the file and entry.
+    The result knows its ``source`` and the SHA-256 ``digest`` of the file's bytes."""
     try:
-        with open(path) as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise ConfigError(path, "cannot be read (%s)" % e)
-    except ValueError as e:
+    try:
+        data = json.loads(raw)
+    except ValueError as e:  # UnicodeError is one
         raise ConfigError(path, "is not JSON (%s)" % e)
     try:
-        return MasterData.from_dict(data)
+        master = MasterData.from_dict(data)
     except ConfigError as e:
         raise ConfigError(path + ": " + e.path if e.path else path, e.detail)
+    master.source = path
+    master.digest = binascii.hexlify(hashlib.sha256(raw).digest()).decode()
+    return master
 
 
 class Article:
@@ -102,6 +110,8 @@ class MasterData:
         self.articles = articles
         self.operators = operators
         self._gtin = {a.gtin: a for a in articles.values() if a.gtin}
+        self.source = None  # the file it was read from (load_master)
+        self.digest = None  # SHA-256 of that file's bytes
 
     def article(self, plu):
         a = self.articles.get(plu)
