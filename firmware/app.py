@@ -31,7 +31,10 @@ Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
 
 import binascii
 
+from core.money import whole
 from firmware import VERSION
+from firmware.fiscal.processdata import PROCESS_TYPE, kassenbeleg_v1
+from firmware.fiscal.qr import b64, receipt_qr
 from firmware.journal import receipts
 from firmware.reconcile import JournalFacts, reconcile, record_lost
 from firmware.register import bon as bons
@@ -39,13 +42,6 @@ from firmware.reports import totals
 from tse_sd import errors
 from tse_sd.client import LOG_TIME_FORMAT, SIGNATURE_ALGORITHM
 from tse_sd.errors import TseError
-from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
-from tse_sd.service import receipt_qr
-
-
-def _b64(data):
-    return binascii.b2a_base64(data).decode().strip()
-
 
 # What a receipt and the journal say when the TSE failed: for people (AEAO zu § 146a Nr. 7);
 # the technical detail goes to the log and to the record's ``tse_detail``.
@@ -133,8 +129,8 @@ class Till:
             "tse",
             {
                 "serial": serial,
-                "public_key": _b64(info.public_key),
-                "certificate": _b64(certificate),
+                "public_key": b64(info.public_key),
+                "certificate": b64(certificate),
                 "algorithm": SIGNATURE_ALGORITHM,
                 "time_format": LOG_TIME_FORMAT,
                 "description": info.description,
@@ -203,7 +199,7 @@ class Till:
             "start": start.log_time if start is not None else finish.log_time,
             "end": finish.log_time,
             "counter": finish.signature_counter,
-            "signature": _b64(finish.signature),
+            "signature": b64(finish.signature),
             "serial": binascii.hexlify(finish.serial).decode(),
             "client_id": self.client_id,
             "process_type": PROCESS_TYPE,
@@ -325,7 +321,7 @@ class Till:
         """Kassenabschluss: book a counted-cash difference, journal the closing, start a new period."""
         if self.bon is not None:
             raise ValueError("finish the open receipt first")
-        if not isinstance(counted, int) or isinstance(counted, bool):
+        if not whole(counted):
             raise ValueError("counted cash must be whole cents")
         expected = totals(self.journal.records(segment=self.z_nr))["cash"]
         if counted != expected:

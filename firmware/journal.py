@@ -14,7 +14,9 @@ closing period)::
 
     <payload JSON> TAB <SHA-256 hex> TAB <CRC-32 hex> LF
 
-The payload is ``{"seq": n, "t": unix seconds, "type": ..., "data": {...}}``; the SHA-256 is
+The payload is ``{"v": 1, "seq": n, "t": unix seconds, "type": ..., "data": {...}}`` (``v`` the
+format version: a record of a version this firmware does not know is refused, naming file
+and line; records from before it carry none and are format 1); the SHA-256 is
 taken over the previous record's hash (32 zero bytes before the first) and the payload bytes
 exactly as written, so the chain does not depend on how either runtime orders JSON keys; the
 CRC-32 covers payload and hash and lets a torn line be recognised on its own.
@@ -45,11 +47,12 @@ import hashlib
 import json
 import os
 
-from firmware.errors import EcrError
-from hal.storage import as_bytes, makedirs, sync
+from core.errors import EcrError
+from core.storage import as_bytes, makedirs, sync
 from micropython import const
 
 _GENESIS = bytes(32)
+FORMAT = 1  # the records' format version ("v"); kept for ten years, so every record says it
 
 _CHUNK = const(2048)
 
@@ -170,6 +173,11 @@ def _parse(line, prev, where, seq):
     rec = _record(payload)
     if rec is None:
         raise JournalCorrupt("%s: not a journal record (an object with seq, t, type and data)" % where)
+    if rec.get("v", FORMAT) != FORMAT:  # records from before the version field are format 1
+        raise JournalCorrupt(
+            "%s: written in journal format %r; this firmware reads format %d (a newer firmware"
+            " wrote it: update, never downgrade, a terminal's firmware)" % (where, rec.get("v"), FORMAT)
+        )
     if rec["seq"] != seq + 1:
         raise JournalCorrupt("%s: sequence number %d after %d" % (where, rec["seq"], seq))
     return rec, digest
@@ -295,7 +303,8 @@ class Journal:
         """Append a record; with ``commit`` it is on the storage medium when this returns."""
         out = _Writer(self._file, self.head)
         out.put(
-            '{"seq": %d, "t": %d, "type": %s, "data": ' % (self.seq + 1, self.clock.now(), json.dumps(kind))
+            '{"v": %d, "seq": %d, "t": %d, "type": %s, "data": '
+            % (FORMAT, self.seq + 1, self.clock.now(), json.dumps(kind))
         )
         out.value(data)
         out.put("}")

@@ -11,14 +11,14 @@ is reported in one line and the process exits with status 2; Ctrl-C stops cleanl
 import asyncio
 import sys
 
+from core.cli import options
+from core.errors import EcrError
+from core.storage import exists
 from firmware import VERSION
 from firmware import config as configuration
-from firmware.cli import options
-from firmware.errors import EcrError
 from firmware.log import LEVELS, Logger
 from hal import platform as platforms
 from hal.board import Board
-from hal.storage import exists
 
 USAGE = "usage: firmware [--config FILE]"
 

@@ -17,9 +17,9 @@ by it): that is the console's ``restore <file> <new serial>`` procedure.
 
 import json
 
-from firmware.errors import ConfigError
+from core.errors import ConfigError
+from core.storage import exists, write_atomic
 from firmware.register.master import load_master
-from hal.storage import exists, write_atomic
 
 IN_USE = "/master-in-use.json"
 

@@ -16,9 +16,9 @@ of the register and of the TSE; the signature; and the TSE's QR code (DSFinV-K A
 "Trainingsbeleg", "TSE ausgefallen" and reprints ("Kopie") stand out at top and bottom.
 """
 
-from firmware.money import format_cents
+from core.calendar import iso8601, local_text
+from core.money import format_cents
 from firmware.register.vat import VAT_KEYS
-from hal.clock import iso8601, local_text
 from hal.escpos import CENTER, LEFT, RIGHT, EscPos
 
 VAT_LETTERS = "ABCDEFG"  # USt-Schlüssel 1..7

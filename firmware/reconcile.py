@@ -39,6 +39,7 @@ while the TSE had failed) have only the chain: cutting them from the end is not 
 
 import binascii
 
+from firmware.fiscal.qr import b64
 from firmware.journal import receipts
 from firmware.register.bon import process_data as rebuild_process_data
 from tse_sd import protocol as p
@@ -279,7 +280,7 @@ def _same(entry, log, report):
             "%s: the journal says processData %r, the TSE signed %r (transaction %d)"
             % (what, process_data, log.process_data.decode(), log.number)
         )
-    elif signature != binascii.b2a_base64(log.signature).decode().strip() or counter != log.counter:
+    elif signature != b64(log.signature) or counter != log.counter:
         report.problems.append(
             "%s: signature or counter differ from the TSE's log of transaction %d" % (what, log.number)
         )

@@ -14,9 +14,9 @@ receipt first, then the closing is journaled and a new journal segment begins; Z
 continuous and never reset.
 """
 
+from core.calendar import local_text
+from core.money import format_cents
 from firmware.journal import receipts
-from firmware.money import format_cents
-from hal.clock import local_text
 
 
 def totals(records):

@@ -18,8 +18,8 @@ garbage or partial are shown as a message and ring nothing up.
 
 import asyncio
 
-from firmware.errors import DeviceError, EcrError, ProtocolError
-from firmware.money import format_cents
+from core.errors import DeviceError, EcrError, ProtocolError
+from core.money import format_cents
 from firmware.receipts import receipt, to_escpos, to_text
 from hal.drawer import DrawerWatch
 from hal.scanner import ScanError

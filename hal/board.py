@@ -17,8 +17,8 @@ pays for (or fails on) a library its firmware does not use. A bad entry is a
 import json
 import sys
 
-from firmware.config import Field, check
-from firmware.errors import ConfigError, DeviceError
+from core.errors import ConfigError, DeviceError
+from core.schema import Field, check
 
 # driver name -> "module:factory"; factory(entry, board) returns the device
 DRIVERS = {
@@ -36,6 +36,7 @@ DRIVERS = {
     "sdcard-tse": "hal.mpy.board:create_tse",
     "pin-drawer": "hal.mpy.board:create_drawer",
     "serial-line": "hal.link:create_line",
+    "tty-line": "hal.linux.tty:create_line",
 }
 RUNTIMES = ("micropython", "cpython")
 

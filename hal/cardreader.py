@@ -12,7 +12,7 @@ dropped) raises ``CardRemoved``; no card at all raises ``NoCard``. Both are ``De
 the payment flow shows "Karte entfernt" and starts over, nothing is half-booked.
 """
 
-from firmware.errors import DeviceError, ProtocolError
+from core.errors import DeviceError, ProtocolError
 
 
 class CardRemoved(DeviceError):

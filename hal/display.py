@@ -13,7 +13,7 @@ sign and the umlauts), ``US MD1`` (overwrite mode), ``US C 0`` (cursor off), ``F
 writes both full lines, so a display that missed bytes is right again at the next one.
 """
 
-from firmware.money import format_cents
+from core.money import format_cents
 from hal.escpos import CODEPAGE_PC858, encode_pc858
 from micropython import const
 

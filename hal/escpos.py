@@ -16,7 +16,7 @@ MicroPython has no code-page codecs, so PC858 is a table here; characters it lac
 ``?`` rather than as garbage.
 """
 
-from firmware.gtin import valid as gtin_valid
+from core.gtin import valid as gtin_valid
 from micropython import const
 
 LEFT = const(0)

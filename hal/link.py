@@ -12,9 +12,8 @@ so one driver serves the simulator's pty, a Linux serial port and a board's UART
 import asyncio
 import select
 import socket
-import sys
 
-from firmware.errors import ConfigError, DeviceError
+from core.errors import ConfigError, DeviceError
 
 
 class FileLink:
@@ -111,13 +110,8 @@ async def open_stream(s):
     """Asyncio ``(reader, writer)`` on a serial line: a tty or pty ``path`` (8N1 at
     ``baudrate``) or a board's ``uart``."""
     baudrate = s.int("baudrate", 115200, lo=1200, hi=4000000)
-    if s.has("path"):
-        path = s.str("path")
-        if sys.implementation.name != "micropython":
-            from hal.linux.tty import open_tty
-
-            return await open_tty(path, baudrate)
-        line = PolledTty(FileLink(path).f)  # the unix port: a pty of the simulator
+    if s.has("path"):  # the MicroPython unix port's pty (on Linux: the tty-line driver)
+        line = PolledTty(FileLink(s.str("path")).f)
         return line, line
     if s.has("uart"):
         uart = _uart(s, baudrate, 0)

@@ -9,7 +9,7 @@ returning a ``Platform``. A platform that cannot run on this runtime says so wit
 ``DeviceError`` instead of an import traceback.
 """
 
-from firmware.errors import ConfigError, DeviceError
+from core.errors import ConfigError, DeviceError
 
 PLATFORMS = ("sim", "linux", "mpy")
 

@@ -13,7 +13,7 @@ Bits 1 and 4 of every answer are fixed at 1, bit 0 and bit 7 at 0: anything else
 byte and raises ``ProtocolError``.
 """
 
-from firmware.errors import DeviceError, ProtocolError
+from core.errors import DeviceError, ProtocolError
 
 
 class PrinterCaps:

@@ -14,7 +14,7 @@ EAN of the wrong length (a partial read), an unknown identifier, an over-long li
 terminator: an engine sending garbage), and an empty line.
 """
 
-from firmware.gtin import valid as gtin_valid
+from core.gtin import valid as gtin_valid
 
 AIM = {"]E0": "EAN13", "]E4": "EAN8", "]Q1": "QR", "]C0": "CODE128", "]A0": "CODE39"}
 MAX_LINE = 512

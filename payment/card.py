@@ -13,7 +13,7 @@ a card pulled in between is the reader's ``CardRemoved``.
 
 import binascii
 
-from firmware.errors import ProtocolError
+from core.errors import ProtocolError
 
 PPSE = b"2PAY.SYS.DDF01"
 

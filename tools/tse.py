@@ -8,7 +8,7 @@
     python -m tools.tse card export --state out/tse-card --out export.tar
 
 ``exercise`` makes a fresh card (in ``OUT/card``), serves it over NBD on loopback and runs
-``tse_sd.exercise`` (set-up, COUNT transactions, full export) on the chosen runtime, which
+``tools.workloads.tse_exercise`` (set-up, COUNT transactions, full export) on the chosen runtime, which
 writes ``OUT/export.tar`` and ``OUT/qr.txt``. ``card serve`` keeps a card in a state folder
 (made on first use) and serves it until Ctrl-C or SIGTERM, printing ``tse: <nbd address>``.
 ``card mount`` shows the card as a mounted file system instead (FUSE), for the embedded-Linux
@@ -39,7 +39,7 @@ def cmd_exercise(args):
     try:
         argv = [
             "-m",
-            "tse_sd.exercise",
+            "tools.workloads.tse_exercise",
             "--nbd",
             "127.0.0.1:%d" % server.nbd.port,
             "--count",

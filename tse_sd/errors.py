@@ -13,7 +13,7 @@ TR-03151 SE-API implementations on Swissbit-style cards, ``0x1002`` NO_TIME_SET.
 block on the wire made no sense (``by_peer`` tells whose fault).
 """
 
-from firmware.errors import EcrError, who_broke
+from core.errors import EcrError, who_broke
 
 
 class TseError(EcrError):

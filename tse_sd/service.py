@@ -4,7 +4,6 @@
     await service.boot()               # self-test after power-up, set the card's time
     task = asyncio.create_task(service.run())   # keeps both from falling due
     service.status()                   # dict for the console, the display and the journal
-    qr = receipt_qr(client_id, start, finish, process_type, process_data, info.public_key)
 
 Theory of operation: the card refuses to sign without a passed self-test (due again 25 h
 after the last one, and after every power-up) and without a valid time (the card's clock
@@ -20,37 +19,8 @@ next round tries again. Warnings: certificate expiring within ``cert_warn_days``
 import asyncio
 import binascii
 
-from hal.clock import iso8601
 from tse_sd import protocol as p
-from tse_sd.client import LOG_TIME_FORMAT, SIGNATURE_ALGORITHM
 from tse_sd.errors import TseError, TseUnavailable, describe
-
-
-def _b64(data):
-    return binascii.b2a_base64(data).decode().strip()
-
-
-def receipt_qr(client_id, start, finish, process_type, process_data, public_key):
-    """The receipt QR string ``V0;...`` (DSFinV-K Anhang I, 12 fields) of a finished
-    transaction: ``start``/``finish`` are the ``TransactionResult`` of its Start and Finish."""
-    if isinstance(process_data, bytes):
-        process_data = process_data.decode()
-    return ";".join(
-        (
-            "V0",
-            client_id,
-            process_type,
-            process_data,
-            str(finish.number),
-            str(finish.signature_counter),
-            iso8601(start.log_time),
-            iso8601(finish.log_time),
-            SIGNATURE_ALGORITHM,
-            LOG_TIME_FORMAT,
-            _b64(finish.signature),
-            _b64(public_key),
-        )
-    )
 
 
 class TseService:

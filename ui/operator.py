@@ -16,7 +16,8 @@ nothing; a line over 4 KiB closes the connection.
 import asyncio
 import json
 
-from firmware.errors import EcrError
+from core.errors import EcrError
+from core.money import whole
 from firmware.register.limits import MAX_AMOUNT, MAX_QTY
 
 MAX_LINE = 4096
@@ -27,7 +28,7 @@ def _whole(req, key, low, high, default=None):
     value = req.get(key, default)
     if value is None and default is None and key not in req:
         raise KeyError(key)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    if not whole(value) or not low <= value <= high:
         raise ValueError(
             "%s must be a whole number from %d to %d, got %s" % (key, low, high, json.dumps(value))
         )

@@ -14,13 +14,13 @@ import json
 import os
 import sys
 
+from core.calendar import days_from_civil, iso8601, local_text, parse_date
+from core.errors import ConfigError, DeviceError
+from core.money import parse_cents
+from core.storage import exists, makedirs, write_atomic
 from firmware import VERSION
 from firmware import config as configuration
-from firmware.errors import ConfigError, DeviceError
-from firmware.money import parse_cents
 from firmware.register.master import MasterData
-from hal.clock import days_from_civil, iso8601, local_text, parse_date
-from hal.storage import exists, makedirs, write_atomic
 
 ANY = ("technician", "manager", "read-only")
 STAFF = ("technician", "manager")

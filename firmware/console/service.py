@@ -20,11 +20,11 @@ is journaled (type ``console``); secrets in command lines are masked in journal 
 import asyncio
 import json
 
+from core.errors import EcrError
 from firmware import VERSION
 from firmware.console import commands
 from firmware.console.lines import LineBuffer, split
 from firmware.console.users import LoginError
-from firmware.errors import EcrError
 from tse_sd.errors import TseError
 
 MAX_WAITING = 8  # lines typed while a command runs

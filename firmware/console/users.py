@@ -8,7 +8,7 @@ Console users (technicians, read-only accounts) come from the configuration's
 ``console.users`` (the factory state) until one of them changes a PIN; from then on the store
 ``<folder>/users.json`` holds them. A manager logs in with the operator number and PIN of the
 master data (role ``manager`` there). PINs are kept only as salted PBKDF2-SHA256 hashes
-(``firmware.pin``). With ``console.force_pin_change`` (a real terminal's factory state) a user
+(``core.pin``). With ``console.force_pin_change`` (a real terminal's factory state) a user
 whose PIN was never changed must set a new one before anything else.
 
 Lockout: after ``FREE_TRIES`` failed logins in a row the console refuses every login for
@@ -20,9 +20,9 @@ plug does not buy more guesses.
 import json
 import os
 
-from firmware.errors import EcrError
-from firmware.pin import check_pin, hash_pin
-from hal.storage import exists, makedirs, read_json, write_atomic
+from core.errors import EcrError
+from core.pin import check_pin, hash_pin
+from core.storage import exists, makedirs, read_json, write_atomic
 
 ROLES = ("technician", "manager", "read-only")
 FREE_TRIES = 5

@@ -13,7 +13,7 @@ import binascii
 import os
 import struct
 
-from hal.clock import berlin_offset, utc_fields
+from core.calendar import berlin_offset, utc_fields
 
 _CHUNK = 4096
 _STEP = 64 * 1024

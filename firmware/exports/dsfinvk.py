@@ -35,13 +35,14 @@ Decisions the DSFinV-K leaves to the register (docs/compliance.md):
 
 import os
 
+from core.calendar import iso8601, local_iso
+from core.money import div_half_up
+from core.storage import STR_IS_BYTES, as_bytes, makedirs
 from firmware.exports.archive import zip_steps
+from firmware.fiscal.processdata import PROCESS_TYPE
 from firmware.journal import receipts
 from firmware.register.bon import BELEG, process_data
 from firmware.register.vat import VAT_KEYS
-from hal.clock import iso8601, local_iso
-from hal.storage import STR_IS_BYTES, as_bytes, makedirs
-from tse_sd.processdata import PROCESS_TYPE
 
 STEP = 50  # receipts between two yields of ``steps``: ~0.1 s on a board, ~2 ms on CPython
 
@@ -159,7 +160,7 @@ def cert_columns(count):
 
 
 def line_vat(bon):
-    """Each line's VAT in cents: its own split, half-up (as firmware.money.vat_split), the key's
+    """Each line's VAT in cents: its own split, half-up (as core.money.vat_split), the key's
     rounding rest on its largest line, so that the lines of a key add up to the receipt's VAT
     of that key."""
     rates = {}
@@ -178,11 +179,7 @@ def line_vat(bon):
         if rate is None:
             rate = VAT_KEYS[key][0]
         amount = line["amount"]
-        d = 10000 + rate
-        q_, r = divmod((amount if amount >= 0 else -amount) * rate, d)
-        vat = q_ + 1 if 2 * r >= d else q_
-        if amount < 0:
-            vat = -vat
+        vat = div_half_up(amount * rate, 10000 + rate)  # the one rounding rule (core.money)
         out.append(vat)
         sums[key] = sums.get(key, 0) + vat
         j = largest.get(key)

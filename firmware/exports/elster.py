@@ -13,7 +13,7 @@ ELSTER form around the upload. Field names follow the published open-source gene
 ELSTER schema itself was not available to check against (docs/compliance.md).
 """
 
-from hal.clock import local_iso
+from core.calendar import local_iso
 
 NAMESPACE = "http://finkonsens.de/elster/elsternachricht/aufzeichnung146a/v1"
 

@@ -9,10 +9,10 @@ count as the register's own stored export, so it never allows the card to be emp
 hand-over is journaled (``nachschau``).
 """
 
-from firmware.errors import EcrError
+from core.calendar import local_iso
+from core.errors import EcrError
+from core.storage import makedirs
 from firmware.exports.dsfinvk import DsfinvkExport
-from hal.clock import local_iso
-from hal.storage import makedirs
 
 
 async def kassen_nachschau(target, journal, master, tse_exports, clock, reference="data/dsfinvk"):

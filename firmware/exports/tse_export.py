@@ -20,9 +20,9 @@ certificate) is the auditor's: ``python -m tools.audit verify-tar`` on a PC.
 import binascii
 import os
 
-from firmware.errors import ExportError
-from hal.clock import local_iso
-from hal.storage import makedirs, sync
+from core.calendar import local_iso
+from core.errors import ExportError
+from core.storage import makedirs, sync
 from tse_sd import protocol as p
 from tse_sd.export import log_counter, parse_header
 

@@ -19,10 +19,10 @@ and its USt-Schlüssel. Invariants:
 5. Cash may exceed what is due (change is given in cash); other payments may not.
 """
 
-from firmware.money import div_half_up
+from core.money import div_half_up, whole
+from firmware.fiscal.processdata import kassenbeleg_v1
 from firmware.register.limits import MAX_AMOUNT, MAX_PRICE, MAX_QTY
 from firmware.register.vat import rate, slots, vat_table
-from tse_sd.processdata import kassenbeleg_v1
 
 BELEG = "Beleg"
 TRAINING = "AVTraining"
@@ -92,13 +92,13 @@ class Bon:
         return line
 
     def _article_line(self, art, qty, price, gv_typ=UMSATZ):
-        if not isinstance(qty, int) or isinstance(qty, bool) or qty == 0 or abs(qty) > MAX_QTY:
+        if not whole(qty) or qty == 0 or abs(qty) > MAX_QTY:
             raise ValueError("quantity must be a non-zero whole number of thousandths, at most %d" % MAX_QTY)
         if price is None:
             if art.open_price:
                 raise ValueError("%s has no fixed price: type the price" % art.name)
             price = art.price
-        elif not isinstance(price, int) or isinstance(price, bool) or not 0 <= price <= MAX_PRICE:
+        elif not whole(price) or not 0 <= price <= MAX_PRICE:
             raise ValueError("price must be whole cents from 0 to %d" % MAX_PRICE)
         amount = div_half_up(price * qty, 1000)
         line = self._line(
@@ -149,7 +149,7 @@ class Bon:
 
     def add_open(self, group_id, vat_key, price, text=None, qty=1000):
         """A line whose price is typed (open price / Warengruppe key)."""
-        if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+        if not whole(price) or price < 0:
             raise ValueError("price must be whole cents >= 0")
         group = self.master.group_name(group_id)
         if not group:
@@ -196,7 +196,7 @@ class Bon:
 
     @staticmethod
     def _positive(amount):
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        if not whole(amount) or amount <= 0:
             raise ValueError("amount must be whole cents > 0")
 
     def _get(self, pos):
@@ -259,7 +259,7 @@ class Bon:
             if not isinstance(percent, int) or not 0 < percent <= 10000:
                 raise ValueError("percent is hundredths of a percent, 1..10000")
             return div_half_up(base * percent, 10000)
-        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= base:
+        if not whole(amount) or not 0 < amount <= base:
             raise ValueError("a discount must be more than 0 and at most %d cents" % base)
         return amount
 
@@ -282,7 +282,7 @@ class Bon:
         """Record a payment (cash given, card amount...). Only cash may exceed what is due."""
         if zahlart not in PAYMENT_TYPES:
             raise ValueError("unknown payment type %r" % (zahlart,))
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0 or abs(amount) > MAX_AMOUNT:
+        if not whole(amount) or amount == 0 or abs(amount) > MAX_AMOUNT:
             raise ValueError("a payment is a non-zero whole number of cents, at most %d" % MAX_AMOUNT)
         due = self.total - self.paid
         if (amount > 0) != (due > 0):
@@ -348,7 +348,7 @@ def cash_movement(master, gv_typ, amount, text=None):
     """A Bon for cash put in or taken out: Anfangsbestand, Einzahlung, Privatentnahme..."""
     if gv_typ not in CASH_MOVEMENTS:
         raise ValueError("unknown cash movement %r" % (gv_typ,))
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+    if not whole(amount) or amount == 0:
         raise ValueError("amount must be non-zero whole cents (negative: money leaves the drawer)")
     bon = Bon(master)
     bon._line(gv_typ, text or gv_typ, 1000, amount, amount, NOT_TAXABLE)

@@ -14,7 +14,8 @@ Money is integer cents, bounded so that a receipt's sums stay readable amounts o
 runtime (docs/compliance.md, "Limits").
 """
 
-from firmware.errors import ConfigError
+from core.errors import ConfigError
+from core.money import whole
 
 # Column -> MaxLength in the official DSFinV-K 2.4 index.xml.
 DSFINVK = {
@@ -80,6 +81,6 @@ def check_cents(value, where, limit, allow_none=False):
     """Whole cents from 0 to ``limit`` (``None`` too, with ``allow_none``)."""
     if value is None and allow_none:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+    if not whole(value) or not 0 <= value <= limit:
         raise ConfigError(where, "must be whole cents from 0 to %d, got %r" % (limit, value))
     return value

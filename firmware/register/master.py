@@ -16,9 +16,9 @@ import binascii
 import hashlib
 import json
 
-from firmware.errors import ConfigError
-from firmware.gtin import valid as gtin_valid
-from firmware.pin import check_pin
+from core.errors import ConfigError
+from core.gtin import valid as gtin_valid
+from core.pin import check_pin
 from firmware.register.limits import CURRENCY, MAX_PRICE, check_cents, check_serial, check_text
 from firmware.register.vat import VAT_KEYS
 

@@ -5,11 +5,11 @@
     slots({1: 1190, 5: 500})         -> (1190, 0, 0, 0, 500): the processData order
 
 VAT is computed on receipt level: the gross amounts of one key are summed, then split once
-with ``firmware.money.vat_split`` (half-up). Keys 5, 6 and 7 all carry 0 % and share the
+with ``core.money.vat_split`` (half-up). Keys 5, 6 and 7 all carry 0 % and share the
 last processData slot (DSFinV-K Anhang I: "0 % / nicht steuerbar").
 """
 
-from firmware.money import vat_split
+from core.money import vat_split
 
 VAT_KEYS = {
     1: (1900, "Regelsteuersatz"),

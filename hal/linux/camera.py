@@ -27,7 +27,7 @@ import threading
 
 import zxingcpp
 
-from firmware.errors import ConfigError, DeviceError
+from core.errors import ConfigError, DeviceError
 from hal.scanner import AIM, ScanError, Scanner, decode_line
 
 # our symbology names (hal.scanner.AIM) -> zxing-cpp's format names

@@ -11,7 +11,7 @@ sent with python-escpos' ``query_status``.
 
 from escpos import printer as backends
 
-from firmware.errors import DeviceError
+from core.errors import DeviceError
 from hal.printer import STATUS_QUERIES, Printer, PrinterCaps, decode_status
 
 

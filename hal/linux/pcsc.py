@@ -8,7 +8,7 @@ and in the simulator the virtual reader vpcd inside pcscd.
 from smartcard.Exceptions import CardConnectionException, NoCardException
 from smartcard.System import readers
 
-from firmware.errors import DeviceError
+from core.errors import DeviceError
 from hal.cardreader import CardReader, CardRemoved, NoCard, ReaderCaps, check_rapdu
 
 

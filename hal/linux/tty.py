@@ -1,6 +1,7 @@
 """A tty as asyncio streams on CPython (embedded Linux, the simulator's pty): raw 8N1.
 
     reader, writer = await open_tty("/dev/ttyS1", 115200)
+    line = create_line(settings, board)    # driver "tty-line": the board's serial line on Linux
 
 The line is put in raw mode (no echo, no line editing, no CR/LF translation: the console does
 its own) at 8 data bits, no parity, one stop bit, no flow control, and what was waiting in its
@@ -12,7 +13,7 @@ import os
 import termios
 import tty
 
-from firmware.errors import DeviceError
+from core.errors import DeviceError
 
 _SPEEDS = {9600: termios.B9600, 19200: termios.B19200, 38400: termios.B38400, 57600: termios.B57600}
 _SPEEDS.update({115200: termios.B115200, 230400: termios.B230400, 460800: termios.B460800})
@@ -47,3 +48,19 @@ async def open_tty(path, baudrate=115200):
         asyncio.streams.FlowControlMixin, os.fdopen(out, "wb", buffering=0)
     )
     return reader, asyncio.StreamWriter(transport, wprotocol, None, loop)
+
+
+class TtyLine:
+    """A board's serial line on Linux (driver ``tty-line``), opened by its user when it starts."""
+
+    def __init__(self, settings):
+        self.path = settings.str("path")
+        self.baudrate = settings.int("baudrate", 115200, lo=1200, hi=4000000)
+        self.where = self.path
+
+    async def open(self):
+        return await open_tty(self.path, self.baudrate)
+
+
+def create_line(s, board):
+    return TtyLine(s)

@@ -2,7 +2,7 @@
 
 import sys
 
-from firmware.errors import DeviceError
+from core.errors import DeviceError
 from hal.clock import SystemClock
 from hal.platform import Platform
 

@@ -9,7 +9,7 @@ A printer that does not answer within ``timeout`` seconds, or a closed connectio
 ``DeviceError``: the sale goes on and the receipt waits for a reprint.
 """
 
-from firmware.errors import DeviceError
+from core.errors import DeviceError
 from hal.link import TcpLink
 from hal.printer import LinkPrinter, PrinterCaps
 

@@ -15,8 +15,8 @@ from firmware.app import Till
 from firmware.journal import Journal
 from firmware.log import Logger
 from hal.clock import SystemClock
+from tools.workloads.tse_exercise import Lcg
 from tse_sd.client import TseClient
-from tse_sd.exercise import Lcg
 from tse_sd.nbd import NbdBlockDevice
 from tse_sd.transport import BlockTransport
 

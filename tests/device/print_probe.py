@@ -7,7 +7,7 @@
 import json
 import sys
 
-from firmware.errors import DeviceError
+from core.errors import DeviceError
 from hal.sim.printer import NetworkPrinter
 
 

@@ -57,7 +57,7 @@ def test_interface_methods_are_abstract():
 
 
 def test_utc_fields_and_iso8601():
-    from hal.clock import iso8601, utc_fields
+    from core.calendar import iso8601, utc_fields
 
     assert utc_fields(0) == (1970, 1, 1, 0, 0, 0)
     assert iso8601(1574422188) == "2019-11-22T11:29:48.000Z"  # DSFinV-K Anhang I example
@@ -70,7 +70,7 @@ def test_utc_fields_and_iso8601():
 def test_dates_are_checked_not_normalised():
     from support import raises
 
-    from hal.clock import parse_date
+    from core.calendar import parse_date
 
     assert parse_date("2024-02-29") == (2024, 2, 29) and parse_date("2099-12-31") == (2099, 12, 31)
     for bad, words in (

@@ -1,8 +1,9 @@
 from support import TempDir, raises
 
+from core.errors import ConfigError, EcrError
+from core.schema import Field, validate
 from firmware import config
-from firmware.config import DEFAULTS, Field, load, loads, masked, validate
-from firmware.errors import ConfigError, EcrError
+from firmware.config import DEFAULTS, load, loads, masked
 
 SCHEMA = {
     "name": Field("str", "till", min=1, max=10),

@@ -2,9 +2,9 @@
 
 from support import TempDir, demo_master, raises
 
+from core.pin import hash_pin
 from firmware.config import DEFAULTS
 from firmware.console.users import BACKOFF_S, FREE_TRIES, LoginError, Users
-from firmware.pin import hash_pin
 from hal.clock import ManualClock
 
 

@@ -1,4 +1,4 @@
-from firmware.errors import ConfigError, DeviceError, EcrError, ProtocolError
+from core.errors import ConfigError, DeviceError, EcrError, ProtocolError
 
 
 def test_every_error_has_a_code_and_is_an_ecr_error():

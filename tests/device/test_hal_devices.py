@@ -5,8 +5,8 @@ import sys
 
 from support import ROOT, raises
 
-from firmware.errors import ConfigError, DeviceError, ProtocolError
-from firmware.gtin import check_digit, valid
+from core.errors import ConfigError, DeviceError, ProtocolError
+from core.gtin import check_digit, valid
 from hal.board import Board
 from hal.display import DmdDisplay
 from hal.drawer import DrawerWatch, PrinterDrawer

@@ -265,3 +265,20 @@ def test_verify_names_strays_and_a_period_without_its_closing():
         j.close()
     finally:
         d.cleanup()
+
+
+def test_every_record_says_its_format_and_an_unknown_one_is_refused():
+    d = TempDir()
+    try:
+        _fill(d.path, 1)
+        with open(_segment(d.path), "rb") as f:
+            assert f.read().startswith(b'{"v": 1, "seq": 1, ')
+        _rechain(_segment(d.path), [b'{"seq": 1, "t": 5, "type": "x", "data": {}}'])  # before "v"
+        j = Journal(d.path, ManualClock())
+        assert j.seq == 1 and j.verify() == (True, [])
+        j.close()
+        _rechain(_segment(d.path), [b'{"v": 2, "seq": 1, "t": 5, "type": "x", "data": {}}'])
+        e = raises(JournalCorrupt, Journal, d.path, ManualClock())
+        assert "z000001.log line 1" in str(e) and "journal format 2" in str(e), str(e)
+    finally:
+        d.cleanup()

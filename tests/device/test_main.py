@@ -3,9 +3,9 @@ import json
 
 from support import ROOT, RUNTIME, TempDir, raises, run
 
+from core.errors import ConfigError, DeviceError
 from firmware import VERSION
 from firmware.config import loads
-from firmware.errors import ConfigError, DeviceError
 from firmware.main import Firmware, parse_args, start
 from hal import platform
 

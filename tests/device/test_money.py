@@ -1,6 +1,6 @@
 from support import raises
 
-from firmware.money import div_half_up, format_cents, format_plain, parse_cents, vat_split
+from core.money import div_half_up, format_cents, format_plain, parse_cents, vat_split
 
 RATES = (1900, 700, 1070, 550, 0)
 

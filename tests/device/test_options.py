@@ -1,6 +1,6 @@
 from support import raises
 
-from firmware.cli import options
+from core.cli import options
 
 USAGE = "usage: x --a A [--b B]"
 

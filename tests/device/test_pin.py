@@ -2,7 +2,7 @@ import sys
 
 from support import raises
 
-from firmware.pin import check_pin, hash_pin, pbkdf2_sha256
+from core.pin import check_pin, hash_pin, pbkdf2_sha256
 
 
 def test_rfc7914_vector():

@@ -1,6 +1,6 @@
 from support import raises
 
-from firmware.errors import ProtocolError
+from core.errors import ProtocolError
 from hal.printer import PrinterStatus, decode_status
 
 

@@ -1,6 +1,6 @@
 from support import ROOT, demo_master, raises
 
-from firmware.errors import ConfigError
+from core.errors import ConfigError
 from firmware.register import bon as b
 from firmware.register.master import MasterData
 from firmware.register.vat import slots, vat_table

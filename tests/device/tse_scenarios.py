@@ -14,14 +14,15 @@ import asyncio
 import json
 import sys
 
+from firmware.fiscal.processdata import PROCESS_TYPE, kassenbeleg_v1
+from firmware.fiscal.qr import receipt_qr
 from hal.clock import SystemClock
 from hal.sim.tse_control import TseControl
 from tse_sd import errors
 from tse_sd import protocol as p
 from tse_sd.client import TseClient, initial_credentials
 from tse_sd.nbd import NbdBlockDevice
-from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
-from tse_sd.service import TseService, receipt_qr
+from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
 PUK, ADMIN, TIME_ADMIN = "123456", "12345", "54321"

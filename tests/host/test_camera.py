@@ -12,7 +12,7 @@ import PIL.Image
 import pytest
 import zxingcpp
 
-from firmware.errors import ConfigError, DeviceError
+from core.errors import ConfigError, DeviceError
 from hal.board import Board
 from hal.linux.camera import CameraScanner, VideoSource, decode, scanner_text, zxing_formats
 from hal.scanner import Symbol

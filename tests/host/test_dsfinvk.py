@@ -9,9 +9,10 @@ import zipfile
 
 import pytest
 
+from core.calendar import local_iso
 from firmware.exports.dsfinvk import TABLES, DsfinvkExport
 from firmware.journal import Journal, receipts
-from hal.clock import SystemClock, local_iso
+from hal.clock import SystemClock
 from tools import upy
 from tools.audit.dsfinvk import OFFICIAL_INDEX, check_dsfinvk, read_export
 from tools.sim.tse.server import CardServer
@@ -22,12 +23,12 @@ from support import demo_master  # noqa: E402
 
 @pytest.fixture(scope="module")
 def shift(tmp_path_factory):
-    """The demo shift (firmware/demo.py on CPython, no printer) and its DSFinV-K export."""
+    """The demo shift (tools/workloads/demo_shift.py on CPython, no printer) and its DSFinV-K export."""
     out = tmp_path_factory.mktemp("shift")
     card = CardServer(str(out / "card"), control_port=0).start()
     try:
         proc = subprocess.run(
-            [sys.executable, "firmware/demo.py", "--nbd", "127.0.0.1:%d" % card.nbd.port]
+            [sys.executable, "tools/workloads/demo_shift.py", "--nbd", "127.0.0.1:%d" % card.nbd.port]
             + ["--control", str(card.control_port), "--out", str(out)],
             cwd=upy.ROOT,
             env=upy.env({"PYTHONPATH": str(upy.ROOT)}),

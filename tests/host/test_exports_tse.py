@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from core.errors import ExportError
 from firmware.app import Till
 from firmware.config import DEFAULTS
-from firmware.errors import ExportError
 from firmware.exports.dsfinvk import DsfinvkExport
 from firmware.exports.elster import aufzeichnung_146a
 from firmware.exports.nachschau import kassen_nachschau

@@ -26,9 +26,10 @@ def _ruff(source, filename):
 
 def test_device_files_cover_the_device_folders_and_skip_host_code():
     names = {str(p.relative_to(ROOT)) for p in DEVICE_FILES}
-    assert {"firmware/money.py", "hal/clock.py", "hal/sim/__init__.py", "tests/upy_runner.py"} <= names
-    assert "hal/mpy/__init__.py" in names
-    assert not any(n.startswith(("hal/linux/", "tools/", "tests/host/")) for n in names)
+    assert {"core/money.py", "hal/clock.py", "hal/sim/__init__.py", "tests/upy_runner.py"} <= names
+    assert {"hal/mpy/__init__.py", "tools/workloads/demo_shift.py"} <= names
+    host = [n for n in names if n.startswith(("hal/linux/", "tools/", "tests/host/"))]
+    assert all(n.startswith("tools/workloads/") for n in host), host
 
 
 @pytest.mark.parametrize("path", DEVICE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -108,3 +109,40 @@ def test_gates_main_fails_on_a_bad_device_file(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "%s:1: .zfill() does not exist on MicroPython" % bad in out
     assert "gates: 1 device files, 1 problems" in out
+
+
+@pytest.mark.parametrize(
+    "module, source, says",
+    [
+        ("tse_sd.client", "from firmware.app import Till", "tse_sd.client may not import firmware.app"),
+        ("core.money", "import hal.clock", "core.money may not import hal.clock"),
+        ("hal.display", "from firmware import config", "may not import firmware"),
+        ("firmware.register.bon", "from tse_sd.client import TseClient", "may not import tse_sd.client"),
+        ("firmware.fiscal.qr", "from hal.printer import Printer", "may not import hal.printer"),
+        ("firmware.app", "from ui.operator import serve", "may not import ui.operator"),
+        ("hal.link", "def f():\n    from hal.linux.tty import open_tty\n", "platform driver hal.linux.tty"),
+        ("firmware.terminal", "import hal.sim.printer", "platform driver hal.sim.printer"),
+    ],
+)
+def test_the_layer_gate_refuses_an_import_against_the_direction(module, source, says):
+    problems = gates.layer_problems(source, module)
+    assert problems and says in problems[0][1], problems
+
+
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("firmware.app", "from core.money import format_cents\nfrom tse_sd.errors import TseError"),
+        ("hal.board", "def load():\n    import hal.linux.camera\n"),
+        ("hal.linux.camera", "from hal.linux.tty import open_tty"),
+        ("firmware.register.bon", "from firmware.fiscal.processdata import kassenbeleg_v1"),
+        ("firmware.main", "from ui import operator"),
+        ("ui.operator", "from firmware.register.limits import MAX_QTY\nimport asyncio, json"),
+    ],
+)
+def test_the_layer_gate_lets_downward_imports_pass(module, source):
+    assert gates.layer_problems(source, module) == []
+
+
+def test_the_tree_keeps_the_layers():
+    assert gates.layer_gate() == []

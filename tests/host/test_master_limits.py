@@ -7,7 +7,7 @@ import json
 import lxml.etree
 import pytest
 
-from firmware.errors import ConfigError
+from core.errors import ConfigError
 from firmware.register.limits import DSFINVK
 from firmware.register.master import MasterData
 from tools import upy

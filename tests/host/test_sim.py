@@ -307,6 +307,29 @@ def test_two_simulators_and_a_system_pcscd_side_by_side(tmp_path):
         system.wait()
 
 
+def test_a_taken_vpcd_port_is_said_so_and_the_launcher_chooses_others(tmp_path, monkeypatch):
+    import socket
+
+    from tools.sim import launch
+    from tools.sim.emupos import free_port
+    from tools.sim.pcsc import Pcscd, PortTaken
+
+    port = free_port()
+    with socket.socket() as other:  # another program listens on the contactless slot's port
+        other.bind(("0.0.0.0", port + 1))
+        other.listen(1)
+        with pytest.raises(PortTaken):
+            Pcscd(str(tmp_path / "pcsc"), port).start()
+        choices, real = iter([port]), launch.free_port_pair  # its first choice collides
+        monkeypatch.setattr(launch, "free_port_pair", lambda: next(choices, None) or real())
+        sim = Simulator(str(tmp_path / "sim"), "cpython")
+        try:
+            sim._start_readers()
+            assert "card reader" not in sim.missing and sim.reader_port != port
+        finally:
+            sim.stop()
+
+
 def test_operator_ui_commands_and_a_camera_scan(sim, tmp_path):
     from tools.sim.ui import OperatorUi
 

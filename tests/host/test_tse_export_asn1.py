@@ -9,12 +9,12 @@ import tarfile
 
 from asn1crypto import core, parser
 
+from firmware.fiscal.processdata import PROCESS_TYPE, kassenbeleg_v1
 from hal.clock import SystemClock
 from tools.sim.tse.image import ImageBlocks
 from tools.sim.tse.server import open_card
 from tse_sd.client import TseClient
 from tse_sd.export import ExportReader
-from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
 from tse_sd.transport import BlockTransport
 
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from firmware.fiscal.qr import receipt_qr
 from hal.clock import SystemClock
 from hal.linux.tse_file import FileTransport, find_card
 from tools.audit.tse import verify_qr, verify_tar
@@ -13,7 +14,7 @@ from tools.sim.tse.fuse_card import FuseCard
 from tools.sim.tse.server import open_card
 from tse_sd import errors
 from tse_sd.client import TseClient
-from tse_sd.service import TseService, receipt_qr
+from tse_sd.service import TseService
 
 SALE = "Beleg^2.38_0.00_0.00_0.00_0.00^2.38:Unbar"
 

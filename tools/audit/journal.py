@@ -54,6 +54,10 @@ def _lines(folder):
                 if hashlib.sha256(head + payload).hexdigest().encode() != digest:
                     raise FormatError("%s line %d: hash chain broken" % (name, n))
                 record = json.loads(payload)
+                if record.get("v", 1) != 1:
+                    raise FormatError(
+                        "%s line %d: journal format %r, this tool reads 1" % (name, n, record["v"])
+                    )
                 if record["seq"] != seq + 1:
                     raise FormatError("%s line %d: sequence %d after %d" % (name, n, record["seq"], seq))
                 head, seq = binascii.unhexlify(digest), record["seq"]

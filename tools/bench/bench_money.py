@@ -15,7 +15,7 @@ LOOPS = 20000
 # Runs on both runtimes: time.ticks_us exists only on MicroPython.
 SCRIPT = """
 import time, json
-from firmware.money import vat_split, format_cents
+from core.money import vat_split, format_cents
 try:
     now_us, diff = time.ticks_us, time.ticks_diff
 except AttributeError:

@@ -11,10 +11,10 @@ import gc
 import json
 import sys
 
+from firmware.fiscal.processdata import PROCESS_TYPE, kassenbeleg_v1
 from hal.clock import SystemClock
 from tse_sd.client import TseClient
 from tse_sd.nbd import NbdBlockDevice
-from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
 from tse_sd.transport import BlockTransport
 
 CLIENT_ID = "BENCH-1"

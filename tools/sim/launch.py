@@ -32,7 +32,7 @@ from tools.sim.card import CardLink, VirtualCard
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
 from tools.sim.nullmodem import NullModem
-from tools.sim.pcsc import Pcscd, PcscUnavailable
+from tools.sim.pcsc import Pcscd, PcscUnavailable, PortTaken
 from tools.sim.tse.server import CardServer
 
 # The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
@@ -54,6 +54,20 @@ SIM_CONSOLE = {
         },
     ],
 }
+
+
+def free_port_pair():
+    """A port ``p`` with ``p + 1`` free too, on loopback (vpcd's two slots)."""
+    while True:
+        port = free_port()
+        if port + 1 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 class Simulator:
@@ -114,20 +128,25 @@ class Simulator:
         self.endpoints["display"] = self.display.path
 
     def _start_readers(self):
-        port = free_port()
-        while port + 1 > 65535:
-            port = free_port()
-        self.reader_port = port
+        port = free_port_pair()
         if self.runtime == "micropython":  # the firmware is the reader: cards connect to it
             self.devices["card_reader"] = {"port": port}
             self.devices["contactless_reader"] = {"port": port + 1}
         else:
-            try:
-                self.pcscd = Pcscd(os.path.join(self.out, "pcsc"), port).start()
-            except PcscUnavailable as e:
-                self.missing["card reader"] = str(e)
-                self.devices.update(card_reader=None, contactless_reader=None)
-                return
+            tries = 5  # another program may take a port between our choice and vpcd's bind
+            while True:
+                try:
+                    self.pcscd = Pcscd(os.path.join(self.out, "pcsc"), port).start()
+                    break
+                except PcscUnavailable as e:
+                    tries -= 1
+                    if isinstance(e, PortTaken) and tries:
+                        port = free_port_pair()
+                        continue
+                    self.missing["card reader"] = str(e)
+                    self.devices.update(card_reader=None, contactless_reader=None)
+                    return
+        self.reader_port = port
         self.endpoints["card reader"] = "vpcd 127.0.0.1:%d (chip), :%d (contactless)" % (port, port + 1)
 
     # --- the firmware -------------------------------------------------------------------------

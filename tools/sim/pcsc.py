@@ -38,6 +38,10 @@ class PcscUnavailable(RuntimeError):
     pass
 
 
+class PortTaken(PcscUnavailable):
+    """vpcd could not listen on its port: another program has it (choose others)."""
+
+
 class Pcscd:
     def __init__(self, folder, port=35963, name=READER):
         self.folder = str(folder)
@@ -83,7 +87,11 @@ class Pcscd:
         if not os.path.exists(self.socket):
             return False
         with open(os.path.join(self.folder, "pcscd.log"), "rb") as f:
-            return b"daemon ready" in f.read()
+            log = f.read()
+        if b"Could not initialize connection to virtual ICC" in log:
+            self.stop()
+            raise PortTaken("vpcd's ports %d and %d are not both free" % (self.port, self.port + 1))
+        return b"daemon ready" in log
 
     def client_env(self):
         """What a PC/SC client process needs in its environment to reach this pcscd."""
@@ -113,7 +121,7 @@ class Pcscd:
 
 
 def _wait(timeout, names):
-    from firmware.errors import DeviceError
+    from core.errors import DeviceError
     from hal.linux.pcsc import PcscReader
 
     deadline = time.monotonic() + timeout

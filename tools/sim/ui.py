@@ -14,8 +14,8 @@ one command per line.
 
 import time
 
-from firmware.errors import EcrError
-from firmware.money import format_cents, parse_cents
+from core.errors import EcrError
+from core.money import format_cents, parse_cents
 from hal.linux.camera import scanner_text
 from hal.scanner import ScanError, Symbol
 from tools.sim.camera import decode_file

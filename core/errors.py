@@ -7,7 +7,7 @@ exception base per class ("multiple bases have instance lay-out conflict"), so a
 error never derives from two of these at once. Built-in exceptions keep their meaning:
 ``ValueError`` for a bad argument from our own code, ``OSError`` for I/O.
 
-    from firmware.errors import ConfigError
+    from core.errors import ConfigError
     raise ConfigError("log.level", "must be one of debug, info, warning, error")
 """
 

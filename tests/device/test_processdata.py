@@ -1,6 +1,6 @@
 from support import raises
 
-from tse_sd.processdata import kassenbeleg_v1
+from firmware.fiscal.processdata import kassenbeleg_v1
 
 
 def test_canonical_example_of_dsfinvk():

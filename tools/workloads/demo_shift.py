@@ -1,7 +1,7 @@
 """A scripted shift on the simulator, headless: ``make demo`` (``python -m tools.demo``) runs this
 on CPython or MicroPython against the emulated TSE card.
 
-    demo.py --nbd 127.0.0.1:PORT --control PORT --out out/demo [--printer 127.0.0.1:9100]
+    demo_shift.py --nbd 127.0.0.1:PORT --control PORT --out out/demo [--printer 127.0.0.1:9100]
 
 The shift: opening float; more than twenty sales over 19/7/0 % VAT with quantities, a weighed
 article, a line void, line and receipt discounts, cash with change, an external card terminal,
@@ -23,11 +23,12 @@ import asyncio
 import json
 import sys
 
+from core.cli import options
+from core.errors import DeviceError
+from core.storage import makedirs
 from firmware import VERSION
 from firmware.app import Till
-from firmware.cli import options
 from firmware.config import DEFAULTS
-from firmware.errors import DeviceError
 from firmware.exports.dsfinvk import DsfinvkExport
 from firmware.exports.elster import aufzeichnung_146a
 from firmware.exports.tse_export import TseExports
@@ -40,14 +41,13 @@ from firmware.reports import report, totals
 from hal.clock import SystemClock
 from hal.sim.printer import NetworkPrinter
 from hal.sim.tse_control import TseControl
-from hal.storage import makedirs
+from tools.workloads.tse_exercise import DEMO_ADMIN_PIN, DEMO_PUK, DEMO_TIME_ADMIN_PIN
 from tse_sd.client import TseClient
-from tse_sd.exercise import DEMO_ADMIN_PIN, DEMO_PUK, DEMO_TIME_ADMIN_PIN
 from tse_sd.nbd import NbdBlockDevice
 from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
-USAGE = "usage: demo.py --nbd HOST:PORT --control PORT --out DIR [--master FILE] [--printer HOST:PORT]"
+USAGE = "usage: demo_shift.py --nbd HOST:PORT --control PORT --out DIR [--master FILE] [--printer HOST:PORT]"
 
 
 async def sale(till, steps, payments):

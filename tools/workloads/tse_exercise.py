@@ -1,7 +1,8 @@
 """Exercise a fresh card through the driver: set-up, varied transactions, export.
 
-    MICROPYPATH=.frozen:. micropython -m tse_sd.exercise --nbd 127.0.0.1:10809 --count 20 --out DIR
-    python -m tse_sd.exercise ...          # the same on CPython
+    MICROPYPATH=.frozen:. micropython -m tools.workloads.tse_exercise --nbd 127.0.0.1:10809 \
+        --count 20 --out DIR
+    python -m tools.workloads.tse_exercise ...          # the same on CPython
 
 (``python -m tools.tse exercise`` starts a card emulator and runs this on either runtime.)
 The workload is the same on both runtimes for the same ``--seed``: Start + Finish with
@@ -16,12 +17,12 @@ import asyncio
 import json
 import sys
 
-from firmware.cli import options
+from core.cli import options
+from firmware.fiscal.processdata import PROCESS_TYPE, kassenbeleg_v1
+from firmware.fiscal.qr import receipt_qr
 from hal.clock import SystemClock
 from tse_sd.client import TseClient
 from tse_sd.nbd import NbdBlockDevice
-from tse_sd.processdata import PROCESS_TYPE, kassenbeleg_v1
-from tse_sd.service import receipt_qr
 from tse_sd.transport import BlockTransport
 
 DEMO_PUK = "123456"

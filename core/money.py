@@ -20,8 +20,13 @@ not per line, as DSFinV-K and § 14 UStG expect.
 """
 
 
+def whole(value):
+    """Is ``value`` a whole number (an ``int``, and not ``True``/``False``, which are ints too)?"""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_int(value, name):
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not whole(value):
         raise ValueError("%s must be integer cents, got %r" % (name, value))
 
 
@@ -39,7 +44,7 @@ def div_half_up(numerator, denominator):
 def vat_split(gross, rate):
     """Split ``gross`` cents at ``rate`` (hundredths of a percent) into ``(net, vat)``."""
     _check_int(gross, "gross")
-    if not isinstance(rate, int) or isinstance(rate, bool) or rate < 0 or rate > 10000:
+    if not whole(rate) or rate < 0 or rate > 10000:
         raise ValueError("rate must be hundredths of a percent in 0..10000, got %r" % (rate,))
     vat = div_half_up(gross * rate, 10000 + rate)
     return gross - vat, vat

@@ -11,7 +11,7 @@ Amounts have a decimal point, two decimals, no grouping, a leading ``-`` when ne
 The result is ASCII and exactly what the TSE signs: nothing may round or reformat it later.
 """
 
-from firmware.money import format_plain
+from core.money import format_plain
 
 PROCESS_TYPE = "Kassenbeleg-V1"
 VORGANGSTYPEN = (
