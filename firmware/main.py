@@ -70,13 +70,13 @@ class Firmware:
 
     async def run(self):
         """Boot the terminal and run it until ``stop()``."""
-        from firmware.app import Till, period_has_vorgaenge
         from firmware.console.service import Console
         from firmware.console.users import Users
         from firmware.journal import Journal
         from firmware.masterstore import MasterStore
         from firmware.register.master import load_master
         from firmware.terminal import Terminal
+        from firmware.till import Till, period_has_vorgaenge
         from ui import operator
 
         cfg, clock = self.config, self.platform.clock

@@ -70,10 +70,9 @@ class Terminal:
 
     # --- ringing up ------------------------------------------------------------------------
 
-    async def _add(self, method, *args):
-        bon = self.till.bon or self.till.open_bon()
+    async def _add(self, entry, *args):
         try:
-            line = await self.till.add(getattr(bon, method), *args)
+            line = await self.till.ring(entry, *args)
         except (ValueError, KeyError) as e:
             self.say(str(e.args[0]) if e.args else str(e))
             return None
@@ -98,17 +97,16 @@ class Terminal:
         return await self.barcode(item.text)
 
     async def void(self, pos):
-        bon = self.till.bon
-        if bon is None:
+        if not self.till.open_sale:
             self.say("kein offener Bon")
             return
         try:
-            bon.void(pos)
+            self.till.void(pos)
         except ValueError as e:
             self.say(str(e))
 
     async def abort(self):
-        if self.till.bon is None:
+        if not self.till.open_sale:
             self.say("kein offener Bon")
             return None
         record = await self.till.abort()
@@ -119,25 +117,23 @@ class Terminal:
 
     async def pay_cash(self, given=None):
         """Cash; ``given`` cents handed over (``None``: exactly the total)."""
-        bon = self.till.bon
-        if bon is None:
+        till = self.till
+        if not till.open_sale:
             self.say("kein offener Bon")
             return None
-        due = bon.total - bon.paid
         try:
-            bon.pay("Bar", due if given is None else given)
+            till.pay("Bar", till.due if given is None else given)
         except ValueError as e:
             self.say(str(e))
             return None
-        if bon.paid < bon.total:
-            self.say("noch %s EUR fällig" % format_cents(bon.total - bon.paid))
-            self._show("Noch zu zahlen", format_cents(bon.total - bon.paid) + " EUR")
+        if till.due > 0:
+            self.say("noch %s EUR fällig" % format_cents(till.due))
+            self._show("Noch zu zahlen", format_cents(till.due) + " EUR")
             return None
         return await self._finish(cash=True)
 
     async def pay_card(self):
-        bon = self.till.bon
-        if bon is None:
+        if not self.till.open_sale:
             self.say("kein offener Bon")
             return None
         try:
@@ -152,7 +148,11 @@ class Terminal:
             self.say("Karte: %s" % e)
             return None
         self.say("Karte %s %s gelesen" % (self.card["label"], self.card["pan"]))
-        bon.pay("ECKarte", bon.total - bon.paid)
+        try:
+            self.till.pay("ECKarte", self.till.due)
+        except ValueError as e:
+            self.say(str(e))
+            return None
         return await self._finish(cash=False)
 
     def _card_reader(self):
@@ -253,14 +253,8 @@ class Terminal:
         return self.service.status()
 
     def state(self):
-        bon = self.till.bon
         return {
-            "bon": None
-            if bon is None
-            else {
-                "lines": [[ln["pos"], ln["text"], ln["qty"], ln["amount"], ln["storno"]] for ln in bon.lines],
-                "total": bon.total,
-            },
+            "bon": self.till.sale(),
             "last_bon_nr": self.till.last_bon_nr,
             "last_receipt": self.last_receipt,
             "queue": [bon_nr for bon_nr, _ in self.queue],

@@ -43,7 +43,7 @@ def _hex(data):
 
 
 def _no_sale(con):
-    if con.fw.till.bon is not None:
+    if con.fw.till.open_sale:
         raise ValueError("a sale is open: finish or abort it first")
 
 
@@ -118,7 +118,7 @@ async def cmd_status(con, args):
         "storage": _storage(fw.config["data_dir"]),
         "journal": fw.journal.stats(),
         "tse": tse,
-        "sale_open": till.bon is not None,
+        "sale_open": till.open_sale,
         "last_receipt": till.last_bon_nr,
         "print_queue": [n for n, _ in fw.terminal.queue],
     }

@@ -11,9 +11,9 @@ import sys
 
 from support import demo_master
 
-from firmware.app import Till
 from firmware.journal import Journal
 from firmware.log import Logger
+from firmware.till import Till
 from hal.clock import SystemClock
 from tools.workloads.tse_exercise import Lcg
 from tse_sd.client import TseClient
@@ -34,15 +34,15 @@ async def work(till, rng, sales):
     say("ready %d" % len(done))
     n = 0
     while sales < 0 or n < sales:
-        bon = till.open_bon()
+        till.open_bon()
         for _ in range(1 + rng.below(4)):
-            await till.add(bon.add_plu, PLUS[rng.below(len(PLUS))], 1000 * (1 + rng.below(3)))
+            await till.ring("add_plu", PLUS[rng.below(len(PLUS))], 1000 * (1 + rng.below(3)))
         if rng.below(10) == 0:
             await till.abort()
         else:
-            if rng.below(3) == 0 and bon.total > 100:
-                bon.pay("ECKarte", 100)
-            bon.pay("Bar", bon.total - bon.paid + rng.below(500))
+            if rng.below(3) == 0 and till.due > 100:
+                till.pay("ECKarte", 100)
+            till.pay("Bar", till.due + rng.below(500))
             await till.finish()
         n += 1
 

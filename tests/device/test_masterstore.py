@@ -6,11 +6,11 @@ import json
 
 from support import ROOT, TempDir, run
 
-from firmware.app import Till, period_has_vorgaenge
 from firmware.journal import Journal
 from firmware.log import Logger
 from firmware.masterstore import MasterStore
 from firmware.register.master import load_master
+from firmware.till import Till, period_has_vorgaenge
 from hal.clock import ManualClock
 
 
@@ -31,9 +31,9 @@ def _boot(d, data, clock, log):
 
 def _sell(till, plu="1001"):
     async def sale():
-        bon = till.open_bon()
-        line = await till.add(bon.add_plu, plu)
-        bon.pay("Bar", line["amount"])
+        till.open_bon()
+        line = await till.ring("add_plu", plu)
+        till.pay("Bar", line["amount"])
         await till.finish()
         return line["amount"]
 

@@ -30,7 +30,7 @@ from tse_sd.nbd import NbdBlockDevice
 from tse_sd.transport import BlockTransport
 
 sys.path.insert(0, str(upy.ROOT / "tests" / "host"))
-from test_app import agree  # noqa: E402
+from test_till import agree  # noqa: E402
 
 CUTS = 100  # per runtime: 200 in all
 WORKLOAD = str(upy.ROOT / "tests" / "device" / "crash_workload.py")

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from core.errors import ExportError
-from firmware.app import Till
 from firmware.config import DEFAULTS
 from firmware.exports.dsfinvk import DsfinvkExport
 from firmware.exports.elster import aufzeichnung_146a
@@ -17,6 +16,7 @@ from firmware.exports.nachschau import kassen_nachschau
 from firmware.exports.tse_export import TseExports, check_tar
 from firmware.journal import Journal
 from firmware.log import Logger
+from firmware.till import Till
 from hal.clock import SystemClock
 from tools import upy
 from tools.audit.dsfinvk import check_dsfinvk, read_export
@@ -53,9 +53,9 @@ def shop(tmp_path):
 
 async def sell(till, n):
     for _ in range(n):
-        bon = till.open_bon()
-        await till.add(bon.add_plu, "1001")
-        bon.pay("Bar", 1000)
+        till.open_bon()
+        await till.ring("add_plu", "1001")
+        till.pay("Bar", 1000)
         await till.finish()
 
 
@@ -157,9 +157,9 @@ def test_kassen_nachschau_hands_over_everything_and_keeps_the_card(shop):
 
 def test_a_late_signature_is_a_second_tse_row_of_its_receipt(shop):
     till, _exports, tmp, card = shop
-    bon = till.open_bon()
-    asyncio.run(till.add(bon.add_plu, "1001"))
-    bon.pay("Bar", 1000)
+    till.open_bon()
+    asyncio.run(till.ring("add_plu", "1001"))
+    till.pay("Bar", 1000)
     card.faults.update({"removed": True})  # the card is pulled before the Finish
     failed = asyncio.run(till.finish())
     card.faults.update({"removed": False})

@@ -114,12 +114,12 @@ def test_gates_main_fails_on_a_bad_device_file(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "module, source, says",
     [
-        ("tse_sd.client", "from firmware.app import Till", "tse_sd.client may not import firmware.app"),
+        ("tse_sd.client", "from firmware.till import Till", "tse_sd.client may not import firmware.till"),
         ("core.money", "import hal.clock", "core.money may not import hal.clock"),
         ("hal.display", "from firmware import config", "may not import firmware"),
         ("firmware.register.bon", "from tse_sd.client import TseClient", "may not import tse_sd.client"),
         ("firmware.fiscal.qr", "from hal.printer import Printer", "may not import hal.printer"),
-        ("firmware.app", "from ui.operator import serve", "may not import ui.operator"),
+        ("firmware.till", "from ui.operator import serve", "may not import ui.operator"),
         ("hal.link", "def f():\n    from hal.linux.tty import open_tty\n", "platform driver hal.linux.tty"),
         ("firmware.terminal", "import hal.sim.printer", "platform driver hal.sim.printer"),
     ],
@@ -132,7 +132,7 @@ def test_the_layer_gate_refuses_an_import_against_the_direction(module, source, 
 @pytest.mark.parametrize(
     "module, source",
     [
-        ("firmware.app", "from core.money import format_cents\nfrom tse_sd.errors import TseError"),
+        ("firmware.till", "from core.money import format_cents\nfrom tse_sd.errors import TseError"),
         ("hal.board", "def load():\n    import hal.linux.camera\n"),
         ("hal.linux.camera", "from hal.linux.tty import open_tty"),
         ("firmware.register.bon", "from firmware.fiscal.processdata import kassenbeleg_v1"),

@@ -64,10 +64,10 @@ def test_at_the_limit_is_taken_one_more_is_refused(section, index, key, column):
 def test_master_data_at_every_limit_exports_what_the_checker_passes(tmp_path):
     import asyncio
 
-    from firmware.app import Till
     from firmware.exports.dsfinvk import DsfinvkExport
     from firmware.journal import Journal
     from firmware.log import Logger
+    from firmware.till import Till
     from hal.clock import ManualClock
     from tools.audit.dsfinvk import check_dsfinvk
 
@@ -93,9 +93,9 @@ def test_master_data_at_every_limit_exports_what_the_checker_passes(tmp_path):
         till = Till(master, journal, None, clock, Logger(ring=16), operator=operator)
 
         async def day():
-            bon = till.open_bon()
-            await till.add(bon.add_plu, plu, 3000)
-            bon.pay("Bar", 3 * 99999999)
+            till.open_bon()
+            await till.ring("add_plu", plu, 3000)
+            till.pay("Bar", 3 * 99999999)
             await till.finish()
             await till.close_day(3 * 99999999)
 

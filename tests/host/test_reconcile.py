@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
-from firmware.app import Till
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
+from firmware.till import Till
 from hal.clock import SystemClock
 from tools import upy
 from tools.audit.__main__ import main
@@ -60,9 +60,9 @@ def shop(tmp_path):
 
 
 def sell(till, plu="1001", pay=600):
-    bon = till.open_bon()
-    run(till.add(bon.add_plu, plu))
-    bon.pay("Bar", pay)
+    till.open_bon()
+    run(till.ring("add_plu", plu))
+    till.pay("Bar", pay)
     return run(till.finish())
 
 

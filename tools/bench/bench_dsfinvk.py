@@ -20,13 +20,13 @@ from dsfinvk.collection import Collection
 from dsfinvk.models import Bonpos
 
 import firmware.journal
-from firmware.app import Till
 from firmware.exports.archive import zip_folder
 from firmware.exports.dsfinvk import TABLES, Csv, write_lines
 from firmware.journal import Journal
 from firmware.log import Logger
 from firmware.register.bon import Bon
 from firmware.register.master import MasterData
+from firmware.till import Till
 from hal.clock import ManualClock
 from tools import upy
 
@@ -121,10 +121,10 @@ def make_journal(folder, count):
 
         async def shift():
             for _ in range(count):
-                bon = till.open_bon()
+                till.open_bon()
                 for plu, qty in BASKETS[:3]:
-                    await till.add(bon.add_plu, plu, qty)
-                bon.pay("Bar", bon.total)
+                    await till.ring("add_plu", plu, qty)
+                till.pay("Bar", till.due)
                 await till.finish()
             await till.close_day(counted=0)
 

@@ -15,11 +15,11 @@ import json
 import sys
 import time
 
-from firmware.app import Till
 from firmware.journal import Journal
 from firmware.log import Logger
 from firmware.receipts import receipt, to_escpos
 from firmware.register.master import MasterData
+from firmware.till import Till
 from hal.clock import SystemClock
 from tse_sd.protocol import TransactionResult
 
@@ -70,10 +70,10 @@ async def shift(till, master, sales, heap):
     paper = _Printer()
     for i in range(sales):
         t0 = now_us()
-        bon = till.open_bon()
+        till.open_bon()
         for k in range(20):
-            await till.add(bon.add_plu, PLUS[(i + k) % len(PLUS)])
-        bon.pay("Bar", bon.total + 1000)
+            await till.ring("add_plu", PLUS[(i + k) % len(PLUS)])
+        till.pay("Bar", till.due + 1000)
         record = await till.finish()
         t1 = now_us()
         to_escpos(receipt(record, master, 42), sink=paper.receive)

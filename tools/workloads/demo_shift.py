@@ -27,7 +27,6 @@ from core.cli import options
 from core.errors import DeviceError
 from core.storage import makedirs
 from firmware import VERSION
-from firmware.app import Till
 from firmware.config import DEFAULTS
 from firmware.exports.dsfinvk import DsfinvkExport
 from firmware.exports.elster import aufzeichnung_146a
@@ -38,6 +37,7 @@ from firmware.receipts import receipt, to_escpos, to_text
 from firmware.register.bon import TRAINING
 from firmware.register.master import load_master
 from firmware.reports import report, totals
+from firmware.till import Till
 from hal.clock import SystemClock
 from hal.sim.printer import NetworkPrinter
 from hal.sim.tse_control import TseControl
@@ -51,12 +51,16 @@ USAGE = "usage: demo_shift.py --nbd HOST:PORT --control PORT --out DIR [--master
 
 
 async def sale(till, steps, payments):
-    """One receipt: ``steps`` are (Bon method name, args...), ``payments`` (ZAHLART_TYP, cents)."""
-    bon = till.open_bon()
+    """One receipt: ``steps`` are (an entry of ``Till.ring`` or ``void``, args...), ``payments``
+    (ZAHLART_TYP, cents)."""
+    till.open_bon()
     for name, *args in steps:
-        await till.add(getattr(bon, name), *args)
+        if name == "void":
+            till.void(*args)
+        else:
+            await till.ring(name, *args)
     for typ, amount in payments:
-        bon.pay(typ, amount)
+        till.pay(typ, amount)
     return await till.finish()
 
 
@@ -86,13 +90,13 @@ async def shift(till, service, card):
     await add([("add_plu", "1002", 2000), ("add_plu", "1003", 6000)], [("Bar", 508)])  # exact cash
     await add([("add_barcode", "4006381333931")], [("Bar", 600)])  # scanned barcode
 
-    bon = till.open_bon(TRAINING)  # training: marked, signed, never in the closing, no real money
-    await till.add(bon.add_plu, "1005")
-    bon.pay("Bar", 300)
+    till.open_bon(TRAINING)  # training: marked, signed, never in the closing, no real money
+    await till.ring("add_plu", "1005")
+    till.pay("Bar", 300)
     done.append(await till.finish())
 
-    bon = till.open_bon()  # the customer changes their mind
-    await till.add(bon.add_plu, "1006", 3000)
+    till.open_bon()  # the customer changes their mind
+    await till.ring("add_plu", "1006", 3000)
     done.append(await till.abort())
 
     done.append(await till.storno(done[2]["bon_nr"]))  # cancel the card sale of earlier

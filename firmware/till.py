@@ -2,10 +2,13 @@
 
     till = Till(master, journal, tse_client, clock, log)   # tse_client may be None: no TSE fitted
     await till.recover()                  # at boot: finish what a power cut interrupted
-    bon = till.open_bon()                 # or open_bon(TRAINING)
-    await till.add(bon.add_plu, "1001")   # the first entry starts the TSE transaction at once
-    bon.pay("Bar", 1000)
+    till.open_bon()                       # or open_bon(TRAINING); ring() opens a Beleg itself
+    await till.ring("add_plu", "1001")    # the first entry starts the TSE transaction at once
+    till.pay("Bar", 1000)                 # till.due, till.void(pos), till.sale(): the screens' view
     record = await till.finish()          # signed and in the journal: now print the receipt
+
+The till owns the receipt being rung up (``firmware/register/bon.py``): the terminal, the
+console and the workloads ask the till, never the Bon.
 
 Theory of operation (KassenSichV § 2, AEAO zu § 146a; see docs/compliance.md):
 
@@ -33,7 +36,7 @@ import binascii
 
 from core.money import whole
 from firmware import VERSION
-from firmware.fiscal.processdata import PROCESS_TYPE, kassenbeleg_v1
+from firmware.fiscal.processdata import PROCESS_TYPE
 from firmware.fiscal.qr import b64, receipt_qr
 from firmware.journal import receipts
 from firmware.reconcile import JournalFacts, reconcile, record_lost
@@ -88,6 +91,22 @@ def period_has_vorgaenge(journal):
     return False
 
 
+# What may be rung up on a receipt: the Bon's entry methods (firmware/register/bon.py).
+ENTRIES = (
+    "add_plu",
+    "add_barcode",
+    "add_weighed",
+    "add_open",
+    "add_return",
+    "pfand_refund",
+    "sell_voucher",
+    "redeem_voucher",
+    "add_tip",
+    "line_discount",
+    "receipt_discount",
+)
+
+
 class Till:
     def __init__(self, master, journal, tse, clock, log, operator="1", service=None):
         self.master = master
@@ -101,7 +120,7 @@ class Till:
         self.waiting_master = None  # master data changed mid-period: taken after the closing
         self.operator = master.operator(operator)
         self.client_id = master.register["serial"]
-        self.bon = None
+        self._bon = None
         self._start = None  # TransactionResult of the open Vorgang's Start
         self._start_time = None
         self._failure = ""
@@ -212,14 +231,10 @@ class Till:
     async def _sign_and_record(self, record, process_data):
         """Pending -> TSE Finish -> beleg. Returns the journaled receipt (whole)."""
         start = self._start
-        self.bon = None
+        self._bon = None
         self._start = None
         if start is None:
-            record["tse_failure"] = self._failure or NO_TSE
-            if self._detail:
-                record["tse_detail"] = self._detail
-            record["end"] = self.clock.now()
-            self.journal.append("beleg", record)
+            self._beleg(record, failure=(self._failure or NO_TSE, self._detail))
             return record
         pending = self.journal.append(
             "pending", {"number": start.number, "process_data": process_data, "bon": record}
@@ -227,14 +242,29 @@ class Till:
         outcome = {"pending": pending["seq"], "bon_nr": record["bon_nr"]}
         try:
             finish = await self._finish(start, process_data)
-            outcome["tse"] = self._tse_fields(start, finish, process_data)
+            self._beleg(outcome, start, finish, process_data)
         except TseError as e:
-            outcome["tse_failure"], outcome["tse_detail"] = self._failed(e, "finish of %d" % start.number)
-            outcome["tse_number"] = start.number
-        outcome["end"] = self.clock.now()
-        self.journal.append("beleg", outcome)
+            failure = self._failed(e, "finish of %d" % start.number)
+            self._beleg(outcome, failure=failure, number=start.number)
         del outcome["pending"]
         record.update(outcome)
+        return record
+
+    def _beleg(self, record, start=None, finish=None, process_data=None, failure=None, number=None):
+        """Journal a ``beleg`` record, every writer through here: ``record`` (a whole receipt of
+        ``Bon.record``, or what completes a ``pending`` one) with the TSE's answer (``finish``)
+        or the failure (``(text for people, detail)``, and the TSE ``number`` if it started),
+        and the end time."""
+        if finish is not None:
+            record["tse"] = self._tse_fields(start, finish, process_data)
+        else:
+            record["tse_failure"] = failure[0]
+            if failure[1]:
+                record["tse_detail"] = failure[1]
+            if number is not None:
+                record["tse_number"] = number
+        record["end"] = self.clock.now()
+        self.journal.append("beleg", record)
         return record
 
     async def _finish(self, start, process_data):
@@ -267,34 +297,74 @@ class Till:
     # --- a Vorgang -----------------------------------------------------------------------
 
     def open_bon(self, bon_typ=bons.BELEG):
-        if self.bon is not None:
+        """Open a receipt (``Beleg``, or ``AVTraining``); ``ring`` opens a Beleg by itself."""
+        if self._bon is not None:
             raise ValueError("a receipt is already open")
-        self.bon = bons.Bon(self.master, bon_typ)
-        return self.bon
+        self._bon = bons.Bon(self.master, bon_typ)
 
-    async def add(self, method, *args, **kwargs):
-        """Apply a Bon method; the first successful entry starts the TSE transaction."""
-        if self.bon is None:
+    def _open(self):
+        if self._bon is None:
             raise ValueError("no receipt is open")
-        first = not self.bon.lines
-        result = method(*args, **kwargs)
-        if first and self.bon.lines:
+        return self._bon
+
+    @property
+    def open_sale(self):
+        return self._bon is not None
+
+    async def ring(self, entry, *args, **kwargs):
+        """Ring up an entry (``ring("add_plu", "1001", 2000)``, one of ``ENTRIES``) on the open
+        receipt, opening a Beleg if none is; the first line starts the TSE transaction at once.
+        Returns the line (or discount). A refused entry (``ValueError``) changes nothing."""
+        if entry not in ENTRIES:
+            raise ValueError("no entry %r (one of %s)" % (entry, ", ".join(ENTRIES)))
+        if self._bon is None:
+            self.open_bon()
+        bon = self._bon
+        first = not bon.lines
+        result = getattr(bon, entry)(*args, **kwargs)
+        if first and bon.lines:
             await self._tse_start()
         return result
 
+    def void(self, pos):
+        """Cancel line ``pos`` of the open receipt (it stays visible, P_STORNO)."""
+        self._open().void(pos)
+
+    def pay(self, zahlart, amount, name=None):
+        """A payment on the open receipt (cash given may exceed what is due)."""
+        self._open().pay(zahlart, amount, name)
+
+    @property
+    def due(self):
+        """Cents still to pay on the open receipt (None: none is open)."""
+        return None if self._bon is None else self._bon.total - self._bon.paid
+
+    def sale(self):
+        """What the screens show of the open receipt: ``{"lines": [[pos, text, qty, amount,
+        storno], ...], "total", "paid"}``, or None."""
+        bon = self._bon
+        if bon is None:
+            return None
+        return {
+            "lines": [[ln["pos"], ln["text"], ln["qty"], ln["amount"], ln["storno"]] for ln in bon.lines],
+            "total": bon.total,
+            "paid": bon.paid,
+        }
+
     async def finish(self):
         """The open receipt is paid: sign it, journal it, return its record."""
-        payments, given, change = self.bon.settle()
-        record = self._numbered(self.bon.record(payments, given, change))
-        return await self._sign_and_record(record, self.bon.process_data(payments=payments))
+        bon = self._open()
+        payments, given, change = bon.settle()
+        record = self._numbered(bon.record(payments, given, change))
+        return await self._sign_and_record(record, bon.process_data(payments=payments))
 
     async def abort(self):
         """Abandon the open receipt: the TSE transaction is finished as AVBelegabbruch."""
-        bon = self.bon
+        bon = self._bon
         if bon is None:
             raise ValueError("no receipt is open")
         if not bon.lines:
-            self.bon = None
+            self._bon = None
             return None
         record = self._numbered(bon.record([], bon_typ=bons.ABORT))
         return await self._sign_and_record(record, bon.process_data(bons.ABORT, []))
@@ -311,15 +381,15 @@ class Till:
         return await self._whole(bons.storno_of(self.master, original))
 
     async def _whole(self, bon):
-        if self.bon is not None:
+        if self._bon is not None:
             raise ValueError("finish the open receipt first")
-        self.bon = bon
+        self._bon = bon
         await self._tse_start()
         return await self.finish()
 
     async def close_day(self, counted):
         """Kassenabschluss: book a counted-cash difference, journal the closing, start a new period."""
-        if self.bon is not None:
+        if self._bon is not None:
             raise ValueError("finish the open receipt first")
         if not whole(counted):
             raise ValueError("counted cash must be whole cents")
@@ -354,7 +424,7 @@ class Till:
     def period_has_vorgaenge(self):
         """Has the open period a Vorgang (a receipt, or one begun)? Master data may change only
         when it has none: right after a closing (DSFinV-K Tz. 3.3)."""
-        return self.bon is not None or period_has_vorgaenge(self.journal)
+        return self._bon is not None or period_has_vorgaenge(self.journal)
 
     def reprint(self, bon_nr):
         """A receipt again, for a customer who asks: journaled as a copy, marked "Kopie"."""
@@ -426,15 +496,11 @@ class Till:
                     open_numbers.remove(number)
                 else:
                     finish = await self.tse.last_response()
-                    if finish.number != number:
-                        outcome["tse_failure"] = "TSE-Antwort bei Stromausfall verloren"
-                        outcome["tse_detail"] = "signed, but the TSE's answer was lost in a power cut"
-                        outcome["tse_number"] = number
-                        finish = None
-                if finish is not None:
-                    outcome["tse"] = self._tse_fields(None, finish, process_data)
-                outcome["end"] = self.clock.now()
-                self.journal.append("beleg", outcome)
+                if finish.number == number:
+                    self._beleg(outcome, None, finish, process_data)
+                else:
+                    lost = ("TSE-Antwort bei Stromausfall verloren", "signed, but the TSE's answer was lost")
+                    self._beleg(outcome, failure=lost, number=number)
                 self.last_bon_nr = max(self.last_bon_nr, bon_nr)
                 done.append(("completed", bon_nr))
             for number in open_numbers:
@@ -448,26 +514,14 @@ class Till:
                     )
                     done.append(("signed late", bon_nr))
                     continue
-                pd = kassenbeleg_v1(bons.ABORT, (0, 0, 0, 0, 0), [])
+                empty = bons.Bon(self.master)
+                empty.name = "Abbruch nach " + cause
+                pd = empty.process_data(bons.ABORT)
                 finish = await self.tse.finish_transaction(self.client_id, number, pd, PROCESS_TYPE)
                 self._start_time = self.clock.now()
-                record = self._numbered(
-                    {
-                        "bon_typ": bons.ABORT,
-                        "bon_name": "Abbruch nach " + cause,
-                        "lines": [],
-                        "payments": [],
-                        "given": 0,
-                        "change": 0,
-                        "total": 0,
-                        "vat": [],
-                        "references": [],
-                        "recovered": True,
-                    }
-                )
-                record["tse"] = self._tse_fields(None, finish, pd)
-                record["end"] = self.clock.now()
-                self.journal.append("beleg", record)
+                record = self._numbered(empty.record([], bon_typ=bons.ABORT))
+                record["recovered"] = True
+                self._beleg(record, None, finish, pd)
                 done.append(("aborted", record["bon_nr"]))
         except TseError as e:
             self._catch_up = True
