@@ -1,0 +1,127 @@
+"""What the terminal says about itself: status, date, date set (device code)."""
+
+import os
+import sys
+
+from core.calendar import days_from_civil, iso8601, local_text, parse_date
+from core.errors import DeviceError
+from firmware import VERSION
+from firmware.console.commands.base import UsageError, _need
+
+
+def _storage(path):
+    try:
+        st = os.statvfs(path)
+    except (AttributeError, OSError):
+        return None
+    return {"total_bytes": st[1] * st[2], "free_bytes": st[1] * st[4]}
+
+
+async def cmd_status(con, args):
+    _need(args, 0)
+    fw = con.fw
+    clock = fw.clock
+    now = clock.now()
+    till = fw.till
+    if fw.service is not None:
+        fw.service.refresh()  # what the card can do right now, not at the last service round
+    tse = fw.service.status() if fw.service is not None else {"state": "none", "can": "none fitted"}
+    data = {
+        "version": VERSION,
+        "runtime": sys.implementation.name,
+        "platform": fw.platform.name,
+        "board": fw.board.name,
+        "uptime_s": clock.ticks_diff(clock.ticks_ms(), fw.boot_ms) // 1000,
+        "time": iso8601(now),
+        "time_valid": now > 1735689600,  # after 2025-01-01: the clock has been set
+        "storage": _storage(fw.config["data_dir"]),
+        "journal": fw.journal.stats(),
+        "tse": tse,
+        "sale_open": till.open_sale,
+        "last_receipt": till.last_bon_nr,
+        "print_queue": [n for n, _ in fw.terminal.queue],
+    }
+    lines = [
+        "smartECR %s on %s, platform %s, board %s"
+        % (VERSION, data["runtime"], data["platform"], data["board"]),
+        "up %d s; time %s (%s)"
+        % (data["uptime_s"], local_text(now), "valid" if data["time_valid"] else "NOT SET"),
+    ]
+    st = data["storage"]
+    if st:
+        lines.append("storage: %d of %d KiB free" % (st["free_bytes"] // 1024, st["total_bytes"] // 1024))
+    j = data["journal"]
+    lines.append("journal: %d records, %d periods, %d bytes" % (j["records"], j["segments"], j["bytes"]))
+    if till.waiting_master is not None:
+        data["master_waiting"] = till.waiting_master.digest
+        lines.append("master data: changed (%s), taken after the next closing" % till.waiting_master.source)
+    report = till.reconciliation
+    if report is not None:
+        data["journal"]["reconciled"] = {"ok": report.ok, "problems": report.problems}
+        lines.append("  at boot: %s" % report.summary())
+    lines.append("TSE: %s" % tse["can"])
+    if "serial" in tse:
+        exp = tse["certificate_expiration"]
+        lines.append(
+            "  serial %s, time %s, self-test %s (next in %d s)"
+            % (
+                tse["serial"][:16] + "...",
+                "valid" if tse["valid_time"] else "NOT SET",
+                "passed" if tse["self_test_passed"] else "DUE",
+                tse["next_self_test_s"],
+            )
+        )
+        lines.append(
+            "  signatures %d of %d; certificate until %s; open transactions %d; clients %d"
+            % (
+                tse["signatures_used"],
+                tse["signatures_max"],
+                local_text(exp)[:10] if exp else "?",
+                tse["open_transactions"],
+                tse["clients"],
+            )
+        )
+    for w in tse.get("warnings", ()):
+        lines.append("  warning: " + w)
+    lines.append(
+        "sale: %s; last receipt %s; print queue %s"
+        % ("OPEN" if data["sale_open"] else "none", data["last_receipt"], data["print_queue"] or "empty")
+    )
+    return "\n".join(lines), data
+
+
+def _parse_utc(text):
+    """Unix seconds of ``YYYY-MM-DDThh:mm:ssZ``: a real day (2000 to 2099) and time, checked,
+    never normalised (2026-02-31 is refused, not taken for 2026-03-03)."""
+    if len(text) != 20 or text[10] != "T" or text[13] != ":" or text[16] != ":" or text[19] != "Z":
+        raise UsageError("give the time as UTC, like 2026-11-22T09:30:00Z")
+    try:
+        y, mo, d = parse_date(text[:10])
+    except ValueError as e:
+        raise UsageError(str(e))
+    parts = (text[11:13], text[14:16], text[17:19])
+    if not all(p.isdigit() for p in parts):
+        raise UsageError("give the time as UTC, like 2026-11-22T09:30:00Z")
+    h, mi, s = int(parts[0]), int(parts[1]), int(parts[2])
+    if not (h < 24 and mi < 60 and s < 60):
+        raise UsageError("no such time %r" % text)
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+
+
+async def cmd_date(con, args):
+    _need(args, 0)
+    now = con.fw.clock.now()
+    data = {"utc": iso8601(now), "local": local_text(now), "settable": con.fw.clock.can_set}
+    return "%s (UTC %s)" % (data["local"], data["utc"]), data
+
+
+async def cmd_date_set(con, args):
+    _need(args, 1)
+    seconds = _parse_utc(args[0])
+    clock = con.fw.clock
+    if not clock.can_set:
+        raise DeviceError("this terminal's clock follows the operating system (NTP): set it there")
+    clock.set(seconds)
+    if con.fw.service is not None:
+        await con.fw.service.sync_time()
+    return "clock set to %s" % local_text(seconds)
