@@ -204,6 +204,8 @@ _NAMES = {
     0xFF00: "SIG_ERROR",
 }
 
+STATUS = {name: code for code, name in _NAMES.items()}  # WORM name -> status code
+
 _CLASSES = {}
 for _cls in (
     AuthenticationFailed,
