@@ -227,6 +227,10 @@ class Terminal:
             return
         self.check_drawer()
 
+    def warn_drawer_after(self, seconds):
+        """A drawer left open longer than ``seconds`` gives a warning (``drawer_warn_s``)."""
+        self.watch.limit_s = seconds
+
     def check_drawer(self):
         drawer = self._device("drawer")
         if drawer is None:

@@ -42,7 +42,7 @@ async def cmd_config_set(con, args):
 
         fw.log.level = LEVELS[value]
     if key == "drawer_warn_s":
-        fw.terminal.watch.limit_s = value
+        fw.terminal.warn_drawer_after(value)
     shown = "***" if field.secret else value
     when = "now" if key in LIVE else "after reboot"
     return "%s = %s (saved; takes effect %s)" % (key, json.dumps(shown), when), {

@@ -2,17 +2,10 @@
 (with the serial change procedure) (device code)."""
 
 import json
-import os
 
-from core.calendar import iso8601
-from core.errors import ConfigError
-from core.storage import exists, write_atomic
-from firmware import config as configuration
-from firmware.console.commands.base import UsageError, _folder, _need, _no_sale
+from firmware import backup
+from firmware.console.commands.base import UsageError, _need, _no_sale
 from firmware.console.commands.tse import _admin
-from firmware.register.master import MasterData
-
-BACKUP_FORMAT = "smartecr-backup-1"
 
 
 async def cmd_reboot(con, args):
@@ -36,9 +29,7 @@ async def cmd_factory_reset(con, args):
             "exports stay: they are tax records); confirm with the register serial: factory-reset %s" % serial
         )
     _no_sale(con)
-    settings = configuration.settings_path(con.fw.config["data_dir"])
-    if exists(settings):
-        os.remove(settings)
+    backup.reset(con.fw.config["data_dir"])
     con.users.forget()
     con.end_session("factory reset")
     con.fw.reboot()
@@ -48,19 +39,7 @@ async def cmd_factory_reset(con, args):
 async def cmd_backup(con, args):
     _need(args, 0)
     fw = con.fw
-    with open(fw.till.master.source) as f:
-        master = json.load(f)
-    settings = {}
-    for key, value in configuration.load_settings(fw.config["data_dir"]).items():
-        if not configuration.field_at(key).secret:  # TSE PINs never leave the terminal
-            settings[key] = value
-    now = fw.clock.now()
-    name = "backup-%s.json" % iso8601(now)[:19].replace("-", "").replace(":", "")
-    path = _folder(con, "backup") + "/" + name
-    write_atomic(
-        path,
-        json.dumps({"format": BACKUP_FORMAT, "made": iso8601(now), "settings": settings, "master": master}),
-    )
+    path, master, settings = backup.make(fw.config["data_dir"], fw.till.master.source, fw.clock.now())
     return "%s: %d settings, master data with %d articles" % (
         path,
         len(settings),
@@ -68,39 +47,16 @@ async def cmd_backup(con, args):
     ), {"file": path}
 
 
-def _backup(con, name):
-    """The backup ``name`` read and checked whole: ``(data, MasterData)``; nothing changes on error."""
-    if "/" in name:
-        raise UsageError("name a file in %s/backup" % con.fw.config["data_dir"])
-    try:
-        with open(con.fw.config["data_dir"] + "/backup/" + name) as f:
-            text = f.read()
-    except OSError:
-        raise ValueError("no backup %s" % name)
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
-        raise ValueError("%s is not a smartECR backup" % name)
-    try:
-        master = MasterData.from_dict(data.get("master"))
-    except ConfigError as e:
-        raise ConfigError("%s: master%s" % (name, ("." + e.path) if e.path else ""), e.detail)
-    if not isinstance(data.get("settings"), dict):
-        raise ValueError("%s has no settings" % name)
-    try:
-        configuration.with_settings(con.fw.config, data["settings"])
-    except ConfigError as e:
-        raise ConfigError("%s: settings.%s" % (name, e.path), e.detail)
-    return data, master
-
-
 async def cmd_restore(con, args):
     _need(args, 1, 2)
     fw = con.fw
     name = args[0]
-    data, master = _backup(con, name)
+    try:
+        data, master = backup.read(fw.config["data_dir"], name, fw.config)
+    except ValueError as e:
+        if "/" in name:
+            raise UsageError(str(e))
+        raise
     _no_sale(con)
     with open(fw.till.master.source) as f:
         changed = json.load(f) != data["master"]
@@ -112,13 +68,7 @@ async def cmd_restore(con, args):
     old, new = _serial(con), master.register["serial"]
     if new != old:
         await _change_serial(con, name, old, new, args[1:])
-    settings = data["settings"]
-    keep = configuration.load_settings(fw.config["data_dir"])
-    for key, value in keep.items():  # secrets are not in a backup: keep the terminal's
-        if configuration.field_at(key).secret:
-            settings[key] = value
-    write_atomic(configuration.restored_master_path(fw.config["data_dir"]), json.dumps(data["master"]))
-    write_atomic(configuration.settings_path(fw.config["data_dir"]), json.dumps(settings))
+    settings = backup.install(fw.config["data_dir"], data)
     text = "restored %s (%d articles, %d settings)" % (name, len(master.articles), len(settings))
     if new != old:
         fw.journal.append("serial_change", {"old": old, "new": new, "backup": name})
