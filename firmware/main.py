@@ -102,8 +102,7 @@ class Firmware:
         self.terminal = Terminal(till, board, self.log, clock, cfg["drawer_warn_s"], service)
         for what, detail in done:  # the cashier hears what the power cut did to the sale
             self.terminal.say(_RECOVERED[what] % detail)
-        for problem in report.problems:
-            self.log.error("journal does not agree with the TSE: %s", problem)
+        for problem in report.problems:  # Till.check_journal logged them
             self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
         tasks = [asyncio.create_task(self.terminal.run())]
         if service is not None:

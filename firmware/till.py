@@ -158,16 +158,21 @@ class Till:
         self._tse_serials.add(serial)
         return True
 
+    async def _ready_again(self, error):
+        """After a ``_FIXABLE`` error: can the service bring the card to ready (time, self-test,
+        the link opened again)? Not for a card that does not answer at all."""
+        if self.service is None or getattr(error, "kind", "") == "timeout":
+            return False
+        self.log.warning("TSE: %s; bringing it to ready", error)
+        return await self.service.maintain() == "ready"
+
     async def _tse_call(self, fn, *args):
         """One TSE command. If the card needs time or a self-test, or its link was lost (a card
         pulled and put back), the service brings it to ready and the command runs once more."""
         try:
             return await fn(*args)
         except _FIXABLE as e:
-            if self.service is None or getattr(e, "kind", "") == "timeout":
-                raise
-            self.log.warning("TSE: %s; bringing it to ready", e)
-            if await self.service.maintain() != "ready":
+            if not await self._ready_again(e):
                 raise
             return await fn(*args)
 
@@ -270,18 +275,17 @@ class Till:
     async def _finish(self, start, process_data):
         """FinishTransaction; when the link was lost under it, the card's last answer tells
         whether it signed already (then that answer is the receipt's), before it is retried."""
-        finish = self.tse.finish_transaction
+        args = (self.client_id, start.number, process_data, PROCESS_TYPE)
         try:
-            return await finish(self.client_id, start.number, process_data, PROCESS_TYPE)
-        except errors.TseUnavailable as e:
-            if e.kind == "timeout" or self.service is None or await self.service.maintain() != "ready":
+            return await self.tse.finish_transaction(*args)
+        except _FIXABLE as e:
+            if not await self._ready_again(e):
                 raise
-            last = await self.tse.last_response()
-            if last.number == start.number and last.signature_counter > start.signature_counter:
-                return last
-            return await finish(self.client_id, start.number, process_data, PROCESS_TYPE)
-        except _FIXABLE:
-            return await self._tse_call(finish, self.client_id, start.number, process_data, PROCESS_TYPE)
+            if isinstance(e, errors.TseUnavailable):
+                last = await self.tse.last_response()
+                if last.number == start.number and last.signature_counter > start.signature_counter:
+                    return last
+            return await self.tse.finish_transaction(*args)
 
     def _numbered(self, record):
         self.last_bon_nr += 1
@@ -449,8 +453,9 @@ class Till:
         again. Returns the ``Report``."""
         facts = JournalFacts(self.journal)
         report = await reconcile(self.journal, self.tse, self.client_id, facts, full, progress)
-        if record_lost(self.journal, report, facts, self.clock.now()) is not None:
-            self.log.error("journal: %s", report.problems[-1])
+        record_lost(self.journal, report, facts, self.clock.now())
+        for problem in report.problems:
+            self.log.error("journal does not agree with the TSE: %s", problem)
         self.last_bon_nr = max(self.last_bon_nr, facts.bon_nr)
         if not full:
             self.reconciliation = report

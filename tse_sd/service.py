@@ -76,7 +76,7 @@ class TseService:
                 info = self.client.info()
             self._update(info)
         except TseError as e:
-            self._fail(e)
+            self.failed(e)
         return self.state
 
     async def sync_time(self):
@@ -98,10 +98,10 @@ class TseService:
                 break
             except TseUnavailable as e:
                 if attempt == 2 or e.kind != "io":
-                    self._fail(e)
+                    self.failed(e)
                     break
             except TseError as e:
-                self._fail(e)
+                self.failed(e)
                 break
         return self.state
 
@@ -136,14 +136,11 @@ class TseService:
                 self.log.warning("TSE: %s", w)
         self.warnings = warnings
 
-    def _fail(self, error):
+    def failed(self, error):
+        """The card failed (in a round here, or in a sale's command): the status says so at once."""
         self.state = "unavailable" if isinstance(error, TseUnavailable) else "error"
         self.reason = describe(error)
         self.log.error("TSE %s: %s", self.state, error)
-
-    def failed(self, error):
-        """A command of someone else (a sale) failed: the status says so at once."""
-        self._fail(error)
 
     def can(self):
         """What the card can do right now, in words: ``ready``, ``needs time``, ``needs a

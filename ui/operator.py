@@ -25,9 +25,9 @@ MAX_LINE = 4096
 
 def _whole(req, key, low, high, default=None):
     """A whole number field from ``low`` to ``high``: ``1.7``, ``true`` or ``1e30`` are refused."""
-    value = req.get(key, default)
-    if value is None and default is None and key not in req:
+    if key not in req and default is None:
         raise KeyError(key)
+    value = req.get(key, default)
     if not whole(value) or not low <= value <= high:
         raise ValueError(
             "%s must be a whole number from %d to %d, got %s" % (key, low, high, json.dumps(value))

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 
+from tools import upy
 from tools.sim import stop_process
 
 DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -104,11 +105,9 @@ class Pcscd:
     def wait_present(self, timeout=5):
         """True once pcscd sees a card in either slot (it polls them), False after ``timeout``.
         Asked in a child process: libpcsclite takes the socket name once per process."""
-        env = dict(os.environ, **self.client_env())
+        env = dict(os.environ, PYTHONPATH=str(upy.ROOT), **self.client_env())
         argv = [sys.executable, "-m", "tools.sim.pcsc", "wait", str(timeout), self.reader(0), self.reader(1)]
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = root
-        return subprocess.run(argv, cwd=root, env=env, check=False, timeout=timeout + 30).returncode == 0
+        return subprocess.run(argv, cwd=upy.ROOT, env=env, check=False, timeout=timeout + 30).returncode == 0
 
     def stop(self):
         if self.proc is not None:
