@@ -2,7 +2,7 @@
 
     doc = receipt(record, master, width=42)            # reprint=True on a copy
     text = to_text(doc)                                # what the .txt file and a display show
-    data = to_escpos(doc)                              # bytes for the printer (native QR, PC858)
+    data = to_escpos(doc, printer.caps)                # bytes for that printer (QR, cutter, PC858)
 
 The document is a list of elements ``(kind, value, style)``: ``("line", text, style)`` with
 style letters ``b`` bold, ``c`` centred, ``r`` right, ``d`` double size; ``("qr", data, "")``;
@@ -20,8 +20,10 @@ from core.calendar import iso8601, local_text
 from core.money import format_cents
 from firmware.register.vat import VAT_KEYS
 from hal.escpos import CENTER, LEFT, RIGHT, EscPos
+from hal.printer import PrinterCaps
 
 VAT_LETTERS = "ABCDEFG"  # USt-Schlüssel 1..7
+TEAR_LINES = 5  # paper fed after a receipt on a printer without a cutter
 
 
 def _pad(left, right, width):
@@ -153,9 +155,13 @@ def to_text(doc):
     return "\n".join(out) + "\n"
 
 
-def to_escpos(doc, qr_size=3, sink=None):
-    """ESC/POS: PC858 code page, styles, printer-native QR, feed and cut. Returns the bytes, or
-    with ``sink`` streams them there piece by piece (no buffer of the whole receipt)."""
+def to_escpos(doc, caps=None, qr_size=3, sink=None):
+    """ESC/POS for a printer with ``caps`` (``hal.printer.PrinterCaps``; the default has QR and
+    a cutter): PC858 code page, styles, the printer's native QR, feed and cut. A printer without
+    QR gets the code's content as text lines (every value of it is on the receipt anyway), one
+    without a cutter a few lines of paper to tear at. Returns the bytes, or with ``sink``
+    streams them there piece by piece (no buffer of the whole receipt)."""
+    caps = caps or PrinterCaps()
     out = EscPos(sink).init().codepage()
     current = None  # style commands only where the style changes
     for kind, value, style in doc:
@@ -166,9 +172,18 @@ def to_escpos(doc, qr_size=3, sink=None):
                 out.size("d" in style, "d" in style)
                 current = style
             out.text(value + "\n")
-        elif kind == "qr":
+        elif kind == "qr" and caps.qr:
             out.align(CENTER).qr(value, size=qr_size, ec="M").feed(1)
             current = None
+        elif kind == "qr":
+            out.align(LEFT).bold(False).size().text("QR-Code:\n")
+            for part in _wrap(value, caps.columns):
+                out.text(part + "\n")
+            current = None
         elif kind == "cut":
-            out.align(LEFT).bold(False).size().cut()
+            out.align(LEFT).bold(False).size()
+            if caps.cutter:
+                out.cut()
+            else:
+                out.feed(TEAR_LINES)
     return out.take()

@@ -6,7 +6,7 @@
     await term.pay_cash(2000)         # signed, journaled, then printed and the drawer opened
     await term.pay_card()             # the card in the reader is read (PAN masked)
     term.state()                      # what the operator screen shows
-    await term.run()                  # scanner, print queue and drawer watch, until stopped
+    await term.run()                  # scanner and device tasks, until stopped
 
 Order of things (KassenSichV): a receipt is printed and the drawer opened only after the
 Vorgang is signed and journaled (``Till.finish``). A printer that is offline, out of paper
@@ -14,6 +14,12 @@ or open does not stop the sale: the receipt waits in the print queue and is prin
 printer is ready again (the journal keeps it for a reprint in any case, also after a power
 cut). A drawer left open longer than ``drawer_warn_s`` gives a warning. Scans that are
 garbage or partial are shown as a message and ring nothing up.
+
+Nothing the cashier does waits for a peripheral: receipts and drawer pulses are handed to the
+device task, which also asks the printer and the drawer for their status every ``period``;
+a device that does not answer is asked again after 1, 2, 4 ... up to 30 s (``Backoff``), and
+a new receipt is a reason to try at once. The customer display takes its text in its own
+writer task (hal/display.py).
 """
 
 import asyncio
@@ -26,6 +32,28 @@ from hal.scanner import ScanError
 from tse_sd.errors import TseError
 
 MESSAGES = 6
+
+
+class Backoff:
+    """When to ask a device again: at once while it answers; after ``failed()`` in 1 s, then
+    2, 4 ... up to ``limit_ms``; ``ok()`` starts over."""
+
+    def __init__(self, clock, limit_ms=30000):
+        self.clock = clock
+        self.limit_ms = limit_ms
+        self.delay_ms = 0
+        self._at = None
+
+    def due(self):
+        return self._at is None or self.clock.ticks_diff(self.clock.ticks_ms(), self._at) >= 0
+
+    def ok(self):
+        self.delay_ms = 0
+        self._at = None
+
+    def failed(self):
+        self.delay_ms = min(max(self.delay_ms * 2, 1000), self.limit_ms)
+        self._at = self.clock.ticks_ms() + self.delay_ms
 
 
 class Terminal:
@@ -44,29 +72,39 @@ class Terminal:
         self.card = None  # the last card read (masked)
         self.last_scan = None  # (Symbol, time) of the last good scan: the console's ``test scan``
         self._tse_read = None  # ticks of the last TSE status read for the operator screen
+        self._printer_backoff = Backoff(clock)
+        self._drawer_backoff = Backoff(clock)
+        self._unopened = {}  # device name -> why it could not be opened, as last said
+        self._kick = False  # a drawer pulse asked for, not yet sent
+        self._wake = asyncio.Event()  # the device task has something to do now
         self._stop = asyncio.Event()
 
     def _device(self, name):
+        """The board's device ``name``, or None; why it cannot be opened is said once."""
         if not self.board.has(name):
             return None
         try:
-            return self.board.get(name)
+            device = self.board.get(name)
         except EcrError as e:
-            self.say("%s: %s" % (name, e))
+            if self._unopened.get(name) != str(e):
+                self._unopened[name] = str(e)
+                self.say("%s: %s" % (name, e))
             return None
+        self._unopened.pop(name, None)
+        return device
 
     def say(self, text):
         self.log.info("operator: %s", text)
         self.messages.append(text)
         del self.messages[:-MESSAGES]
 
-    def _show(self, top, bottom=""):
+    async def _show(self, top, bottom=""):
         display = self._device("display")
         if display is not None:
             try:
-                display.show(top, bottom)
+                await display.show(top, bottom)
             except DeviceError as e:
-                self.log.warning("customer display: %s", e)
+                self.log.warning("%s", e)
 
     # --- ringing up ------------------------------------------------------------------------
 
@@ -76,7 +114,7 @@ class Terminal:
         except (ValueError, KeyError) as e:
             self.say(str(e.args[0]) if e.args else str(e))
             return None
-        self._show(line["text"], format_cents(line["amount"]) + " EUR")
+        await self._show(line["text"], format_cents(line["amount"]) + " EUR")
         return line
 
     async def plu(self, code, qty=1000):
@@ -110,7 +148,7 @@ class Terminal:
             self.say("kein offener Bon")
             return None
         record = await self.till.abort()
-        self._show("Abgebrochen")
+        await self._show("Abgebrochen")
         return record
 
     # --- paying ----------------------------------------------------------------------------
@@ -128,7 +166,7 @@ class Terminal:
             return None
         if till.due > 0:
             self.say("noch %s EUR fällig" % format_cents(till.due))
-            self._show("Noch zu zahlen", format_cents(till.due) + " EUR")
+            await self._show("Noch zu zahlen", format_cents(till.due) + " EUR")
             return None
         return await self._finish(cash=True)
 
@@ -137,13 +175,13 @@ class Terminal:
             self.say("kein offener Bon")
             return None
         try:
-            reader = self._card_reader()
+            reader = await self._card_reader()
             if reader is None:
                 self.say("keine Karte: bitte Karte stecken oder auflegen")
                 return None
             from payment.card import read_card
 
-            self.card = read_card(reader)
+            self.card = await read_card(reader)
         except (DeviceError, ProtocolError) as e:
             self.say("Karte: %s" % e)
             return None
@@ -155,11 +193,11 @@ class Terminal:
             return None
         return await self._finish(cash=False)
 
-    def _card_reader(self):
+    async def _card_reader(self):
         """The slot with a card in it: contactless first (the usual case), then the chip."""
         for name in ("contactless_reader", "card_reader"):
             reader = self._device(name)
-            if reader is not None and reader.present():
+            if reader is not None and await reader.present():
                 return reader
         return None
 
@@ -168,43 +206,49 @@ class Terminal:
         if record.get("tse_failure"):
             self.say("Bon %d ohne TSE-Signatur: %s" % (record["bon_nr"], record["tse_failure"]))
         if record.get("change"):
-            self._show("Rückgeld", format_cents(record["change"]) + " EUR")
+            await self._show("Rückgeld", format_cents(record["change"]) + " EUR")
         else:
-            self._show("Danke!", format_cents(record["total"]) + " EUR")
-        self.print_receipt(record)
+            await self._show("Danke!", format_cents(record["total"]) + " EUR")
         if cash:
-            self.open_drawer()
+            self.open_drawer()  # before the receipt: the cashier gives change while it prints
+        self.print_receipt(record)
         return record
 
     # --- printer and drawer ------------------------------------------------------------------
 
     def print_receipt(self, record):
-        """Print now if the printer is ready, else queue it (the sale is complete either way)."""
+        """Queue the receipt for the printer (the sale is complete either way)."""
         doc = receipt(record, self.till.master, self._columns())
         self.last_receipt = to_text(doc)
         self.queue.append((record["bon_nr"], doc))
-        self.flush_queue()
+        self._printer_backoff.ok()  # a new receipt: try the printer now, whatever it did before
+        self._wake.set()
 
     def _columns(self):
         printer = self._device("printer")
         return printer.caps.columns if printer is not None else 42
 
-    def flush_queue(self):
+    async def flush_queue(self):
+        """Print what waits if the printer is ready; a printer that does not answer is asked
+        again later (back-off)."""
         printer = self._device("printer")
         if printer is None or not self.queue:
             return
         try:
-            status = printer.status()
-        except DeviceError as e:
+            status = await printer.status()
+        except (DeviceError, ProtocolError) as e:
+            self._printer_backoff.failed()
             self._printer_problem(["Drucker nicht erreichbar (%s)" % e])
             return
+        self._printer_backoff.ok()
         if not status.ready:
             self._printer_problem(status.problems())
             return
         while self.queue:
             try:
-                printer.write(to_escpos(self.queue[0][1]))
+                await printer.write(to_escpos(self.queue[0][1], printer.caps))
             except DeviceError as e:
+                self._printer_backoff.failed()
                 self._printer_problem(["Druck fehlgeschlagen (%s)" % e])
                 return
             self.queue.pop(0)
@@ -217,29 +261,39 @@ class Terminal:
         self.printer_problems = problems
 
     def open_drawer(self):
+        """Ask the device task for a drawer pulse; returns at once."""
+        if self.board.has("drawer"):
+            self._kick = True
+            self._wake.set()
+
+    async def kick_drawer(self):
+        """The drawer pulse now, then its sensor read (the console's ``test drawer``)."""
         drawer = self._device("drawer")
         if drawer is None:
             return
         try:
-            drawer.open()
+            await drawer.open()
         except DeviceError as e:
             self.say("Kassenlade: %s" % e)
             return
-        self.check_drawer()
+        self._drawer_backoff.ok()
+        await self.check_drawer()
 
     def warn_drawer_after(self, seconds):
         """A drawer left open longer than ``seconds`` gives a warning (``drawer_warn_s``)."""
         self.watch.limit_s = seconds
 
-    def check_drawer(self):
+    async def check_drawer(self):
         drawer = self._device("drawer")
         if drawer is None:
             return
         try:
-            self.drawer_open = drawer.is_open()
-        except DeviceError:
+            self.drawer_open = await drawer.is_open()
+        except (DeviceError, ProtocolError):
             self.drawer_open = None
+            self._drawer_backoff.failed()
             return
+        self._drawer_backoff.ok()
         warning = self.watch.update(self.drawer_open, self.clock.now())
         if warning:
             self.say(warning)
@@ -284,17 +338,31 @@ class Terminal:
             except TseError as e:
                 self.say("TSE: %s" % e)
 
-    async def _tick_loop(self, period):
+    async def _device_loop(self, period):
+        """Drawer pulses, the print queue and the drawer sensor, each device in its own time."""
         while not self._stop.is_set():
-            self.flush_queue()
-            self.check_drawer()
-            await asyncio.sleep(period)
+            self._wake.clear()
+            try:
+                if self._kick:
+                    self._kick = False
+                    await self.kick_drawer()
+                if self._printer_backoff.due():
+                    await self.flush_queue()
+                if self._drawer_backoff.due():
+                    await self.check_drawer()
+            except Exception as e:  # a driver's bug must not end printing for the shift
+                self.log.error("device task: %r", e)
+            if not self._wake.is_set():
+                try:
+                    await asyncio.wait_for(self._wake.wait(), period)
+                except asyncio.TimeoutError:
+                    pass
 
     async def run(self, period=1):
         for name in self.board.names():  # open every device now: problems show at boot
             self._device(name)
-        self._show("Willkommen")
-        tasks = [asyncio.create_task(self._scanner_loop()), asyncio.create_task(self._tick_loop(period))]
+        await self._show("Willkommen")
+        tasks = [asyncio.create_task(self._scanner_loop()), asyncio.create_task(self._device_loop(period))]
         await self._stop.wait()
         for task in tasks:
             task.cancel()

@@ -1,15 +1,17 @@
 """The card reader: chip (contact) and contactless slots, each an ISO 7816 APDU channel.
 
     reader = VpcdReader(35963)             # hal/sim/vpcd.py; PcscReader on Linux (hal/linux/pcsc.py)
-    if reader.present():
-        atr = reader.power_on()            # the ATR (bytes)
-        rapdu = reader.transmit(bytes.fromhex("00A404000E325041592E5359532E444446303100"))
+    if await reader.present():
+        atr = await reader.power_on()      # the ATR (bytes)
+        rapdu = await reader.transmit(bytes.fromhex("00A404000E325041592E5359532E444446303100"))
         data, sw = rapdu[:-2], rapdu[-2:]  # b"\\x90\\x00": done
-        reader.power_off()
+        await reader.power_off()
 
 A card that leaves the slot while it is being read (pulled, or its connection to the reader
 dropped) raises ``CardRemoved``; no card at all raises ``NoCard``. Both are ``DeviceError``:
-the payment flow shows "Karte entfernt" and starts over, nothing is half-booked.
+the payment flow shows "Karte entfernt" and starts over, nothing is half-booked. Every
+method that talks to the card is a coroutine: a slow card or reader holds up the payment,
+never the event loop.
 """
 
 from core.errors import DeviceError, ProtocolError
@@ -42,16 +44,16 @@ class CardReader:
 
     caps = ReaderCaps()
 
-    def present(self):
+    async def present(self):
         raise NotImplementedError
 
-    def power_on(self):
+    async def power_on(self):
         raise NotImplementedError
 
-    def transmit(self, apdu):
+    async def transmit(self, apdu):
         raise NotImplementedError
 
-    def power_off(self):
+    async def power_off(self):
         pass
 
     def close(self):

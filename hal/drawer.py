@@ -1,10 +1,10 @@
 """The cash drawer: an open pulse and, where wired, an open sensor (device code).
 
     drawer = PrinterDrawer(printer)      # kicked through the printer's drawer port (ESC p)
-    drawer.open()
-    drawer.is_open()                     # True/False from the sensor, None without one
+    await drawer.open()
+    await drawer.is_open()               # True/False from the sensor, None without one
     watch = DrawerWatch(limit_s=30)
-    watch.update(drawer.is_open(), now)  # -> a warning text once the drawer is open too long
+    watch.update(await drawer.is_open(), now)  # -> a warning text once open too long
 
 Most drawers hang on the receipt printer's RJ-12 drawer port: ``ESC p m t1 t2`` fires the
 solenoid on pin 2 or 5 and the drawer's switch comes back on pin 3, read with ``DLE EOT 1``
@@ -21,14 +21,14 @@ class DrawerCaps:
 
 
 class Drawer:
-    """The interface."""
+    """The interface. Both methods wait (for the printer's line, for the pulse) as coroutines."""
 
     caps = DrawerCaps()
 
-    def open(self):
+    async def open(self):
         raise NotImplementedError
 
-    def is_open(self):
+    async def is_open(self):
         """True or False from the sensor; None when there is no sensor."""
         return None
 
@@ -41,13 +41,13 @@ class PrinterDrawer(Drawer):
         self.caps = DrawerCaps(sensor=sensor)
         self._kick = EscPos().drawer(pin).take()  # checks the pin once, here
 
-    def open(self):
-        self.printer.write(self._kick)
+    async def open(self):
+        await self.printer.write(self._kick)
 
-    def is_open(self):
+    async def is_open(self):
         if not self.caps.sensor:
             return None
-        return self.printer.status().drawer_level == self.open_level
+        return (await self.printer.status()).drawer_level == self.open_level
 
 
 class DrawerWatch:

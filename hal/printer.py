@@ -1,8 +1,8 @@
 """The receipt printer: an ESC/POS byte sink with a status (device code).
 
     printer = NetworkPrinter("127.0.0.1", 9100)        # hal/sim/printer.py (emupos, LAN printers)
-    printer.write(to_escpos(doc))
-    st = printer.status()                              # PrinterStatus: online, paper_out, ...
+    await printer.write(to_escpos(doc))
+    st = await printer.status()                        # PrinterStatus: online, paper_out, ...
     if not st.ready: queue the receipt for a reprint
 
 A driver only moves bytes (layout is firmware.receipts, commands are hal.escpos). Status is
@@ -11,7 +11,14 @@ blocked: n=1 printer (bit 3 offline, bit 2 drawer connector level), n=2 offline 
 cover open, bit 5 stopped at paper end), n=4 paper sensor (bits 2-3 near end, bits 5-6 out).
 Bits 1 and 4 of every answer are fixed at 1, bit 0 and bit 7 at 0: anything else is not a status
 byte and raises ``ProtocolError``.
+
+Both methods wait (for the line, for the answer) without holding up the event loop, and one
+exchange at a time: a status query never lands in the middle of a receipt's bytes. A printer
+that does not answer within ``ANSWER_MS``, or takes no bytes for ``STALL_MS``, is
+``DeviceError``; a late answer is dropped before the next question.
 """
+
+import asyncio
 
 from core.errors import DeviceError, ProtocolError
 
@@ -78,15 +85,19 @@ def decode_status(printer, offline_cause, paper):
 STATUS_QUERIES = (b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04")
 
 
+ANSWER_MS = 500
+STALL_MS = 2000
+
+
 class Printer:
-    """The interface. ``write`` takes ESC/POS bytes; ``status`` asks the printer."""
+    """The interface. ``await write(data)`` takes ESC/POS bytes; ``await status()`` asks."""
 
     caps = PrinterCaps()
 
-    def write(self, data):
+    async def write(self, data):
         raise NotImplementedError
 
-    def status(self):
+    async def status(self):
         raise NotImplementedError
 
     def close(self):
@@ -94,32 +105,49 @@ class Printer:
 
 
 class LinkPrinter(Printer):
-    """An ESC/POS printer on a serial link (a board's UART, a Linux tty, a pty): the same
-    bytes as on TCP. ``status`` needs a link whose ``read`` times out (UART, pyserial)."""
+    """An ESC/POS printer on a link (``hal.link``: a board's UART, a Linux tty, a pty, TCP)."""
 
     def __init__(self, link, caps=None):
         self.link = link
         self.caps = caps or PrinterCaps()
+        self._turn = asyncio.Lock()
 
-    def write(self, data):
-        self.link.write(data)
+    async def write(self, data):
+        async with self._turn:
+            await self._do(self.link.send, data, STALL_MS)
 
-    def status(self):
+    async def status(self):
         answers = []
-        for query in STATUS_QUERIES:
-            self.link.write(query)
-            byte = self.link.read(1)
-            if not byte:
-                raise DeviceError("printer does not answer DLE EOT (offline or not connected)")
-            answers.append(byte[0])
+        async with self._turn:
+            for query in STATUS_QUERIES:
+                await self._do(self.link.send, query, STALL_MS)
+                answers.append((await self._do(self.link.recv, 1, ANSWER_MS))[0])
         return decode_status(*answers)
+
+    async def _do(self, fn, arg, timeout_ms):
+        try:
+            return await fn(arg, timeout_ms)
+        except DeviceError as e:
+            self.link.reset()  # half a receipt or a late answer must not meet the next exchange
+            raise DeviceError("printer: %s" % (e,))
 
     def close(self):
         self.link.close()
+
+
+def caps_from(s):
+    """A printer's ``PrinterCaps`` from its board entry: ``columns``, ``width_dots``, and
+    ``qr``/``cutter`` false for a printer without native QR codes or without a cutter."""
+    return PrinterCaps(
+        columns=s.int("columns", 42, 24, 64),
+        qr=s.bool("qr", True),
+        cutter=s.bool("cutter", True),
+        width_dots=s.int("width_dots", 576, 256, 832),
+    )
 
 
 def create(s, board):
     """Board driver ``link-printer``: a printer on a UART / tty / pty link."""
     from hal.link import open_link
 
-    return LinkPrinter(open_link(s), PrinterCaps(columns=s.int("columns", 42, 24, 64)))
+    return LinkPrinter(open_link(s), caps_from(s))

@@ -1,6 +1,6 @@
 """Reading a payment card: the EMV application selection steps every terminal does first.
 
-    info = read_card(reader)       # {"aid": "A0000000041010", "label": "MASTERCARD",
+    info = await read_card(reader) # {"aid": "A0000000041010", "label": "MASTERCARD",
                                    #  "pan": "************0434", "expiry": "2912"}
 
 Steps (EMV Book 1, 11-12): power on; SELECT the PPSE "2PAY.SYS.DDF01" and take the first
@@ -58,8 +58,8 @@ def find(data, path):
     return None
 
 
-def _apdu(reader, apdu, what):
-    rapdu = reader.transmit(apdu)
+async def _apdu(reader, apdu, what):
+    rapdu = await reader.transmit(apdu)
     sw = rapdu[-2:]
     if sw != b"\x90\x00":
         raise ProtocolError("card refused %s: SW %s" % (what, binascii.hexlify(sw).decode()))
@@ -74,17 +74,17 @@ def mask_pan(pan):
     return "*" * (len(pan) - 4) + pan[-4:]
 
 
-def read_card(reader):
-    reader.power_on()
+async def read_card(reader):
+    await reader.power_on()
     try:
-        fci = _apdu(reader, select(PPSE), "SELECT PPSE")
+        fci = await _apdu(reader, select(PPSE), "SELECT PPSE")
         aid = find(fci, (0x6F, 0xA5, 0xBF0C, 0x61, 0x4F))
         if not aid:
             raise ProtocolError("PPSE lists no application")
-        fci = _apdu(reader, select(aid), "SELECT AID")
+        fci = await _apdu(reader, select(aid), "SELECT AID")
         label = find(fci, (0x6F, 0xA5, 0x50)) or b""
-        _apdu(reader, b"\x80\xa8\x00\x00\x02\x83\x00\x00", "GET PROCESSING OPTIONS")
-        record = _apdu(reader, b"\x00\xb2\x01\x0c\x00", "READ RECORD")
+        await _apdu(reader, b"\x80\xa8\x00\x00\x02\x83\x00\x00", "GET PROCESSING OPTIONS")
+        record = await _apdu(reader, b"\x00\xb2\x01\x0c\x00", "READ RECORD")
         pan = find(record, (0x70, 0x5A))
         expiry = find(record, (0x70, 0x5F24))
         if not pan or not expiry:
@@ -99,4 +99,4 @@ def read_card(reader):
             "expiry": binascii.hexlify(expiry).decode()[:4],
         }
     finally:
-        reader.power_off()
+        await reader.power_off()

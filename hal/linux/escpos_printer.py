@@ -2,7 +2,7 @@
 network ones, with python-escpos' own connection handling. Our bytes, its transport.
 
     printer = EscposPrinter(Network("192.168.1.50"))      # or Usb(0x04B8, 0x0202), Serial(...)
-    printer.write(to_escpos(doc)); printer.status()
+    await printer.write(to_escpos(doc)); await printer.status()
 
 Board entry ``{"driver": "escpos-printer", "usb": "04b8:0202"}`` (or ``"serial": "/dev/ttyS0"``
 with ``baudrate``, or ``host`` + ``port``). Status is the same ``DLE EOT 1, 2, 4`` exchange,
@@ -12,21 +12,29 @@ sent with python-escpos' ``query_status``.
 from escpos import printer as backends
 
 from core.errors import DeviceError
-from hal.printer import STATUS_QUERIES, Printer, PrinterCaps, decode_status
+from hal.linux.worker import Worker
+from hal.printer import STATUS_QUERIES, Printer, PrinterCaps, caps_from, decode_status
 
 
 class EscposPrinter(Printer):
     def __init__(self, device, caps=None):
         self.device = device
         self.caps = caps or PrinterCaps()
+        self.worker = Worker("escpos")
 
-    def write(self, data):
+    async def write(self, data):
+        await self.worker.run(self._write, bytes(data))
+
+    async def status(self):
+        return await self.worker.run(self._status)
+
+    def _write(self, data):
         try:
-            self.device._raw(bytes(data))
+            self.device._raw(data)
         except Exception as e:  # python-escpos raises OSError, USBError, serial errors, its own
             raise DeviceError("printer: %s" % (e,))
 
-    def status(self):
+    def _status(self):
         answers = []
         for query in STATUS_QUERIES:
             try:
@@ -40,6 +48,7 @@ class EscposPrinter(Printer):
 
     def close(self):
         self.device.close()
+        self.worker.close()
 
 
 def create(s, board):
@@ -55,4 +64,4 @@ def create(s, board):
         device.open()
     except Exception as e:
         raise DeviceError("printer %s: %s" % (s.path, e))
-    return EscposPrinter(device, PrinterCaps(columns=s.int("columns", 42, 24, 64)))
+    return EscposPrinter(device, caps_from(s))

@@ -2,7 +2,10 @@
 and in the simulator the virtual reader vpcd inside pcscd.
 
     reader = PcscReader("Virtual PCD 00 00")      # a reader name, or its start
-    reader.present(); reader.power_on(); reader.transmit(apdu)
+    await reader.present(); await reader.power_on(); await reader.transmit(apdu)
+
+pyscard's calls wait in pcsc-lite (a card's slow answer, a reader's timeout): they run on the
+reader's own worker thread (hal/linux/worker.py).
 """
 
 from smartcard.Exceptions import CardConnectionException, NoCardException
@@ -10,6 +13,7 @@ from smartcard.System import readers
 
 from core.errors import DeviceError
 from hal.cardreader import CardReader, CardRemoved, NoCard, ReaderCaps, check_rapdu
+from hal.linux.worker import Worker
 
 
 def find_reader(name):
@@ -31,8 +35,12 @@ class PcscReader(CardReader):
         self.reader = find_reader(name)
         self.caps = ReaderCaps(contact=not contactless, contactless=contactless, name=str(self.reader))
         self.conn = None
+        self.worker = Worker("pcsc")
 
-    def present(self):
+    async def present(self):
+        return await self.worker.run(self._present)
+
+    def _present(self):
         conn = self.reader.createConnection()
         try:
             conn.connect()
@@ -43,37 +51,50 @@ class PcscReader(CardReader):
             conn.release()
         return True
 
-    def power_on(self):
-        self.power_off()
+    async def power_on(self):
+        await self.power_off()
+        self.conn = await self.worker.run(self._connect)
+        return bytes(self.conn.getATR())
+
+    def _connect(self):
         conn = self.reader.createConnection()
         try:
             conn.connect()
         except (NoCardException, CardConnectionException) as e:
             conn.release()
             raise NoCard("no card in %s: %s" % (self.caps.name, e))
-        self.conn = conn
-        return bytes(conn.getATR())
+        return conn
 
-    def transmit(self, apdu):
+    async def transmit(self, apdu):
         if len(apdu) < 4:
             raise ValueError("a C-APDU has at least 4 bytes")
         if self.conn is None:
             raise NoCard("card in %s not powered on" % self.caps.name)
         try:
-            data, sw1, sw2 = self.conn.transmit(list(apdu))
+            data, sw1, sw2 = await self.worker.run(self.conn.transmit, list(apdu))
         except CardConnectionException as e:
-            self.power_off()
+            await self.power_off()
             raise CardRemoved("card removed from %s (%s)" % (self.caps.name, e))
         return check_rapdu(bytes(data) + bytes((sw1, sw2)))
 
-    def power_off(self):
+    async def power_off(self):
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            await self.worker.run(self._release, conn)
+
+    @staticmethod
+    def _release(conn):
+        try:
+            conn.disconnect()
+        except CardConnectionException:
+            pass
+        conn.release()
+
+    def close(self):
         if self.conn is not None:
-            try:
-                self.conn.disconnect()
-            except CardConnectionException:
-                pass
-            self.conn.release()
+            self._release(self.conn)
             self.conn = None
+        self.worker.close()
 
 
 def create(s, board):

@@ -7,7 +7,7 @@ Board files name them ``pin-drawer`` and ``sdcard-tse``; the printer, display an
 a board are the common drivers on a ``uart`` link (hal/link.py).
 """
 
-import time
+import asyncio
 
 from hal.drawer import Drawer, DrawerCaps
 
@@ -21,12 +21,14 @@ class PinDrawer(Drawer):
         self.caps = DrawerCaps(sensor=sensor is not None)
         kick.value(0)
 
-    def open(self):
+    async def open(self):
         self.kick.value(1)
-        time.sleep_ms(self.pulse_ms)
-        self.kick.value(0)
+        try:
+            await asyncio.sleep(self.pulse_ms / 1000)  # the solenoid's pulse; the loop goes on
+        finally:
+            self.kick.value(0)  # also when cancelled: a solenoid left on burns out
 
-    def is_open(self):
+    async def is_open(self):
         if self.sensor is None:
             return None
         return self.sensor.value() == self.open_level

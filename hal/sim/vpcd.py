@@ -2,16 +2,20 @@
 reader, a virtual card program connects to it (tools/sim/card.py), as it would to vpcd.
 
     reader = VpcdReader(35963)        # listens on 127.0.0.1:35963 for the card
-    reader.present(); reader.power_on(); reader.transmit(apdu)
+    await reader.present(); await reader.power_on(); await reader.transmit(apdu)
 
 The wire format is virtualsmartcard's: every message is a 2-byte big-endian length and the
 payload. One-byte messages from the reader are control: 0 power off, 1 power on, 2 reset,
 4 "send your ATR" (the card answers with it). Any longer message is a C-APDU and the card
 answers with the R-APDU. A card is present while it is connected and answers the ATR request.
 On CPython the simulator uses pcscd + vpcd + pyscard instead (hal/linux/pcsc.py); this
-driver is how MicroPython reaches the same card.
+driver is how MicroPython reaches the same card. The sockets never block: the card's answer
+is polled every millisecond, and one that does not come within ``timeout`` seconds is a card
+gone (``CardRemoved``).
 """
 
+import asyncio
+import errno
 import socket
 
 from hal.cardreader import CardReader, CardRemoved, NoCard, ReaderCaps, check_rapdu
@@ -40,8 +44,7 @@ class VpcdReader(CardReader):
                 card, _ = self._srv.accept()
             except OSError:
                 return None
-            card.setblocking(True)
-            card.settimeout(self.timeout)
+            card.setblocking(False)
             self._card = card
         return self._card
 
@@ -51,62 +54,75 @@ class VpcdReader(CardReader):
             self._card = None
         self.atr = None
 
-    def _send(self, payload):
-        card = self._card
+    async def _io(self, fn, arg):
+        """``fn(arg)`` on the non-blocking socket, again every 1 ms while it would block."""
+        waited = 0
+        while True:
+            try:
+                return fn(arg)
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise
+            if waited >= self.timeout * 1000:
+                raise OSError("the card does not answer")
+            await asyncio.sleep(0.001)
+            waited += 1
+
+    async def _send(self, payload):
         data = bytes((len(payload) >> 8, len(payload) & 0xFF)) + payload
         sent = 0
         while sent < len(data):
-            sent += card.send(data[sent:])
+            sent += await self._io(self._card.send, data[sent:])
 
-    def _recv_exact(self, n):
+    async def _recv_exact(self, n):
         out = b""
         while len(out) < n:
-            chunk = self._card.recv(n - len(out))
+            chunk = await self._io(self._card.recv, n - len(out))
             if not chunk:
                 raise OSError("card disconnected")
             out += chunk
         return out
 
-    def _exchange(self, payload, answer=True):
+    async def _exchange(self, payload, answer=True):
         """Send ``payload``; return the card's answer (power on/off/reset have none)."""
         if self._accept() is None:
             raise NoCard("no card in %s" % self.caps.name)
         try:
-            self._send(payload)
+            await self._send(payload)
             if not answer:
                 return None
-            head = self._recv_exact(2)
-            return self._recv_exact((head[0] << 8) | head[1])
+            head = await self._recv_exact(2)
+            return await self._recv_exact((head[0] << 8) | head[1])
         except OSError as e:
             self._drop()
             raise CardRemoved("card removed from %s (%s)" % (self.caps.name, e))
 
-    def present(self):
+    async def present(self):
         try:
-            self._exchange(ATR)
+            await self._exchange(ATR)
             return True
         except (NoCard, CardRemoved):
             return False
 
-    def power_on(self):
-        self._exchange(ON, answer=False)
-        self.atr = self._exchange(ATR)
+    async def power_on(self):
+        await self._exchange(ON, answer=False)
+        self.atr = await self._exchange(ATR)
         if not self.atr:
             self._drop()
             raise NoCard("no card in %s" % self.caps.name)
         return self.atr
 
-    def transmit(self, apdu):
+    async def transmit(self, apdu):
         if len(apdu) < 4:
             raise ValueError("a C-APDU has at least 4 bytes")
         if self.atr is None:
             raise NoCard("card in %s not powered on" % self.caps.name)
-        return check_rapdu(self._exchange(bytes(apdu)))
+        return check_rapdu(await self._exchange(bytes(apdu)))
 
-    def power_off(self):
+    async def power_off(self):
         if self._card is not None:
             try:
-                self._exchange(OFF, answer=False)
+                await self._exchange(OFF, answer=False)
             except CardRemoved:
                 pass  # gone already: nothing to power off
         self.atr = None

@@ -4,6 +4,7 @@
     print_probe.py HOST PORT [FILE...]   -> one JSON line: status after printing, or the error
 """
 
+import asyncio
 import json
 import sys
 
@@ -11,13 +12,13 @@ from core.errors import DeviceError
 from hal.sim.printer import NetworkPrinter
 
 
-def probe(host, port, files):
-    printer = NetworkPrinter(host, port, timeout=5)
+async def probe(host, port, files):
+    printer = NetworkPrinter(host, port)
     try:
         for name in files:
             with open(name, "rb") as f:
-                printer.write(f.read())
-        st = printer.status()
+                await printer.write(f.read())
+        st = await printer.status()
         return {
             "ready": st.ready,
             "online": st.online,
@@ -33,4 +34,4 @@ def probe(host, port, files):
 
 
 if __name__ == "__main__":
-    print(json.dumps(probe(sys.argv[1], int(sys.argv[2]), sys.argv[3:])))
+    print(json.dumps(asyncio.run(probe(sys.argv[1], int(sys.argv[2]), sys.argv[3:]))))

@@ -1,16 +1,18 @@
 """HAL device pieces without peers: scan decoding, drawer watch, DM-D bytes, board files,
 card TLV, GTIN check digits. Both runtimes."""
 
+import asyncio
 import sys
 
-from support import ROOT, raises
+from support import ROOT, raises, run
 
 from core.errors import ConfigError, DeviceError, ProtocolError
 from core.gtin import check_digit, valid
 from hal.board import Board
 from hal.display import DmdDisplay
 from hal.drawer import DrawerWatch, PrinterDrawer
-from hal.printer import PrinterStatus
+from hal.link import PolledLink
+from hal.printer import LinkPrinter, PrinterStatus
 from hal.scanner import ScanDecoder, ScanError, Symbol, decode_line
 from payment.card import find, mask_pan, tlv_items
 
@@ -67,32 +69,102 @@ class _Printer:
         self.level = level
         self.sent = []
 
-    def write(self, data):
+    async def write(self, data):
         self.sent.append(bytes(data))
 
-    def status(self):
+    async def status(self):
         return PrinterStatus(drawer_level=self.level)
 
 
 def test_printer_drawer_kicks_and_reads_the_sensor():
     p = _Printer(level=True)
     d = PrinterDrawer(p, pin=5, open_level=True)
-    d.open()
+    run(d.open())
     assert p.sent == [b"\x1bp\x01\x32\x32"]
-    assert d.is_open() is True
-    assert PrinterDrawer(p, open_level=False).is_open() is False
-    assert PrinterDrawer(p, sensor=False).is_open() is None
+    assert run(d.is_open()) is True
+    assert run(PrinterDrawer(p, open_level=False).is_open()) is False
+    assert run(PrinterDrawer(p, sensor=False).is_open()) is None
     raises(ValueError, PrinterDrawer, p, 3)
 
 
-def test_dmd_display_bytes():
-    out = []
-    d = DmdDisplay(out.append)
-    assert out[0] == b"\x1b@\x1bt\x13\x1f\x01\x1fC\x00\x0c"  # init, PC858, overwrite, cursor off, clear
-    d.item("Brötchen", 45)
-    assert out[1] == b"\x1f$\x01\x01Br\x94tchen" + b" " * 12 + b"\x1f$\x01\x02" + b" " * 12 + b"0,45 EUR"
-    d.show("x" * 30, "")
-    assert out[2].count(b"x") == 20  # cut to the display's width
+class _Port:
+    """A line for ``PolledLink``: takes ``room`` bytes, then nothing until given more room;
+    ``answer`` is what the device sends back for each byte string it is sent whole."""
+
+    def __init__(self, room=1 << 20, answers=None):
+        self.room = room
+        self.got = b""
+        self.incoming = b""
+        self.answers = answers or {}
+
+    def put(self, data):
+        n = min(len(data), self.room)
+        self.room -= n
+        self.got += bytes(data[:n])
+        for query, answer in self.answers.items():
+            if self.got.endswith(query):
+                self.incoming += answer
+        return n
+
+    def take(self, n):
+        out, self.incoming = self.incoming[:n], self.incoming[n:]
+        return out
+
+    def close(self):
+        pass
+
+
+def test_polled_link_sends_in_bursts_and_times_out_without_progress():
+    port = _Port(room=5)
+    link = PolledLink(port, "pty0")
+    e = raises(DeviceError, run, link.send(b"0123456789", 50))
+    assert "pty0 takes no data (5 of 10 bytes sent)" in str(e)
+    port.room = 100
+    run(link.send(b"abc", 50))
+    assert port.got == b"01234abc"
+    assert "pty0 does not answer" in str(raises(DeviceError, run, link.recv(1, 30)))
+    port.incoming = b"late"
+    link.reset()  # a late answer is dropped, the next recv waits for the next answer
+    raises(DeviceError, run, link.recv(1, 0))
+
+
+def test_link_printer_reads_status_and_a_silent_printer_is_an_error():
+    # DLE EOT 1: online, drawer pin high; 2: cover open; 4: paper fine
+    answers = {b"\x10\x04\x01": b"\x16", b"\x10\x04\x02": b"\x16", b"\x10\x04\x04": b"\x12"}
+    port = _Port(answers=dict(answers))
+    printer = LinkPrinter(PolledLink(port, "ttyS1"))
+    st = run(printer.status())
+    assert st.online and st.drawer_level and st.cover_open and not st.ready
+    port.answers = {}
+    e = raises(DeviceError, run, printer.status())
+    assert str(e) == "printer: ttyS1 does not answer"
+    port.answers = dict(answers)
+    port.answers[b"\x10\x04\x01"] = b"\xff"
+    assert "not a status byte" in str(raises(ProtocolError, run, printer.status()))
+
+
+async def _show_on_a_stuck_line(display, port):
+    await display.show("eins")
+    await asyncio.sleep(0.05)  # the writer task is stuck on the full line with the first frame
+    await display.show("zwei")
+    await display.show("drei")  # replaces "zwei", which never went out
+    port.room = 1 << 20
+    await display.flush()
+
+
+def test_dmd_display_bytes_and_a_stuck_line_holds_only_the_latest_frame():
+    port = _Port()
+    d = DmdDisplay(PolledLink(port, "pty1"))
+    run(d.show("Brötchen", "0,45 EUR"))
+    run(d.flush())
+    init = b"\x1b@\x1bt\x13\x1f\x01\x1fC\x00\x0c"  # init, PC858, overwrite, cursor off, clear
+    frame = b"\x1f$\x01\x01Br\x94tchen" + b" " * 12 + b"\x1f$\x01\x02" + b" " * 12 + b"0,45 EUR"
+    assert port.got == init + frame
+    assert d.frame("x" * 30, "").count(b"x") == 20  # cut to the display's width
+    port = _Port(room=0)
+    d = DmdDisplay(PolledLink(port, "pty1"))
+    run(_show_on_a_stuck_line(d, port))
+    assert port.got == init + d.frame("eins", "") + d.frame("drei", "")
 
 
 def _board(devices, overrides=None):

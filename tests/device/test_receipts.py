@@ -2,6 +2,7 @@ from support import demo_master
 
 from firmware.receipts import receipt, to_escpos, to_text
 from firmware.reports import report, totals
+from hal.printer import PrinterCaps
 
 M = demo_master()
 
@@ -137,6 +138,13 @@ def test_escpos_has_codepage_styles_and_native_qr():
     assert b"Sp\x81lmittel" in data  # ü in PC858
     assert b"\x1d(k" + bytes((len("V0;SMARTECR-SIM-0001;x") + 3, 0)) + b"1P0V0;SMARTECR-SIM-0001;x" in data
     assert data.endswith(b"\x1bd\x06\x1dV\x00")  # feed and cut
+
+
+def test_escpos_asks_the_printer_caps_for_qr_and_cutter():
+    data = to_escpos(receipt(SIGNED, M, 32), PrinterCaps(columns=32, qr=False, cutter=False))
+    assert b"\x1d(k" not in data and b"\x1dV" not in data
+    assert b"QR-Code:\nV0;SMARTECR-SIM-0001;x\n" in data  # its content as text, within 32 columns
+    assert data.endswith(b"\x1bd\x05")  # paper to tear at
 
 
 def test_closing_counts_only_belege():

@@ -2,6 +2,7 @@
 runtimes: its rendered picture carries the TSE's QR code (read back with zxing-cpp), its text the
 German characters; its faults reach our status; a printer that is not there is a clear error."""
 
+import asyncio
 import io
 import json
 import subprocess
@@ -44,7 +45,7 @@ def emu(tmp_path):
 
 def probe(runtime, port, files):
     if runtime == "cpython":
-        return print_probe.probe("127.0.0.1", port, [str(f) for f in files])
+        return asyncio.run(print_probe.probe("127.0.0.1", port, [str(f) for f in files]))
     script = str(upy.ROOT / "tests" / "device" / "print_probe.py")
     proc = upy.run(
         [script, "127.0.0.1", str(port)] + [str(f) for f in files], capture_output=True, text=True, timeout=60
@@ -112,11 +113,11 @@ def test_linux_python_escpos_driver_prints_and_reads_status(emu):
     )
     printer = board.get("printer")
     try:
-        assert printer.status().ready
+        assert asyncio.run(printer.status()).ready
         emu.fault("cover-open")
-        assert "Druckerdeckel offen" in printer.status().problems()
+        assert "Druckerdeckel offen" in asyncio.run(printer.status()).problems()
         emu.fault("cover-open", active=False)
-        printer.write(EscPos().init().codepage().text("Grüße vom Linux-Treiber\n").cut().take())
+        asyncio.run(printer.write(EscPos().init().codepage().text("Grüße vom Linux-Treiber\n").cut().take()))
         done = emu.wait_receipts(1)
         assert "Grüße vom Linux-Treiber" in emu.text(done[0]["id"])
     finally:

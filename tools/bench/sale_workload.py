@@ -21,7 +21,7 @@ from firmware.receipts import receipt, to_escpos
 from firmware.register.master import MasterData
 from firmware.till import Till
 from hal.clock import SystemClock
-from tse_sd.protocol import TransactionResult
+from tools.workloads.instant_tse import InstantTse
 
 PLUS = ("1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1002", "1003")
 
@@ -29,29 +29,6 @@ try:
     now_us, diff_us = time.ticks_us, time.ticks_diff
 except AttributeError:
     now_us, diff_us = (lambda: time.perf_counter_ns() // 1000), (lambda a, b: a - b)
-
-
-class InstantTse:
-    """Answers like a TSE, at once and without signing: the benchmark measures the firmware."""
-
-    def __init__(self):
-        self.number = 0
-        self.counter = 0
-        self.public_key = b"\x04" + bytes(96)
-
-    def info(self):
-        return self
-
-    def _result(self):
-        self.counter += 1
-        return TransactionResult(self.number, bytes(32), 1767225600 + self.counter, self.counter, bytes(96))
-
-    async def start_transaction(self, client_id):
-        self.number += 1
-        return self._result()
-
-    async def finish_transaction(self, client_id, number, data, ptype):
-        return self._result()
 
 
 class _Printer:

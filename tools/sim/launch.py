@@ -71,13 +71,14 @@ def free_port_pair():
 
 
 class Simulator:
-    def __init__(self, out="out/sim", runtime="cpython", settings=None, camera=None):
+    def __init__(self, out="out/sim", runtime="cpython", settings=None, camera=None, devices=None):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
         self.out = os.path.abspath(out)
         self.runtime = runtime
         self.settings = settings or {}  # more firmware configuration (drawer_warn_s, log...)
         self.camera = camera
+        self.replaced = devices or {}  # board entries the caller puts in place of the emulators'
         self.missing = {}
         self.endpoints = {}
         self.devices = {}
@@ -206,6 +207,7 @@ class Simulator:
             self._use_camera()
             self._start_display()
             self._start_readers()
+            self.devices.update(self.replaced)
             self._boot()
         except BaseException:
             self.stop()

@@ -19,6 +19,7 @@ is a folder of its own; PC/SC clients reach it by the environment variable
 side. vpcd listens on all interfaces, not only loopback (our cards connect to 127.0.0.1).
 """
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -119,14 +120,23 @@ class Pcscd:
             self.run_dir = None
 
 
+async def _present(name):
+    from hal.linux.pcsc import PcscReader
+
+    reader = PcscReader(name)
+    try:
+        return await reader.present()
+    finally:
+        reader.close()
+
+
 def _wait(timeout, names):
     from core.errors import DeviceError
-    from hal.linux.pcsc import PcscReader
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if any(PcscReader(name).present() for name in names):
+            if any(asyncio.run(_present(name)) for name in names):
                 return 0
         except DeviceError:
             pass  # the readers not yet listed

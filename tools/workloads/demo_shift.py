@@ -168,7 +168,7 @@ async def run(opts):
                 f.write(data)
             if printer is not None:
                 try:
-                    printer.write(data)
+                    await printer.write(data)
                 except DeviceError as e:
                     log.error("receipt %d not printed: %s", rec["bon_nr"], e)
             tse = rec.get("tse")

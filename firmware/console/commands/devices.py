@@ -1,5 +1,7 @@
 """Peripheral tests on the console: test print, drawer, display, scan, card (device code)."""
 
+import asyncio
+
 from core.calendar import iso8601, local_text
 from core.errors import DeviceError
 from firmware import VERSION
@@ -18,7 +20,7 @@ async def cmd_test_print(con, args):
 
     _need(args, 0)
     printer = _device(con, "printer")
-    status = printer.status()
+    status = await printer.status()
     if not status.ready:
         raise DeviceError("printer not ready: " + "; ".join(status.problems()))
     now = con.fw.clock.now()
@@ -26,7 +28,7 @@ async def cmd_test_print(con, args):
     e.text("%s\n%s\n" % (VERSION, local_text(now)))
     e.align(0).text("ÄÖÜ äöü ß € 0123456789\n" + "-" * printer.caps.columns + "\n")
     e.align(1).qr("smartECR test %d" % now).feed(1).cut()
-    printer.write(e.take())
+    await printer.write(e.take())
     return "test page printed (%d columns)" % printer.caps.columns
 
 
@@ -34,7 +36,7 @@ async def cmd_test_drawer(con, args):
     _need(args, 0)
     term = con.fw.terminal
     _device(con, "drawer")
-    term.open_drawer()
+    await term.kick_drawer()
     return "drawer pulse sent; drawer is %s" % {True: "open", False: "closed", None: "unknown"}[
         term.drawer_open
     ], {"open": term.drawer_open}
@@ -44,7 +46,11 @@ async def cmd_test_display(con, args):
     _need(args, 0)
     display = _device(con, "display")
     cols = display.caps.columns
-    display.show("Display-Test ÄÖÜ€", "0123456789" * (cols // 10 + 1))
+    await display.show("Display-Test ÄÖÜ€", "0123456789" * (cols // 10 + 1))
+    try:
+        await asyncio.wait_for(display.flush(), 2)
+    except asyncio.TimeoutError:
+        raise DeviceError("the customer display's line takes no data (is it connected?)")
     return "test pattern on the customer display (%d columns) until the next sale" % cols
 
 
@@ -66,8 +72,8 @@ async def cmd_test_card(con, args):
     if args and args[0] != "contactless":
         raise UsageError("test card [contactless]")
     reader = _device(con, "contactless_reader" if args else "card_reader")
-    if not reader.present():
+    if not await reader.present():
         raise DeviceError("no card in the reader")
-    atr = reader.power_on()
-    reader.power_off()
+    atr = await reader.power_on()
+    await reader.power_off()
     return "card present, ATR %s" % _hex(atr), {"atr": _hex(atr)}
