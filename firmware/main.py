@@ -70,7 +70,7 @@ class Firmware:
 
     async def run(self):
         """Boot the terminal and run it until ``stop()``."""
-        from firmware.console.service import Console
+        from firmware.console.service import Console, ConsoleServices
         from firmware.console.users import Users
         from firmware.journal import Journal
         from firmware.masterstore import MasterStore
@@ -91,8 +91,7 @@ class Firmware:
         client, service = await self._tse(board, self.client_id)
         till = Till(master, journal, client, clock, self.log, service=service)
         till.master_store, till.waiting_master = store, waiting
-        self.board, self.journal, self.till = board, journal, till
-        self.client, self.service = client, service
+        self.till = till
         done = await till.recover()
         if done:
             self.log.info("reconciled with the TSE at boot: %s", done)
@@ -109,7 +108,22 @@ class Firmware:
             tasks.append(asyncio.create_task(service.run()))
         if board.has("console"):
             users = Users(cfg["console"], master, cfg["data_dir"] + "/console", clock)
-            tasks.append(asyncio.create_task(Console(self, users).run()))
+            services = ConsoleServices(
+                cfg,
+                self.log,
+                clock,
+                board,
+                journal,
+                till,
+                self.terminal,
+                service,
+                client,
+                self.client_id,
+                self.platform.name,
+                self.boot_ms,
+                self.reboot,
+            )
+            tasks.append(asyncio.create_task(Console(services, users).run()))
         server = None
         if cfg["operator_port"]:
             server = await operator.serve(self.terminal, cfg["operator_port"])

@@ -1,6 +1,8 @@
 """The service console: one session on a serial line, run as its own task (device code).
 
-    console = Console(firmware, users)
+    services = ConsoleServices(config, log, clock, board, journal, till, terminal, tse, tse_client,
+                               client_id, platform, boot_ms, reboot)
+    console = Console(services, users)
     asyncio.create_task(console.run())        # the board's ``console`` line, reopened after errors
     await console.serve(reader, writer)       # or any asyncio stream pair (tests)
 
@@ -30,6 +32,45 @@ from tse_sd.errors import TseError
 MAX_WAITING = 8  # lines typed while a command runs
 
 
+class ConsoleServices:
+    """What the console works with, and all it can reach: the configuration (read; the settings
+    a technician changes go through ``firmware.config``), the log, the clock, the board's
+    devices, the journal, the Till (sales, closings, journal checks), the terminal (its print
+    queue, drawer and last scan), the TSE's service and client (``None`` on a board without a
+    TSE), what ``status`` names (the register's client id, the platform, the boot time) and
+    ``reboot()``. The firmware builds it at boot (firmware/main.py)."""
+
+    def __init__(
+        self,
+        config,
+        log,
+        clock,
+        board,
+        journal,
+        till,
+        terminal,
+        tse=None,
+        tse_client=None,
+        client_id="",
+        platform="",
+        boot_ms=0,
+        reboot=None,
+    ):
+        self.config = config
+        self.log = log
+        self.clock = clock
+        self.board = board
+        self.journal = journal
+        self.till = till
+        self.terminal = terminal
+        self.tse = tse
+        self.tse_client = tse_client
+        self.client_id = client_id
+        self.platform = platform
+        self.boot_ms = boot_ms
+        self.reboot = reboot
+
+
 def _asks_for_pin(text):
     """``login <user>`` in text mode: the console asks for the PIN on the next line."""
     try:
@@ -40,10 +81,10 @@ def _asks_for_pin(text):
 
 
 class Console:
-    def __init__(self, fw, users):
-        self.fw = fw
+    def __init__(self, svc, users):
+        self.svc = svc
         self.users = users
-        self.log = fw.log.child("console")
+        self.log = svc.log.child("console")
         self.lines = LineBuffer()
         self.writer = None
         self.json = False
@@ -53,13 +94,13 @@ class Console:
         self.task = None
         self.cancellable = False
         self.waiting = []
-        self.last = fw.clock.ticks_ms()
+        self.last = svc.clock.ticks_ms()
 
     # --- the line ------------------------------------------------------------------------
 
     async def run(self):
         """Serve the board's console line for ever; an I/O error closes and reopens it."""
-        line = self.fw.board.get("console")
+        line = self.svc.board.get("console")
         while True:
             writer = None
             try:
@@ -102,7 +143,7 @@ class Console:
 
     async def _event(self, event):
         kind = event[0]
-        self.last = self.fw.clock.ticks_ms()
+        self.last = self.svc.clock.ticks_ms()
         if kind == "echo":
             if not self.json and self.pin_for is None and not self.hiding:
                 await self._send(event[1].decode())
@@ -147,8 +188,8 @@ class Console:
         """Log out an idle session after ``console.timeout_s``."""
         while True:
             await asyncio.sleep(1)
-            limit = self.fw.config["console"]["timeout_s"] * 1000
-            idle = self.fw.clock.ticks_diff(self.fw.clock.ticks_ms(), self.last)
+            limit = self.svc.config["console"]["timeout_s"] * 1000
+            idle = self.svc.clock.ticks_diff(self.svc.clock.ticks_ms(), self.last)
             if self.user is not None and self.task is None and idle > limit:
                 self.end_session("timeout")
                 await self._send_reply(False, "", error="session timed out: logged out", code="timeout")
@@ -196,7 +237,7 @@ class Console:
         data["event"] = event
         if self.user is not None and "user" not in data:
             data["user"] = self.user["name"]
-        self.fw.journal.append("console", data)
+        self.svc.journal.append("console", data)
         self.log.info("%s", " ".join("%s=%s" % (k, data[k]) for k in sorted(data)))
 
     def start_session(self, who):
@@ -209,7 +250,7 @@ class Console:
         self.user = None
 
     async def _login(self, name, pin):
-        self.users.master = self.fw.till.master  # managers as the master data in use say
+        self.users.master = self.svc.till.master  # managers as the master data in use say
         try:
             who = self.users.login(name, pin)
         except LoginError:

@@ -24,11 +24,11 @@ def _hex(data):
 
 
 def _no_sale(con):
-    if con.fw.till.open_sale:
+    if con.svc.till.open_sale:
         raise ValueError("a sale is open: finish or abort it first")
 
 
 def _folder(con, *parts):
-    path = "/".join((con.fw.config["data_dir"],) + parts)
+    path = "/".join((con.svc.config["data_dir"],) + parts)
     makedirs(path)
     return path

@@ -9,7 +9,7 @@ from firmware.console.commands.base import UsageError, _hex, _need
 
 
 def _device(con, name):
-    board = con.fw.board
+    board = con.svc.board
     if not board.has(name):
         raise DeviceError("this terminal has no %s" % name.replace("_", " "))
     return board.get(name)
@@ -23,7 +23,7 @@ async def cmd_test_print(con, args):
     status = await printer.status()
     if not status.ready:
         raise DeviceError("printer not ready: " + "; ".join(status.problems()))
-    now = con.fw.clock.now()
+    now = con.svc.clock.now()
     e = EscPos().init().codepage().align(1).bold(True).text("smartECR Testseite\n").bold(False)
     e.text("%s\n%s\n" % (VERSION, local_text(now)))
     e.align(0).text("ÄÖÜ äöü ß € 0123456789\n" + "-" * printer.caps.columns + "\n")
@@ -34,7 +34,7 @@ async def cmd_test_print(con, args):
 
 async def cmd_test_drawer(con, args):
     _need(args, 0)
-    term = con.fw.terminal
+    term = con.svc.terminal
     _device(con, "drawer")
     await term.kick_drawer()
     return "drawer pulse sent; drawer is %s" % {True: "open", False: "closed", None: "unknown"}[
@@ -56,7 +56,7 @@ async def cmd_test_display(con, args):
 
 async def cmd_test_scan(con, args):
     _need(args, 0)
-    scan = con.fw.terminal.last_scan
+    scan = con.svc.terminal.last_scan
     if scan is None:
         return "no scan since boot", {"scan": None}
     symbol, when = scan

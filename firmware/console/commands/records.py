@@ -14,9 +14,9 @@ from firmware.console.commands.tse import _tar
 
 async def cmd_journal_stats(con, args):
     _need(args, 0)
-    data = con.fw.journal.stats()
+    data = con.svc.journal.stats()
     counts = {}
-    for rec in con.fw.journal.records(segment=con.fw.journal.segment):
+    for rec in con.svc.journal.records(segment=con.svc.journal.segment):
         counts[rec["type"]] = counts.get(rec["type"], 0) + 1
     data["open_period_types"] = counts
     text = "%d records in %d periods (%d bytes); open period %d: %s" % (
@@ -32,7 +32,7 @@ async def cmd_journal_stats(con, args):
 async def cmd_journal_verify(con, args):
     _need(args, 0)
     result = []
-    for n in con.fw.journal.verify_steps(result):
+    for n in con.svc.journal.verify_steps(result):
         if n % 10000 == 0:
             await con.progress("%d records checked" % n, records=n)
         await asyncio.sleep(0)
@@ -44,15 +44,15 @@ async def cmd_journal_verify(con, args):
         await con.progress("period %d: %d receipts compared with the TSE" % (segment, compared))
 
     con.cancellable = False  # TSE commands are not stopped half-way
-    report = await con.fw.till.check_journal(full=True, progress=progress)
+    report = await con.svc.till.check_journal(full=True, progress=progress)
     if report.problems:
         more = " (+%d more)" % (len(report.problems) - 5) if len(report.problems) > 5 else ""
         raise ValueError("journal does not agree with the TSE: " + "; ".join(report.problems[:5]) + more)
-    text = "journal intact: %d records, hash chain and checksums good" % con.fw.journal.seq
+    text = "journal intact: %d records, hash chain and checksums good" % con.svc.journal.seq
     if report.serial is not None:
         text += "; %d signed receipts agree with TSE %s..." % (report.compared, report.serial[:16])
     text += "".join("\nnot checked: " + u for u in report.unchecked)
-    return text, {"records": con.fw.journal.seq, "compared": report.compared, "unchecked": report.unchecked}
+    return text, {"records": con.svc.journal.seq, "compared": report.compared, "unchecked": report.unchecked}
 
 
 def _z_range(args):
@@ -69,8 +69,8 @@ async def cmd_export_dsfinvk(con, args):
     from firmware.exports.dsfinvk import DsfinvkExport
 
     _need(args, 0, 2)
-    fw = con.fw
-    export = DsfinvkExport(fw.journal, fw.till.master)
+    svc = con.svc
+    export = DsfinvkExport(svc.journal, svc.till.master)
     first, last = _z_range(args)
     closings = export.select(first, last)
     if not closings:
@@ -79,7 +79,7 @@ async def cmd_export_dsfinvk(con, args):
     folder = _folder(con, "exports")
     path = "%s/dsfinvk-z%04d-z%04d.zip" % (folder, z0, z1)
     work = folder + "/.dsfinvk"
-    steps = export.zip_steps(path, closings, work, fw.clock.now())
+    steps = export.zip_steps(path, closings, work, svc.clock.now())
     told = 0
     try:
         for z, count in steps:
@@ -91,7 +91,7 @@ async def cmd_export_dsfinvk(con, args):
         steps.close()
     rows = export.rows
     data = {"file": path, "closings": [z0, z1], "rows": rows, "size": os.stat(path)[6]}
-    fw.journal.append("export", {"kind": "dsfinvk", "file": path, "z_first": z0, "z_last": z1})
+    svc.journal.append("export", {"kind": "dsfinvk", "file": path, "z_first": z0, "z_last": z1})
     return "%s: Z %d to %d, %d lines, %d bytes" % (path, z0, z1, rows["lines.csv"], data["size"]), data
 
 

@@ -12,7 +12,7 @@ async def cmd_log_tail(con, args):
         raise UsageError("the number of lines is a whole number")
     if not 1 <= n <= 1000:
         raise UsageError("1 to 1000 lines")
-    lines = con.fw.log.tail(n)
+    lines = con.svc.log.tail(n)
     return "\n".join(lines), {"lines": lines}
 
 
@@ -21,9 +21,9 @@ async def cmd_report_x(con, args):
     from firmware.reports import report, totals
 
     _need(args, 0)
-    fw = con.fw
-    t = totals(fw.journal.records(segment=fw.till.z_nr))
-    return to_text(report("X", t, fw.till.master)), {"totals": t}
+    svc = con.svc
+    t = totals(svc.journal.records(segment=svc.till.z_nr))
+    return to_text(report("X", t, svc.till.master)), {"totals": t}
 
 
 async def cmd_close(con, args):
@@ -35,9 +35,9 @@ async def cmd_close(con, args):
         counted = parse_cents(args[0])
     except ValueError as e:
         raise UsageError(str(e))
-    fw = con.fw
-    closing = await fw.till.close_day(counted)
-    return to_text(report("Z", closing["totals"], fw.till.master, closing=closing)), {
+    svc = con.svc
+    closing = await svc.till.close_day(counted)
+    return to_text(report("Z", closing["totals"], svc.till.master, closing=closing)), {
         "z_nr": closing["z_nr"],
         "difference": closing["difference"],
     }

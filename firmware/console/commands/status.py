@@ -19,27 +19,27 @@ def _storage(path):
 
 async def cmd_status(con, args):
     _need(args, 0)
-    fw = con.fw
-    clock = fw.clock
+    svc = con.svc
+    clock = svc.clock
     now = clock.now()
-    till = fw.till
-    if fw.service is not None:
-        fw.service.refresh()  # what the card can do right now, not at the last service round
-    tse = fw.service.status() if fw.service is not None else {"state": "none", "can": "none fitted"}
+    till = svc.till
+    if svc.tse is not None:
+        svc.tse.refresh()  # what the card can do right now, not at the last service round
+    tse = svc.tse.status() if svc.tse is not None else {"state": "none", "can": "none fitted"}
     data = {
         "version": VERSION,
         "runtime": sys.implementation.name,
-        "platform": fw.platform.name,
-        "board": fw.board.name,
-        "uptime_s": clock.ticks_diff(clock.ticks_ms(), fw.boot_ms) // 1000,
+        "platform": svc.platform,
+        "board": svc.board.name,
+        "uptime_s": clock.ticks_diff(clock.ticks_ms(), svc.boot_ms) // 1000,
         "time": iso8601(now),
         "time_valid": now > 1735689600,  # after 2025-01-01: the clock has been set
-        "storage": _storage(fw.config["data_dir"]),
-        "journal": fw.journal.stats(),
+        "storage": _storage(svc.config["data_dir"]),
+        "journal": svc.journal.stats(),
         "tse": tse,
         "sale_open": till.open_sale,
         "last_receipt": till.last_bon_nr,
-        "print_queue": [n for n, _ in fw.terminal.queue],
+        "print_queue": [n for n, _ in svc.terminal.queue],
     }
     lines = [
         "smartECR %s on %s, platform %s, board %s"
@@ -110,18 +110,18 @@ def _parse_utc(text):
 
 async def cmd_date(con, args):
     _need(args, 0)
-    now = con.fw.clock.now()
-    data = {"utc": iso8601(now), "local": local_text(now), "settable": con.fw.clock.can_set}
+    now = con.svc.clock.now()
+    data = {"utc": iso8601(now), "local": local_text(now), "settable": con.svc.clock.can_set}
     return "%s (UTC %s)" % (data["local"], data["utc"]), data
 
 
 async def cmd_date_set(con, args):
     _need(args, 1)
     seconds = _parse_utc(args[0])
-    clock = con.fw.clock
+    clock = con.svc.clock
     if not clock.can_set:
         raise DeviceError("this terminal's clock follows the operating system (NTP): set it there")
     clock.set(seconds)
-    if con.fw.service is not None:
-        await con.fw.service.sync_time()
+    if con.svc.tse is not None:
+        await con.svc.tse.sync_time()
     return "clock set to %s" % local_text(seconds)

@@ -12,12 +12,12 @@ async def cmd_reboot(con, args):
     _need(args, 0)
     _no_sale(con)
     con.end_session("reboot")
-    con.fw.reboot()
+    con.svc.reboot()
     return "rebooting"
 
 
 def _serial(con):
-    return con.fw.till.master.register["serial"]
+    return con.svc.till.master.register["serial"]
 
 
 async def cmd_factory_reset(con, args):
@@ -29,17 +29,17 @@ async def cmd_factory_reset(con, args):
             "exports stay: they are tax records); confirm with the register serial: factory-reset %s" % serial
         )
     _no_sale(con)
-    backup.reset(con.fw.config["data_dir"])
+    backup.reset(con.svc.config["data_dir"])
     con.users.forget()
     con.end_session("factory reset")
-    con.fw.reboot()
+    con.svc.reboot()
     return "factory state restored; rebooting"
 
 
 async def cmd_backup(con, args):
     _need(args, 0)
-    fw = con.fw
-    path, master, settings = backup.make(fw.config["data_dir"], fw.till.master.source, fw.clock.now())
+    svc = con.svc
+    path, master, settings = backup.make(svc.config["data_dir"], svc.till.master.source, svc.clock.now())
     return "%s: %d settings, master data with %d articles" % (
         path,
         len(settings),
@@ -49,18 +49,18 @@ async def cmd_backup(con, args):
 
 async def cmd_restore(con, args):
     _need(args, 1, 2)
-    fw = con.fw
+    svc = con.svc
     name = args[0]
     try:
-        data, master = backup.read(fw.config["data_dir"], name, fw.config)
+        data, master = backup.read(svc.config["data_dir"], name, svc.config)
     except ValueError as e:
         if "/" in name:
             raise UsageError(str(e))
         raise
     _no_sale(con)
-    with open(fw.till.master.source) as f:
+    with open(svc.till.master.source) as f:
         changed = json.load(f) != data["master"]
-    if changed and fw.till.period_has_vorgaenge():
+    if changed and svc.till.period_has_vorgaenge():
         raise ValueError(
             "the backup's master data differ from the terminal's and this period has receipts:"
             " close it first (Z closing); master data change only between closings (DSFinV-K Tz. 3.3)"
@@ -68,12 +68,12 @@ async def cmd_restore(con, args):
     old, new = _serial(con), master.register["serial"]
     if new != old:
         await _change_serial(con, name, old, new, args[1:])
-    settings = backup.install(fw.config["data_dir"], data)
+    settings = backup.install(svc.config["data_dir"], data)
     text = "restored %s (%d articles, %d settings)" % (name, len(master.articles), len(settings))
     if new != old:
-        fw.journal.append("serial_change", {"old": old, "new": new, "backup": name})
+        svc.journal.append("serial_change", {"old": old, "new": new, "backup": name})
         con.end_session("serial change")
-        fw.reboot()
+        svc.reboot()
         return text + "; register serial %s (was %s, deregistered from the TSE); rebooting" % (new, old)
     return text + "; reboot to use it"
 
@@ -88,7 +88,7 @@ async def _change_serial(con, name, old, new, confirm):
             " TSE (tse register-client %s), then confirm: restore %s %s"
             % (name, old, new, new, new, name, new)
         )
-    client = con.fw.client
+    client = con.svc.tse_client
     if client is None:
         return
     clients = await client.list_clients()

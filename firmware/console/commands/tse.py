@@ -6,9 +6,9 @@ from firmware.console.commands.base import UsageError, _folder, _hex, _need
 
 
 def _tse(con):
-    if con.fw.client is None:
+    if con.svc.tse_client is None:
         raise DeviceError("this terminal has no TSE")
-    return con.fw.client
+    return con.svc.tse_client
 
 
 async def _admin(con, work):
@@ -16,7 +16,7 @@ async def _admin(con, work):
     from tse_sd import protocol as p
 
     client = _tse(con)
-    await client.login(p.USER_ADMIN, con.fw.config["tse"]["admin_pin"])
+    await client.login(p.USER_ADMIN, con.svc.config["tse"]["admin_pin"])
     try:
         return await work()
     finally:
@@ -24,7 +24,7 @@ async def _admin(con, work):
 
 
 async def _tse_state(con):
-    service = con.fw.service
+    service = con.svc.tse
     await service.maintain()
     status = service.status()
     return "TSE %s" % status["state"], status
@@ -32,24 +32,24 @@ async def _tse_state(con):
 
 async def cmd_tse_setup(con, args):
     _need(args, 0)
-    client, cfg, fw = _tse(con), con.fw.config["tse"], con.fw
+    client, cfg, svc = _tse(con), con.svc.config["tse"], con.svc
     await con.progress("taking the TSE into service")
-    await client.setup(cfg["puk"], cfg["admin_pin"], cfg["time_admin_pin"], fw.client_id, fw.clock.now())
-    await fw.service.maintain(force=True)
-    await fw.till.identify_tse()
+    await client.setup(cfg["puk"], cfg["admin_pin"], cfg["time_admin_pin"], svc.client_id, svc.clock.now())
+    await svc.tse.maintain(force=True)
+    await svc.till.identify_tse()
     return await _tse_state(con)
 
 
 async def cmd_tse_selftest(con, args):
     _need(args, 0)
-    await _tse(con).self_test(con.fw.client_id)
+    await _tse(con).self_test(con.svc.client_id)
     return await _tse_state(con)
 
 
 async def cmd_tse_timesync(con, args):
     _need(args, 0)
     _tse(con)
-    await con.fw.service.sync_time()
+    await con.svc.tse.sync_time()
     return await _tse_state(con)
 
 
@@ -74,7 +74,7 @@ async def cmd_tse_register(con, args):
 def _exports(con):
     from firmware.exports.tse_export import TseExports
 
-    return TseExports(_tse(con), con.fw.journal, _folder(con, "exports", "tse"), con.fw.clock)
+    return TseExports(_tse(con), con.svc.journal, _folder(con, "exports", "tse"), con.svc.clock)
 
 
 async def _tar(con, full):
@@ -102,7 +102,7 @@ async def cmd_tse_unblock(con, args):
     _need(args, 1)
     if args[0] not in ("admin", "time-admin"):
         raise UsageError("unblock admin or time-admin")
-    cfg = con.fw.config["tse"]
+    cfg = con.svc.config["tse"]
     user, pin = (
         (p.USER_ADMIN, cfg["admin_pin"]) if args[0] == "admin" else (p.USER_TIME_ADMIN, cfg["time_admin_pin"])
     )
@@ -119,7 +119,7 @@ async def cmd_tse_decommission(con, args):
     await con.progress("exporting what is new before the card goes out of service")
     rec = await _exports(con).export()
     await _admin(con, client.decommission)
-    con.fw.journal.append("tse_decommission", {"serial": serial, "exported_to": rec["last"]})
+    con.svc.journal.append("tse_decommission", {"serial": serial, "exported_to": rec["last"]})
     text, status = await _tse_state(con)
     return (
         text + "; exported up to signature %s. Report it to the tax office: set elster.decommissioned"
