@@ -43,9 +43,10 @@ def date_or_empty(text):
 #
 # They live in ``<data_dir>/settings.json`` as ``{"log.level": "debug", ...}`` and are laid
 # over the configuration file at boot. Keys that decide where things are (platform, board,
-# data directory, master data file, devices) and the console users are set in the file only.
+# data directory, master data and EMV files, devices) and the console users are set in the
+# file only.
 
-FIXED = ("platform", "board", "data_dir", "master", "devices", "console.users")
+FIXED = ("platform", "board", "data_dir", "master", "emv_terminal", "devices", "console.users")
 
 
 def settings_path(data_dir):
@@ -150,6 +151,7 @@ SCHEMA = {
     "devices": Field("dict", {}, doc="per-device settings over the board file's (ports, paths)"),
     "data_dir": Field("str", "out/ecr", doc="journal and state (make sim uses out/sim/data)"),
     "master": Field("str", "data/demo-master.json", doc="master data: articles, VAT, operators"),
+    "emv_terminal": Field("str", "data/emv/terminal.json", doc="card payments: the AIDs accepted"),
     "operator_port": Field("int", 0, min=0, max=65535, doc="operator link on 127.0.0.1 (0: none)"),
     "drawer_warn_s": Field("int", 30, min=5, max=600, doc="warn when the drawer stays open longer"),
     "tse": Field(

@@ -57,8 +57,9 @@ class Backoff:
 
 
 class Terminal:
-    def __init__(self, till, board, log, clock, drawer_warn_s=30, service=None):
+    def __init__(self, till, board, log, clock, drawer_warn_s=30, service=None, emv=None):
         self.till = till
+        self.emv = emv  # payment.emv.config.Terminal: the card applications accepted
         self.board = board
         self.log = log
         self.clock = clock
@@ -174,6 +175,9 @@ class Terminal:
         if not self.till.open_sale:
             self.say("kein offener Bon")
             return None
+        if self.emv is None:
+            self.say("Kartenzahlung ist nicht eingerichtet")
+            return None
         try:
             reader = await self._card_reader()
             if reader is None:
@@ -181,7 +185,7 @@ class Terminal:
                 return None
             from payment.card import read_card
 
-            self.card = await read_card(reader)
+            self.card = await read_card(reader, self.emv.aids)
         except (DeviceError, ProtocolError) as e:
             self.say("Karte: %s" % e)
             return None

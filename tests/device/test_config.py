@@ -33,6 +33,7 @@ def test_defaults_are_valid_and_complete():
         "devices": {},
         "data_dir": "out/ecr",
         "master": "data/demo-master.json",
+        "emv_terminal": "data/emv/terminal.json",
         "operator_port": 0,
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},

@@ -1,5 +1,6 @@
-"""HAL device pieces without peers: scan decoding, drawer watch, DM-D bytes, board files,
-card TLV, GTIN check digits. Both runtimes."""
+"""HAL device pieces without peers: scan decoding, drawer watch, polled links, the printer's
+status exchange, DM-D bytes and a stuck display line, board files, GTIN check digits. Both
+runtimes."""
 
 import asyncio
 import sys
@@ -14,7 +15,6 @@ from hal.drawer import DrawerWatch, PrinterDrawer
 from hal.link import PolledLink
 from hal.printer import LinkPrinter, PrinterStatus
 from hal.scanner import ScanDecoder, ScanError, Symbol, decode_line
-from payment.card import find, mask_pan, tlv_items
 
 
 def test_gtin():
@@ -210,14 +210,3 @@ def test_board_files_are_valid():
         b = Board.load(ROOT + "/boards/%s.json" % name)
         assert "printer" in b.names() and "tse" in b.names(), name
     raises(ConfigError, Board.load, ROOT + "/boards/missing.json")
-
-
-def test_card_tlv():
-    data = bytes.fromhex("6F0A8404A0000000A5025000") + b"\x00\xff"
-    assert find(data, (0x6F, 0x84)) == bytes.fromhex("A0000000")
-    assert find(data, (0x6F, 0xA5, 0x50)) == b""
-    assert find(data, (0x70,)) is None
-    assert tlv_items(bytes.fromhex("5F2403291231")) == [(0x5F24, bytes.fromhex("291231"))]
-    for bad in ("6F05A000", "5F", "6F", "6F83000001"):
-        raises(ProtocolError, tlv_items, bytes.fromhex(bad))
-    assert mask_pan("5413330089010434") == "************0434"

@@ -23,6 +23,7 @@ from firmware.terminal import Terminal
 from firmware.till import Till
 from hal.board import Board
 from hal.clock import SystemClock
+from payment.emv.config import load_terminal
 from tools.workloads.instant_tse import InstantTse
 
 try:
@@ -62,7 +63,8 @@ async def main(board_path, seconds, folder):
     log = Logger(level=WARNING, ring=16)
     journal = Journal(folder, clock)
     till = Till(load_master("data/demo-master.json"), journal, InstantTse(), clock, log)
-    term = Terminal(till, Board.load(board_path), log, clock)
+    emv = load_terminal("data/emv/terminal.json")
+    term = Terminal(till, Board.load(board_path), log, clock, emv=emv)
     out = {"worst_us": 0, "wakes": 0, "sales": 0}
     stop = asyncio.Event()
     running = asyncio.create_task(term.run())
