@@ -82,6 +82,7 @@ class CvmResult:
     carry it; ``method`` its low six bits."""
 
     def __init__(self, code, condition, result, signature=False):
+        self.cdcvm = False  # contactless: the phone verified its owner
         self.code = code
         self.method = code & 0x3F
         self.condition = condition
@@ -160,7 +161,7 @@ def verify(card, aip, txn, caps, tvr, tsi):
         if not applies(condition, method, x, y, txn, caps, same_currency):
             continue
         last = (code, condition)
-        outcome = yield from _perform(method, caps, tvr)
+        outcome = yield from perform(method, caps, tvr)
         if outcome is not None:
             return CvmResult(code, condition, outcome, method in (SIGNATURE, 0x03, 0x05))
         if not code & 0x40:  # "apply the next rule if this one fails" not set
@@ -171,8 +172,8 @@ def verify(card, aip, txn, caps, tvr, tsi):
     return CvmResult(last[0], last[1], FAILED)
 
 
-def _perform(method, caps, tvr):
-    """The CVM Results' result byte if ``method`` succeeded, None if it failed."""
+def perform(method, caps, tvr):
+    """A step: the CVM Results' result byte if ``method`` succeeded, None if it failed."""
     can = supported(method, caps)
     if can is None:
         tvr.set(bits.UNRECOGNISED_CVM)

@@ -18,8 +18,10 @@ from payment.emv.apdu import generate_ac as gac_apdu
 from payment.emv.tlv import find, flatten
 
 NAMES = {AAC: "AAC", TC: "TC", ARQC: "ARQC"}
-# What the card may answer to each request (Book 3 Table 13).
+# What the card may answer to each request (Book 3 Table 13); to the second GENERATE AC only
+# a TC or an AAC.
 ALLOWED = {AAC: (AAC,), ARQC: (ARQC, AAC), TC: (TC, ARQC, AAC)}
+ALLOWED_SECOND = {AAC: (AAC,), TC: (TC, AAC)}
 
 
 class Cryptogram:
@@ -59,12 +61,15 @@ def parse(answer):
     return Cryptogram(cid[0], int.from_bytes(atc, "big"), ac, fields.get(0x9F10, b""), fields)
 
 
-def generate_ac(kind, cdol, values, cda=False):
+def generate_ac(kind, cdol, values, cda=False, second=False):
     """The step: ask for ``kind`` with the CDOL's values; returns the ``Cryptogram``."""
+    allowed = (ALLOWED_SECOND if second else ALLOWED).get(kind)
+    if allowed is None:
+        raise ValueError("the second GENERATE AC asks for a TC or an AAC")
     data = dol.build(dol.parse(cdol), values)
     answer = yield from command(gac_apdu(kind, data, cda), "GENERATE AC")
     result = parse(answer)
-    if result.kind not in ALLOWED[kind]:
+    if result.kind not in allowed:
         raise ProtocolError("asked for %s, the card answered %s" % (NAMES[kind], result.name))
     if not result.ac and 0x9F4B not in result.fields:
         raise ProtocolError("GENERATE AC answer has no cryptogram (9F26) and no signature (9F4B)")

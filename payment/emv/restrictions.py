@@ -59,7 +59,8 @@ class Transaction:
         self.cashback = cashback
 
 
-def _date(value, tag):
+def date_of(value, tag):
+    """(year, month, day) of a YYMMDD date (``n6``); ``tag`` names it in errors."""
     if len(value) != 3:
         raise ProtocolError("date %X is not 3 bytes" % tag)
     ymd = from_bcd(value)
@@ -76,12 +77,12 @@ def check(card, txn, tvr):
     auc = card.get(0x9F07)
     if auc is not None and not _usage_allowed(auc, card.get(0x5F28), txn):
         tvr.set(bits.SERVICE_NOT_ALLOWED)
-    today = _date(txn.date, 0x9A)
+    today = date_of(txn.date, 0x9A)
     effective = card.get(0x5F25)
-    if effective is not None and _date(effective, 0x5F25) > today:
+    if effective is not None and date_of(effective, 0x5F25) > today:
         tvr.set(bits.NOT_YET_EFFECTIVE)
     expiry = card.get(0x5F24)
-    if expiry is not None and _date(expiry, 0x5F24) < today:
+    if expiry is not None and date_of(expiry, 0x5F24) < today:
         tvr.set(bits.EXPIRED)
 
 

@@ -1,27 +1,43 @@
-"""Drives a sans-I/O kernel step with a card reader (device code).
+"""Drives a sans-I/O kernel step with the devices it asks for (device code).
 
     selected = await run(selection.contactless(terminal.aids), reader)
+    outcome = await run(kernel.transaction(terminal, txn), reader, pinpad, host)
 
-A step is a generator that yields ``Transmit(apdu)`` and is resumed with the R-APDU; its
-return value is the result. A reader error (``CardRemoved``, ``NoCard``) is thrown into the
-step at the point it waited, so the step's own ``try``/``finally`` runs, and then reaches
-the caller.
+A step is a generator that yields an action and is resumed with its answer; its return value
+is the result. ``Transmit(apdu)`` goes to the card reader (the R-APDU comes back),
+``Verify(method)`` to the PIN pad (``await pinpad.verify(method, reader)``: a ``cvm.PIN_*``
+outcome; without a PIN pad ``PIN_PAD_FAILED``), ``GoOnline`` to the acquirer link (``await
+host.authorise(action)``: a ``HostAnswer``, or None when it cannot be reached; without one,
+None). A device error (``CardRemoved``, ``NoCard``, the host's) is thrown into the step where
+it waited, so the step's own ``try``/``finally`` runs, and then reaches the caller.
 """
 
 from payment.emv.apdu import Transmit
+from payment.emv.cvm import PIN_PAD_FAILED, Verify
+from payment.emv.kernel import GoOnline
 
 
-async def run(step, reader):
+async def _answer(action, reader, pinpad, host):
+    if isinstance(action, Transmit):
+        return await reader.transmit(action.apdu)
+    if isinstance(action, Verify):
+        return PIN_PAD_FAILED if pinpad is None else await pinpad.verify(action.method, reader)
+    if isinstance(action, GoOnline):
+        return None if host is None else await host.authorise(action)
+    raise TypeError("a kernel step yielded %r, not an action" % (action,))
+
+
+async def run(step, reader, pinpad=None, host=None):
     try:
         action = step.send(None)
         while True:
-            if not isinstance(action, Transmit):
-                raise TypeError("a kernel step yielded %r, not an action" % (action,))
             try:
-                rapdu = await reader.transmit(action.apdu)
+                answer = await _answer(action, reader, pinpad, host)
+            except TypeError:
+                raise
             except Exception as e:
                 action = step.throw(e)
                 continue
-            action = step.send(rapdu)
+            action = step.send(answer)
     except StopIteration as e:
         return e.value

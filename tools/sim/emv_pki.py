@@ -100,7 +100,7 @@ def vectors():
     ca, issuer, icc = Key.generate(1408), Key.generate(1152), Key.generate(1024)
     pan = "5413330089010434"
     static = (
-        bytes.fromhex("5A0854133300890104345F24032912315F25032501018E0A00000000000000001F00") + b"\x19\x80"
+        bytes.fromhex("5A0854133300890104345F24032912315F25032501018E0A00000000000000001F00") + b"\x39\x80"
     )
     cert90, rem92 = issuer_certificate(ca, issuer, "541333", "1230", b"\x00\x00\x01")
     cert9f46, rem9f48 = icc_certificate(issuer, icc, pan, "1229", b"\x00\x00\x02", static)

@@ -1,0 +1,352 @@
+"""One EMV transaction from card to outcome (device code, sans-I/O).
+
+    step = transaction(terminal, Purchase(1250, today, un, rand), contactless=False, ca_keys={})
+    outcome = await run(step, reader, pinpad, host)        # payment.emv.runner
+
+The step yields ``Transmit`` (to the card), ``Verify`` (to the PIN pad, see ``cvm``) and
+``GoOnline`` (to the acquirer: the ICC data for DE 55; it is resumed with a ``HostAnswer``, or
+``None`` when the host cannot be reached), and returns an ``Outcome``.
+
+Contact (EMV Books 3 and 4): application selection, GET PROCESSING OPTIONS with the PDOL,
+READ RECORD per AFL, offline data authentication (DDA, else SDA; CDA is not offered in
+``9F33``), processing restrictions, cardholder verification, terminal risk management,
+terminal action analysis, the first GENERATE AC; with an ARQC the host's answer, issuer
+authentication (EXTERNAL AUTHENTICATE when the card asks for it) and the second GENERATE AC
+(TC to approve, AAC to decline). Without the host: the default action codes decide, with the
+authorisation response code ``Y3`` or ``Z3``.
+
+Contactless (EMV mode, Book B limits): at or above the AID's contactless transaction limit
+the card is sent to the chip ("try another interface"); at or above the CVM limit a CVM is
+required: the phone's own verification when the card reports it (AIP byte 1 bit 2), else
+online PIN; the TTQ tells the card both. A GPO answer that carries the cryptogram (Visa
+qVSDC) ends the card's part; otherwise one GENERATE AC, and the host's answer is final (the
+card has left the field: no second GENERATE AC).
+"""
+
+import binascii
+
+from core.errors import ProtocolError
+from payment.emv import apdu, cvm, dol, oda, risk, selection
+from payment.emv import tvr as bits
+from payment.emv.apdu import AAC, TC, command, exchange
+from payment.emv.gac import generate_ac
+from payment.emv.gac import parse as parse_cryptogram
+from payment.emv.restrictions import PURCHASE, Transaction, check, date_of
+from payment.emv.tlv import encode, find, flatten
+
+APPROVED = "approved"
+DECLINED = "declined"
+TRY_ANOTHER_INTERFACE = "try another interface"
+END_APPLICATION = "end application"
+
+DEFAULT_DDOL = b"\x9f\x37\x04"
+# What goes to the host in DE 55 (the ICC data of an online authorisation).
+ONLINE_TAGS = (
+    0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F03,
+    0x9F33, 0x9F34, 0x9F35, 0x84, 0x9F09, 0x5F34, 0x9F66, 0x9F6C,
+)  # fmt: skip
+
+
+class Purchase(Transaction):
+    """A transaction with what the kernel needs besides the card: ``un`` (4 random bytes,
+    ``9F37``), ``rand()`` (1..99, random selection), ``time`` (HHMMSS, 3 BCD bytes)."""
+
+    def __init__(self, amount, date, un, rand, time=b"\x00\x00\x00", kind=PURCHASE, **kwargs):
+        Transaction.__init__(self, amount, date, kind, **kwargs)
+        self.un = un
+        self.rand = rand
+        self.time = time
+
+
+class GoOnline:
+    """The step asks the acquirer: ``icc`` is the DE 55 data (BER-TLV), ``fields`` by tag."""
+
+    def __init__(self, icc, fields):
+        self.icc = icc
+        self.fields = fields
+
+
+class HostAnswer:
+    """The acquirer's answer: ``approved``, the response code ``arc`` (2 ASCII bytes, ``8A``),
+    the issuer authentication data ``91`` (or None), issuer scripts ``71``/``72`` (bytes)."""
+
+    def __init__(self, approved, arc, issuer_auth=None, scripts=b""):
+        self.approved = approved
+        self.arc = arc
+        self.issuer_auth = issuer_auth
+        self.scripts = scripts
+
+
+class Outcome:
+    def __init__(self, result, reason="", card=None, cryptogram=None, tvr=None, tsi=None, cvm_result=None):
+        self.result = result  # APPROVED, DECLINED, TRY_ANOTHER_INTERFACE, END_APPLICATION
+        self.reason = reason
+        self.card = card or {}  # aid, label, scheme, pan (masked), expiry
+        self.cryptogram = cryptogram
+        self.tvr = tvr
+        self.tsi = tsi
+        self.cvm = cvm_result
+        self.online = False
+        self.arc = b""
+        self.signature = bool(cvm_result and cvm_result.signature)
+
+    def record(self):
+        """What the journal keeps for the audit (no full PAN, no track 2, no PIN data)."""
+        out = {"result": self.result, "reason": self.reason, "online": self.online}
+        out.update(self.card)
+        for name, value in (("tvr", self.tvr), ("tsi", self.tsi), ("arc", self.arc)):
+            if value:
+                out[name] = binascii.hexlify(value).decode().upper()
+        if self.cvm is not None:
+            out["cvm"] = binascii.hexlify(self.cvm.value).decode().upper()
+            if self.cvm.cdcvm:
+                out["cdcvm"] = True
+        if self.cryptogram is not None:
+            out.update(
+                cryptogram=binascii.hexlify(self.cryptogram.ac).decode().upper(),
+                cryptogram_type=self.cryptogram.name,
+                atc=self.cryptogram.atc,
+            )
+        return out
+
+
+def _pan_digits(card):
+    pan = card.get(0x5A)
+    if pan is not None:
+        return binascii.hexlify(pan).decode().upper().rstrip("F")
+    track2 = card.get(0x57)
+    return binascii.hexlify(track2).decode().upper().split("D")[0] if track2 else ""
+
+
+def _summary(chosen, card):
+    digits = _pan_digits(card)
+    expiry = card.get(0x5F24, b"")
+    return {
+        "aid": binascii.hexlify(chosen.aid).decode().upper(),
+        "label": chosen.label,
+        "scheme": chosen.terminal_aid.scheme,
+        "pan": "*" * (len(digits) - 4) + digits[-4:] if len(digits) >= 12 else "",
+        "expiry": binascii.hexlify(expiry).decode()[:4],
+    }
+
+
+def _terminal_data(terminal, ta, txn, tvr, contactless):
+    values = {
+        0x9F02: dol.bcd(txn.amount, 6),
+        0x9F03: dol.bcd(txn.cashback, 6),
+        0x9F1A: terminal.country,
+        0x5F2A: terminal.currency,
+        0x9A: txn.date,
+        0x9F21: txn.time,
+        0x9C: bytes((txn.kind,)),
+        0x9F37: txn.un,
+        0x9F33: terminal.capabilities,
+        0x9F35: bytes((terminal.terminal_type,)),
+        0x95: tvr.value,
+    }
+    if ta.app_version:
+        values[0x9F09] = ta.app_version
+    if contactless:
+        values[0x9F66] = _ttq(terminal, ta, txn)
+    return values
+
+
+def _ttq(terminal, ta, txn):
+    ttq = bytearray(terminal.ttq)
+    if txn.amount > ta.contactless_floor or txn.amount == 0 or terminal.online:
+        ttq[1] |= 0x80  # online cryptogram required
+    if txn.amount >= ta.cvm_limit:
+        ttq[1] |= 0x40  # CVM required
+    return bytes(ttq)
+
+
+def _read(chosen, values):
+    """GPO and the records: (card data by tag, AIP, the records for ODA)."""
+    pdol = dol.parse(chosen.pdol) if chosen.pdol else []
+    answer = yield from command(
+        apdu.get_processing_options(dol.build(pdol, values)), "GET PROCESSING OPTIONS"
+    )
+    card = dict(chosen.fci)
+    gpo = find(answer, (0x77,))
+    if gpo is not None:
+        flatten(gpo, card)
+        aip, afl = card.get(0x82), card.get(0x94)
+    else:
+        body = find(answer, (0x80,))
+        if body is None or len(body) < 2:
+            raise ProtocolError("GPO answer is neither format 1 (80) nor format 2 (77)")
+        aip, afl = body[:2], body[2:]
+    if aip is None or len(aip) != 2:
+        raise ProtocolError("GPO answer lacks the AIP (82)")
+    card[0x82] = aip
+    signed = []
+    for i in range(0, len(afl or b""), 4):
+        sfi, first, last, count = afl[i] >> 3, afl[i + 1], afl[i + 2], afl[i + 3]
+        if not 1 <= sfi <= 30 or first < 1 or last < first or count > last - first + 1:
+            raise ProtocolError("AFL entry %s is not valid" % binascii.hexlify(afl[i : i + 4]).decode())
+        for number in range(first, last + 1):
+            rec = yield from command(apdu.read_record(sfi, number), "READ RECORD")
+            body = find(rec, (0x70,))
+            if body is None:
+                raise ProtocolError("record %d of SFI %d is not a 70 template" % (number, sfi))
+            flatten(body, card)
+            if number < first + count:
+                signed.append((sfi, rec))
+    return card, aip, signed
+
+
+def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
+    """DDA if card and terminal can, else SDA, else "ODA not performed"."""
+    dda = aip[0] & 0x20 and caps[2] & 0x40
+    sda = aip[0] & 0x40 and caps[2] & 0x80
+    if not (dda or sda):
+        tvr.set(bits.ODA_NOT_PERFORMED)
+        return
+    tsi.set(bits.ODA_PERFORMED)
+    failed = bits.DDA_FAILED if dda else bits.SDA_FAILED
+    if not dda:
+        tvr.set(bits.SDA_SELECTED)
+    rid, index = card.get(0x4F, card.get(0x84, b""))[:5], card.get(0x8F)
+    ca = ca_keys.get((bytes(rid), index[0] if index else -1))
+    if ca is None:
+        tvr.set(failed)
+        return
+    today = date_of(txn.date, 0x9A)
+    try:
+        static = oda.static_data(signed, card)
+        digits = _pan_digits(card)
+        issuer = oda.issuer_key(ca, card, digits, today)
+        if not dda:
+            card[0x9F45] = oda.check_sda(issuer, card, static)
+            return
+        icc = oda.icc_key(issuer, card, static, digits, today)
+        ddol = dol.build(dol.parse(card.get(0x9F49, DEFAULT_DDOL)), {0x9F37: txn.un})
+        answer = yield from command(apdu.internal_authenticate(ddol), "INTERNAL AUTHENTICATE")
+        sdad = find(answer, (0x80,))
+        if sdad is None:
+            sdad = find(answer, (0x77, 0x9F4B))
+        if sdad is None:
+            raise oda.OdaFailed("INTERNAL AUTHENTICATE answer without signed dynamic data")
+        card[0x9F4C] = oda.check_dda(icc, sdad, ddol)
+    except (oda.OdaFailed, ProtocolError):
+        tvr.set(failed)
+
+
+def transaction(terminal, txn, contactless=False, ca_keys=None):
+    """The step: returns an ``Outcome``."""
+    tvr, tsi = bits.Tvr(), bits.Tsi()
+    try:
+        find_app = selection.contactless if contactless else selection.contact
+        chosen = yield from find_app(terminal.aids)
+    except selection.SelectionFailed as e:
+        end = TRY_ANOTHER_INTERFACE if e.outcome == TRY_ANOTHER_INTERFACE else END_APPLICATION
+        return Outcome(end, str(e))
+    ta = chosen.terminal_aid
+    if contactless and ta.contactless_limit and txn.amount >= ta.contactless_limit:
+        return Outcome(TRY_ANOTHER_INTERFACE, "amount at or above the contactless limit")
+    values = _terminal_data(terminal, ta, txn, tvr, contactless)
+    txn.app_version = ta.app_version
+    card, aip, signed = yield from _read(chosen, values)
+    summary = _summary(chosen, card)
+    if 0x5F24 not in card or not (0x5A in card or 0x57 in card):
+        return Outcome(END_APPLICATION, "the card lacks its PAN or expiry date", summary)
+    yield from _authenticate(card, aip, terminal.capabilities, signed, ca_keys or {}, txn, tvr, tsi)
+    check(card, txn, tvr)
+    if contactless:
+        verified = yield from _contactless_cvm(card, aip, txn, ta, terminal.capabilities, tvr)
+    else:
+        verified = yield from cvm.verify(card, aip, txn, terminal.capabilities, tvr, tsi)
+    values[0x9F34] = verified.value
+    if not contactless:
+        yield from risk.manage(card, aip, txn, ta.limits, tvr, tsi, txn.rand)
+    elif txn.amount > ta.contactless_floor:  # the reader's floor limit (Book C-2)
+        tvr.set(bits.FLOOR_LIMIT_EXCEEDED)
+    values[0x95] = tvr.value
+    if 0x9F26 in card and 0x9F27 in card:  # the card decided at GPO (qVSDC)
+        first = parse_cryptogram(encode(0x77, [(t, card[t]) for t in (0x9F27, 0x9F36, 0x9F26)]))
+    else:
+        kind = risk.analyse(tvr, card, ta.tac, terminal.online)
+        cdol1 = card.get(0x8C)
+        if cdol1 is None:
+            tvr.set(bits.ICC_DATA_MISSING)
+            return Outcome(
+                END_APPLICATION, "the card has no CDOL1 (8C)", summary, None, tvr.value, tsi.value, verified
+            )
+        first = yield from generate_ac(kind, cdol1, values)
+        tsi.set(bits.CARD_RISK_PERFORMED)
+    outcome = Outcome(APPROVED, "", summary, first, None, None, verified)
+    if first.kind == TC:
+        outcome.arc = b"Y1"
+    elif first.kind == AAC:
+        outcome.result, outcome.reason, outcome.arc = DECLINED, "declined by the card", b"Z1"
+    else:
+        yield from _online(outcome, card, values, ta, terminal, tvr, tsi, contactless)
+    outcome.tvr, outcome.tsi = tvr.value, tsi.value
+    return outcome
+
+
+def _contactless_cvm(card, aip, txn, ta, caps, tvr):
+    """Below the CVM limit none; at or above it the phone's own verification if it did one
+    (``cdcvm`` on the result), else an online PIN."""
+    if txn.amount < ta.cvm_limit:
+        return cvm.CvmResult(cvm.NO_CVM, 0x00, cvm.SUCCESSFUL)
+    ctq = card.get(0x9F6C, b"\x00\x00")
+    if aip[0] & 0x02 or (len(ctq) == 2 and ctq[1] & 0x80):  # on-device CV performed
+        done = cvm.CvmResult(0x3F, 0x00, cvm.SUCCESSFUL)
+        done.cdcvm = True
+        return done
+    result = yield from cvm.perform(cvm.ONLINE_PIN, caps, tvr)
+    if result is None:
+        tvr.set(bits.CVM_FAILED)
+        return cvm.CvmResult(cvm.ONLINE_PIN, 0x00, cvm.FAILED)
+    return cvm.CvmResult(cvm.ONLINE_PIN, 0x00, result)
+
+
+def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
+    first = outcome.cryptogram
+    fields = dict(values)
+    fields.update(first.fields)
+    for tag in (0x82, 0x84, 0x5F34, 0x9F6C):
+        if tag in card:
+            fields[tag] = card[tag]
+    fields[0x84] = fields.get(0x84) or card.get(0x4F, b"")
+    icc = b"".join(encode(t, fields[t]) for t in ONLINE_TAGS if t in fields)
+    answer = yield GoOnline(icc, fields)
+    outcome.online = answer is not None
+    if answer is None:
+        decision = risk.after_no_host(tvr, card, ta.tac)
+        arc = b"Y3" if decision == TC else b"Z3"
+    else:
+        arc = answer.arc
+        decision = TC if answer.approved else AAC
+        if answer.issuer_auth and card[0x82][0] & 0x04 and not contactless:
+            tsi.set(bits.ISSUER_AUTH_PERFORMED)
+            _, sw = yield from exchange(apdu.external_authenticate(answer.issuer_auth))
+            if sw != apdu.OK:
+                tvr.set(bits.ISSUER_AUTH_FAILED)
+    outcome.arc = arc
+    if contactless:
+        final_kind = decision
+    else:
+        values = dict(values)
+        values.update({0x8A: arc, 0x95: tvr.value})
+        if answer is not None and answer.issuer_auth:
+            values[0x91] = answer.issuer_auth
+        cdol2 = card.get(0x8D)
+        if cdol2 is None:
+            tvr.set(bits.ICC_DATA_MISSING)
+            final_kind = AAC
+        else:
+            second = yield from generate_ac(decision, cdol2, values, second=True)
+            outcome.cryptogram = second
+            final_kind = second.kind
+    if final_kind == TC:
+        outcome.result = APPROVED
+    else:
+        outcome.result = DECLINED
+        if answer is None:
+            outcome.reason = "the host could not be reached"
+        elif not answer.approved:
+            outcome.reason = "declined by the issuer (%s)" % arc.decode("ascii", "replace")
+        else:
+            outcome.reason = "declined by the card after the issuer's approval"
