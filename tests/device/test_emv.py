@@ -8,6 +8,7 @@ from core.errors import ConfigError, ProtocolError
 from core.schema import validate
 from payment import card
 from payment.emv import apdu, dol, selection, tlv
+from payment.emv.capk import ca_keys, load_ca_keys
 from payment.emv.config import SCHEMA, TerminalAid, load_terminal, terminal_from
 
 H = bytes.fromhex
@@ -332,3 +333,22 @@ def test_the_terminal_configuration_is_checked():
     ):
         e = raises(ConfigError, lambda cfg=bad: terminal_from(validate(cfg, SCHEMA)))
         assert e.path == where, (bad, e.path)
+
+
+def test_the_ca_key_store_takes_test_keys_only():
+    key = {"rid": "A000000004", "index": "F1", "modulus": "C1" * 128, "exponent": "03", "test": True}
+    keys = ca_keys([key])
+    assert keys[(H("A000000004"), 0xF1)].e == 3
+    live = dict(key)
+    del live["test"]
+    assert "live CA keys are refused" in str(raises(ConfigError, ca_keys, [live]))
+    assert ca_keys([live], live=True)
+    for bad, why in (
+        (dict(key, rid="A0000000"), "RID of 5 bytes"),
+        (dict(key, modulus="ZZ"), "in hex"),
+        (dict(key, modulus="C1" * 8), "modulus of 64..248"),
+    ):
+        e = raises(ConfigError, ca_keys, [bad])
+        assert why in str(e) and e.path == "ca keys[0]", (why, str(e))
+    raises(ConfigError, ca_keys, {"rid": "x"})
+    raises(ConfigError, load_ca_keys, ROOT + "/data/emv/missing.json")

@@ -24,8 +24,9 @@ import tty
 
 from tools import upy
 from tools.bench.bench_sale import row
-from tools.sim.card import CardLink, VirtualCard
+from tools.sim.card import CardLink
 from tools.sim.emupos import Emupos
+from tools.sim.emv_card import EmvCard, SimCa
 from tools.sim.launch import free_port_pair
 
 WORKLOAD = str(upy.ROOT / "tools" / "workloads" / "stall.py")
@@ -51,10 +52,11 @@ def _drain(fd, stop):
 
 
 def _insert(port, timeout=10):
+    card = EmvCard.test_card(SimCa.make(), True)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return CardLink(VirtualCard.test_card(contactless=True), port).insert(timeout=2)
+            return CardLink(card, port).insert(timeout=2)
         except OSError:
             if time.monotonic() > deadline:
                 raise

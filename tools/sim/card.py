@@ -1,16 +1,17 @@
-"""A virtual payment card on the vpcd wire protocol: what the simulator puts in the card reader.
+"""The vpcd wire for virtual payment cards (host code): a card in a reader's slot.
 
-    card = VirtualCard.test_card()              # an EMV-style contact card with a test PAN
+    card = EmvCard.test_card(ca)                # tools/sim/emv_card.py: a test Mastercard
     link = CardLink(card, 35963).insert()       # connects to vpcd (pcscd) or the firmware's reader
     link.pull_after(3)                          # leave the slot after three more APDUs (mid-read)
     link.remove()                               # pulled out
     link.close()
 
-The card answers ISO 7816-4 SELECT (by name: the PPSE "2PAY.SYS.DDF01" and its application),
-GET PROCESSING OPTIONS and READ RECORD with fixed BER-TLV data, and ``6D00``/``6A82``/``6A83``
-for anything else. It is host code and encodes its own frames (``struct``), independent of the
-firmware's reader. Contactless cards get a PC/SC-style ATR (``3B 8n 80 01`` + historical
-bytes + TCK), contact cards a plain T=0 ATR.
+The wire is vpcd's: a 2-byte big-endian length and the payload; one-byte messages are control
+(0 power off, 1 power on, 2 reset, 4 "send your ATR"), anything longer is a C-APDU answered
+with the card's R-APDU. It is host code and encodes its own frames (``struct``), independent
+of the firmware's reader. ``tlv`` and ``contactless_atr`` help the cards build their answers:
+contactless cards get a PC/SC-style ATR (``3B 8n 80 01`` + historical bytes + TCK), contact
+cards a plain T=0 ATR.
 """
 
 import socket
@@ -22,7 +23,7 @@ def tlv(tag, value):
     """BER-TLV with a one- or two-byte tag (``int``) and a short or long length."""
     head = tag.to_bytes(2 if tag > 0xFF else 1, "big")
     n = len(value)
-    length = bytes([n]) if n < 0x80 else bytes([0x81, n])
+    length = bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100 else bytes([0x82, n >> 8, n & 0xFF])
     return head + length + value
 
 
@@ -34,63 +35,9 @@ def contactless_atr(historical):
     return b"\x3b" + body + bytes([tck])
 
 
-class VirtualCard:
-    PPSE = b"2PAY.SYS.DDF01"
-
-    def __init__(self, aid, label, pan, expiry, contactless=False):
-        self.aid = aid
-        self.label = label
-        self.pan = pan
-        self.expiry = expiry  # YYMMDD
-        self.contactless = contactless
-        self.atr = contactless_atr(b"smartECR") if contactless else b"\x3b\x0a" + b"smartECR-1"
-        self.selected = None
-        self.apdus = 0
-
-    @classmethod
-    def test_card(cls, contactless=False):
-        """A Mastercard-branded test card (the PAN is a public test number, never a real one)."""
-        return cls(bytes.fromhex("A0000000041010"), "MASTERCARD", "5413330089010434", "291231", contactless)
-
-    def answer(self, apdu):
-        self.apdus += 1
-        if len(apdu) < 4:
-            return b"\x67\x00"
-        cla, ins, p1, p2 = apdu[:4]
-        data = apdu[5 : 5 + apdu[4]] if len(apdu) > 5 else b""
-        if cla & 0xF0 not in (0x00, 0x80):
-            return b"\x6e\x00"
-        if ins == 0xA4 and p1 == 0x04:  # SELECT by name
-            if data == self.PPSE:
-                entry = tlv(0x61, tlv(0x4F, self.aid) + tlv(0x50, self.label.encode()) + tlv(0x87, b"\x01"))
-                fci = tlv(0x6F, tlv(0x84, self.PPSE) + tlv(0xA5, tlv(0xBF0C, entry)))
-            elif data == self.aid:
-                fci = tlv(0x6F, tlv(0x84, self.aid) + tlv(0xA5, tlv(0x50, self.label.encode())))
-            else:
-                return b"\x6a\x82"
-            self.selected = data
-            return fci + b"\x90\x00"
-        if ins == 0xA8 and cla == 0x80:  # GET PROCESSING OPTIONS
-            if self.selected != self.aid:
-                return b"\x69\x85"
-            return tlv(0x77, tlv(0x82, b"\x19\x80") + tlv(0x94, b"\x08\x01\x01\x00")) + b"\x90\x00"
-        if ins == 0xB2:  # READ RECORD: SFI 1, record 1
-            if self.selected != self.aid:
-                return b"\x69\x85"
-            if (p1, p2 >> 3) != (1, 1):
-                return b"\x6a\x83"
-            track2 = bytes.fromhex(self.pan + "D" + self.expiry[:4] + "2010000000000000F")
-            record = (
-                tlv(0x57, track2)
-                + tlv(0x5A, bytes.fromhex(self.pan))
-                + tlv(0x5F24, bytes.fromhex(self.expiry))
-            )
-            return tlv(0x70, record) + b"\x90\x00"
-        return b"\x6d\x00"
-
-
 class CardLink:
-    """Puts a ``VirtualCard`` in a vpcd-protocol reader at ``host:port`` and serves it."""
+    """Puts a card (``tools.sim.emv_card.EmvCard``: ``answer(apdu)``, ``atr``, ``apdus``) in a
+    vpcd-protocol reader at ``host:port`` and serves it."""
 
     def __init__(self, card, port, host="127.0.0.1"):
         self.card = card

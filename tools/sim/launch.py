@@ -28,9 +28,10 @@ import time
 from hal.sim.tse_control import TseControl
 from tools import upy
 from tools.sim import stop_process
-from tools.sim.card import CardLink, VirtualCard
+from tools.sim.card import CardLink
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
+from tools.sim.emv_card import EmvCard, SimCa
 from tools.sim.nullmodem import NullModem
 from tools.sim.pcsc import Pcscd, PcscUnavailable, PortTaken
 from tools.sim.tse.server import CardServer
@@ -87,6 +88,7 @@ class Simulator:
         self._control = None
         self._link = None
         self.cards = {}
+        self.ca = None
 
     # --- peers ---------------------------------------------------------------------------------
 
@@ -244,7 +246,9 @@ class Simulator:
             raise RuntimeError("no card reader: %s" % self.missing.get("card reader", "not started"))
         link = self.cards.get(slot)
         if link is None or not link.inserted:
-            card = VirtualCard.test_card(contactless=contactless)
+            if self.ca is None:
+                self.ca = SimCa.make()  # the simulator's test CA, made when a card is first needed
+            card = EmvCard.test_card(self.ca, contactless)
             link = CardLink(card, self.reader_port + (1 if contactless else 0)).insert()
             self.cards[slot] = link
         return link

@@ -2,8 +2,8 @@
 
     pcsc = Pcscd("out/sim/pcsc", port=35963).start()   # readers "<name> 00 00" (chip) and "00 01"
     env = pcsc.client_env()                             # {"PCSCLITE_CSOCK_NAME": its socket}
-    CardLink(VirtualCard.test_card(), pcsc.port).insert()          # a card in the chip slot
-    CardLink(VirtualCard.test_card(True), pcsc.port + 1).insert()  # one on the contactless slot
+    CardLink(EmvCard.test_card(SimCa.make()), pcsc.port).insert()  # a card in the chip slot
+    CardLink(EmvCard.test_card(ca, True), pcsc.port + 1).insert()  # one on the contactless slot
     pcsc.wait_present(timeout=5)                        # until pcscd has seen a card in a slot
     pcsc.stop()
 

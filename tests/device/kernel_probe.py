@@ -1,0 +1,85 @@
+"""One EMV transaction through the kernel with the firmware's own vpcd reader, on either
+runtime (tests/host/test_emv_cards.py):
+
+    kernel_probe.py PORT CAPK AMOUNT [contactless] [pin=1234]   -> one JSON line
+
+It listens on 127.0.0.1:PORT for the virtual card, waits up to 10 s for it, runs
+``payment.emv.kernel.transaction`` with data/emv/terminal.json and the CA key store CAPK,
+and prints the outcome's journal record and, when the kernel went online, the DE 55 data it
+handed to the host (there is none here, so the default action codes decide). With ``pin=``
+the PIN pad is a scripted one that sends the plaintext PIN block to the card (VERIFY), as the
+PIN pad driver will.
+"""
+
+import asyncio
+import binascii
+import json
+import os
+import sys
+import time
+
+from payment.emv import apdu, cvm
+from payment.emv.capk import load_ca_keys
+from payment.emv.config import load_terminal
+from payment.emv.dol import bcd
+from payment.emv.kernel import Purchase, transaction
+from payment.emv.runner import run
+
+
+class ScriptedPinPad:
+    def __init__(self, pin):
+        self.pin = pin
+        self.asked = []
+
+    async def verify(self, method, reader):
+        self.asked.append(method)
+        if method == cvm.ONLINE_PIN:
+            return cvm.PIN_OK
+        if method not in (cvm.OFFLINE_PLAIN_PIN, cvm.OFFLINE_PLAIN_PIN_SIGNATURE):
+            return cvm.PIN_PAD_FAILED
+        digits = self.pin + "F" * (14 - len(self.pin))
+        block = bytes((0x20 | len(self.pin),)) + binascii.unhexlify(digits)
+        rapdu = await reader.transmit(apdu.verify(block))
+        if rapdu[-2:] == b"\x90\x00":
+            return cvm.PIN_OK
+        return cvm.PIN_BLOCKED if rapdu[-2:] == b"\x69\x83" or rapdu[-2:] == b"\x63\xc0" else cvm.PIN_WRONG
+
+
+class Host:
+    def __init__(self):
+        self.icc = None
+
+    async def authorise(self, action):
+        self.icc = binascii.hexlify(action.icc).decode().upper()
+        return None  # no acquirer here: the host cannot be reached
+
+
+async def main(port, capk, amount, contactless, pin):
+    from hal.sim.vpcd import VpcdReader
+
+    reader = VpcdReader(port, contactless=contactless)
+    try:
+        for _ in range(200):
+            if await reader.present():
+                break
+            await asyncio.sleep(0.05)
+        await reader.power_on()
+        t = time.gmtime()
+        date = bcd(t[0] % 100 * 10000 + t[1] * 100 + t[2], 3)
+        txn = Purchase(amount, date, os.urandom(4), lambda: 99)
+        terminal, ca = load_terminal("data/emv/terminal.json"), load_ca_keys(capk)
+        pinpad, host = (ScriptedPinPad(pin) if pin else None), Host()
+        outcome = await run(transaction(terminal, txn, contactless, ca), reader, pinpad, host)
+        await reader.power_off()
+    finally:
+        reader.close()
+    out = outcome.record()
+    out["de55"] = host.icc
+    out["pins_asked"] = pinpad.asked if pinpad else []
+    print(json.dumps(out))
+
+
+args = sys.argv[1:]
+options = [a for a in args[3:]]
+pin = [a[4:] for a in options if a.startswith("pin=")]
+asyncio.run(main(int(args[0]), args[1], int(args[2]), "contactless" in options, pin[0] if pin else None))
