@@ -86,12 +86,17 @@ def berlin_offset(seconds):
     return 7200 if bounds[0] <= seconds < bounds[1] else 3600
 
 
+def local_fields(seconds):
+    """``(year, month, day, hour, minute, second)`` in German local time."""
+    return utc_fields(seconds + berlin_offset(seconds))
+
+
 def local_text(seconds):
     """``22.11.2026 14:03:12``: German local time, as printed on a receipt."""
-    y, mo, d, h, mi, s = utc_fields(seconds + berlin_offset(seconds))
+    y, mo, d, h, mi, s = local_fields(seconds)
     return "%02d.%02d.%04d %02d:%02d:%02d" % (d, mo, y, h, mi, s)
 
 
 def local_iso(seconds):
     """``2026-11-22T14:03:12``: German local time in ISO 8601 without a zone (DSFinV-K times)."""
-    return "%04d-%02d-%02dT%02d:%02d:%02d" % utc_fields(seconds + berlin_offset(seconds))
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % local_fields(seconds)

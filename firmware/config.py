@@ -46,7 +46,7 @@ def date_or_empty(text):
 # data directory, master data and EMV files, devices) and the console users are set in the
 # file only.
 
-FIXED = ("platform", "board", "data_dir", "master", "emv_terminal", "devices", "console.users")
+FIXED = ("platform", "board", "data_dir", "master", "emv_terminal", "emv_ca_keys", "devices", "console.users")
 
 
 def settings_path(data_dir):
@@ -152,6 +152,7 @@ SCHEMA = {
     "data_dir": Field("str", "out/ecr", doc="journal and state (make sim uses out/sim/data)"),
     "master": Field("str", "data/demo-master.json", doc="master data: articles, VAT, operators"),
     "emv_terminal": Field("str", "data/emv/terminal.json", doc="card payments: the AIDs accepted"),
+    "emv_ca_keys": Field("str", "", doc="card payments: the CA key store (empty: no offline authentication)"),
     "operator_port": Field("int", 0, min=0, max=65535, doc="operator link on 127.0.0.1 (0: none)"),
     "drawer_warn_s": Field("int", 30, min=5, max=600, doc="warn when the drawer stays open longer"),
     "tse": Field(

@@ -102,6 +102,8 @@ def receipt(record, master, width=42, reprint=False):
     for p in record["payments"]:
         amount = p["amount"] + (record["change"] if p["typ"] == "Bar" else 0)
         line(_pad(p["name"], format_cents(amount), width))
+    for card in record.get("cards", ()):
+        line("  %s %s" % (card.get("label", ""), card.get("pan", "")))
     if record["change"]:
         line(_pad("Rückgeld", format_cents(record["change"]), width))
     if record["vat"]:

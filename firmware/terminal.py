@@ -23,7 +23,10 @@ writer task (hal/display.py).
 """
 
 import asyncio
+import binascii
+import os
 
+from core.calendar import local_fields
 from core.errors import DeviceError, EcrError, ProtocolError
 from core.money import format_cents
 from firmware.receipts import receipt, to_escpos, to_text
@@ -32,6 +35,11 @@ from hal.scanner import ScanError
 from tse_sd.errors import TseError
 
 MESSAGES = 6
+
+
+def _percent():
+    """1..99 for the kernel's random transaction selection."""
+    return os.urandom(1)[0] % 99 + 1
 
 
 class Backoff:
@@ -57,9 +65,10 @@ class Backoff:
 
 
 class Terminal:
-    def __init__(self, till, board, log, clock, drawer_warn_s=30, service=None, emv=None):
+    def __init__(self, till, board, log, clock, drawer_warn_s=30, service=None, emv=None, ca_keys=None):
         self.till = till
         self.emv = emv  # payment.emv.config.Terminal: the card applications accepted
+        self.ca_keys = ca_keys or {}  # payment.emv.capk: the CA keys offline data authentication uses
         self.board = board
         self.log = log
         self.clock = clock
@@ -172,30 +181,69 @@ class Terminal:
         return await self._finish(cash=True)
 
     async def pay_card(self):
-        if not self.till.open_sale:
+        """The card in the reader pays what is due: the EMV kernel (payment/emv/kernel.py)
+        with the board's PIN pad; approved, it is booked with its scheme's payment type and
+        the approval goes into the journal with the receipt."""
+        till = self.till
+        if not till.open_sale:
             self.say("kein offener Bon")
             return None
         if self.emv is None:
             self.say("Kartenzahlung ist nicht eingerichtet")
             return None
+        amount = till.due
+        if amount <= 0:
+            self.say("nichts mit Karte zu zahlen")
+            return None
+        await self._show("Betrag %s EUR" % format_cents(amount), "Karte bitte")
         try:
             reader = await self._card_reader()
             if reader is None:
                 self.say("keine Karte: bitte Karte stecken oder auflegen")
                 return None
-            from payment.card import read_card
-
-            self.card = await read_card(reader, self.emv.aids)
+            await self._show("Bitte warten", format_cents(amount) + " EUR")
+            outcome = await self._run_kernel(reader, amount)
         except (DeviceError, ProtocolError) as e:
             self.say("Karte: %s" % e)
+            await self._show("Karte: Fehler", "bitte erneut")
             return None
-        self.say("Karte %s %s gelesen" % (self.card["label"], self.card["pan"]))
-        try:
-            self.till.pay("ECKarte", self.till.due)
-        except ValueError as e:
-            self.say(str(e))
+        from payment.emv import kernel
+
+        self.card = outcome.record()
+        if outcome.result != kernel.APPROVED:
+            if outcome.result == kernel.TRY_ANOTHER_INTERFACE:
+                self.say("Bitte Karte einstecken (%s)" % outcome.reason)
+                await self._show("Bitte Karte", "einstecken")
+            else:
+                self.say("Karte abgelehnt: %s" % outcome.reason)
+                await self._show("Abgelehnt", outcome.reason)
             return None
+        aid = self._terminal_aid(self.card["aid"])
+        till.pay(aid.zahlart, amount, aid.name or self.card["label"], card=self.card)
+        self.say("Karte %s %s: Zahlung erfolgt" % (self.card["label"], self.card["pan"]))
+        await self._show("Zahlung erfolgt", format_cents(amount) + " EUR")
         return await self._finish(cash=False)
+
+    def _terminal_aid(self, aid_hex):
+        for ta in self.emv.aids:
+            if aid_hex.startswith(binascii.hexlify(ta.aid).decode().upper()):
+                return ta
+        raise ProtocolError("the card's application %s is not one this terminal accepts" % aid_hex)
+
+    async def _run_kernel(self, reader, amount):
+        from payment.emv.dol import bcd
+        from payment.emv.kernel import Purchase, transaction
+        from payment.emv.runner import run
+
+        y, mo, d, h, mi, s = local_fields(self.clock.now())
+        date, time = bcd((y % 100) * 10000 + mo * 100 + d, 3), bcd(h * 10000 + mi * 100 + s, 3)
+        txn = Purchase(amount, date, os.urandom(4), _percent, time)
+        await reader.power_on()
+        try:
+            step = transaction(self.emv, txn, reader.caps.contactless, self.ca_keys)
+            return await run(step, reader, self._device("pinpad"), None)
+        finally:
+            await reader.power_off()
 
     async def _card_reader(self):
         """The slot with a card in it: contactless first (the usual case), then the chip."""

@@ -334,9 +334,10 @@ class Till:
         """Cancel line ``pos`` of the open receipt (it stays visible, P_STORNO)."""
         self._open().void(pos)
 
-    def pay(self, zahlart, amount, name=None):
-        """A payment on the open receipt (cash given may exceed what is due)."""
-        self._open().pay(zahlart, amount, name)
+    def pay(self, zahlart, amount, name=None, card=None):
+        """A payment on the open receipt (cash given may exceed what is due); ``card`` is the
+        card terminal's approval, journaled with the receipt before the TSE signs it."""
+        self._open().pay(zahlart, amount, name, card)
 
     @property
     def due(self):

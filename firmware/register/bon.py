@@ -66,6 +66,7 @@ class Bon:
         self.bon_typ = bon_typ
         self.lines = []
         self.payments = []
+        self.cards = []  # card authorisations (masked, for the audit): payment.emv.kernel.Outcome.record
         self.references = []
         self.name = ""
 
@@ -278,8 +279,10 @@ class Bon:
     def paid(self):
         return sum(p["amount"] for p in self.payments)
 
-    def pay(self, zahlart, amount, name=None):
-        """Record a payment (cash given, card amount...). Only cash may exceed what is due."""
+    def pay(self, zahlart, amount, name=None, card=None):
+        """Record a payment (cash given, card amount...). Only cash may exceed what is due.
+        ``card``: what the card terminal approved (masked PAN, AID, cryptogram...), kept with
+        the receipt for the audit."""
         if zahlart not in PAYMENT_TYPES:
             raise ValueError("unknown payment type %r" % (zahlart,))
         if not whole(amount) or amount == 0 or abs(amount) > MAX_AMOUNT:
@@ -290,6 +293,8 @@ class Bon:
         if zahlart != "Bar" and abs(amount) > abs(due):
             raise ValueError("only cash can exceed the amount due")
         self.payments.append({"typ": zahlart, "name": name or PAYMENT_TYPES[zahlart], "amount": amount})
+        if card is not None:
+            self.cards.append(dict(card, amount=amount))
 
     def settle(self):
         """``(payments, given, change)``: what was paid, net of change. ValueError if not paid."""
@@ -317,7 +322,7 @@ class Bon:
 
     def record(self, payments, given=0, change=0, bon_typ=None):
         """The receipt's data for the journal (without number, times and TSE data)."""
-        return {
+        out = {
             "bon_typ": bon_typ or self.bon_typ,
             "bon_name": self.name,
             "lines": self.lines,
@@ -328,6 +333,9 @@ class Bon:
             "vat": [list(row) for row in vat_table(self.gross_by_key())],
             "references": self.references,
         }
+        if self.cards:
+            out["cards"] = self.cards
+        return out
 
 
 def gross_by_key(lines):

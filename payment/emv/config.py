@@ -18,6 +18,10 @@ from core.schema import Field, load, validate
 from payment.emv.risk import Limits, Tac
 
 SCHEMES = ("visa", "mastercard", "maestro", "vpay", "girocard", "amex")
+# How a payment with each scheme is booked (DSFinV-K ZAHLART_TYP), unless an AID says otherwise:
+# the debit schemes as ECKarte, the card schemes as Kreditkarte (a debit Visa or Mastercard
+# cannot be told from its AID: configure its AID, or its BIN range once there is a table).
+ZAHLART = {"girocard": "ECKarte", "maestro": "ECKarte", "vpay": "ECKarte"}
 
 
 def _hex_aid(text):
@@ -62,6 +66,9 @@ AID = {
     "partial": Field("bool", True, doc="a card AID that starts with this one matches (ASI)"),
     "kernel": Field("int", 0, min=0, max=255, doc="contactless kernel (0: by the card's 9F2A or RID)"),
     "app_version": Field("str", "", doc="9F09, hex (empty: not compared)"),
+    "zahlart": Field(
+        "str", "", choices=("", "ECKarte", "Kreditkarte"), doc="DSFinV-K ZAHLART_TYP (empty: by scheme)"
+    ),
     "floor_limit": Field("int", 0, min=0, doc="cents; at or above: online (0: always online)"),
     "random": Field(
         "dict",
@@ -98,6 +105,7 @@ class TerminalAid:
         self.partial = partial
         self.kernel = kernel or None
         self.app_version = binascii.unhexlify(cfg["app_version"]) if cfg["app_version"] else None
+        self.zahlart = cfg["zahlart"] or ZAHLART.get(scheme, "Kreditkarte")
         self.limits = Limits(
             cfg["floor_limit"],
             cfg["random"]["threshold"],
@@ -122,6 +130,13 @@ class Terminal:
         self.terminal_type = cfg["terminal_type"]
         self.ttq = binascii.unhexlify(cfg["ttq"])
         self.online = cfg["online"]
+
+    def without_pin(self):
+        """No PIN pad: ``9F33`` loses its PIN methods (offline plaintext, online, offline
+        enciphered), so a card's CVM list falls to the signature or no CVM."""
+        caps = bytearray(self.capabilities)
+        caps[1] &= ~(0x80 | 0x40 | 0x10) & 0xFF
+        self.capabilities = bytes(caps)
 
 
 def terminal_from(cfg):

@@ -160,6 +160,19 @@ def _ttq(terminal, ta, txn):
     return bytes(ttq)
 
 
+def afl_entries(afl):
+    """(SFI, first record, last record, records for ODA) of each 4-byte AFL entry."""
+    if len(afl) % 4:
+        raise ProtocolError("AFL of %d bytes is not a list of 4-byte entries" % len(afl))
+    out = []
+    for i in range(0, len(afl), 4):
+        sfi, first, last, count = afl[i] >> 3, afl[i + 1], afl[i + 2], afl[i + 3]
+        if not 1 <= sfi <= 30 or first < 1 or last < first or count > last - first + 1:
+            raise ProtocolError("AFL entry %s is not valid" % binascii.hexlify(afl[i : i + 4]).decode())
+        out.append((sfi, first, last, count))
+    return out
+
+
 def _read(chosen, values):
     """GPO and the records: (card data by tag, AIP, the records for ODA)."""
     pdol = dol.parse(chosen.pdol) if chosen.pdol else []
@@ -180,10 +193,7 @@ def _read(chosen, values):
         raise ProtocolError("GPO answer lacks the AIP (82)")
     card[0x82] = aip
     signed = []
-    for i in range(0, len(afl or b""), 4):
-        sfi, first, last, count = afl[i] >> 3, afl[i + 1], afl[i + 2], afl[i + 3]
-        if not 1 <= sfi <= 30 or first < 1 or last < first or count > last - first + 1:
-            raise ProtocolError("AFL entry %s is not valid" % binascii.hexlify(afl[i : i + 4]).decode())
+    for sfi, first, last, count in afl_entries(afl or b""):
         for number in range(first, last + 1):
             rec = yield from command(apdu.read_record(sfi, number), "READ RECORD")
             body = find(rec, (0x70,))

@@ -34,6 +34,7 @@ def test_defaults_are_valid_and_complete():
         "data_dir": "out/ecr",
         "master": "data/demo-master.json",
         "emv_terminal": "data/emv/terminal.json",
+        "emv_ca_keys": "",
         "operator_port": 0,
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},

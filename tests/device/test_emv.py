@@ -6,8 +6,7 @@ from support import ROOT, raises
 
 from core.errors import ConfigError, ProtocolError
 from core.schema import validate
-from payment import card
-from payment.emv import apdu, dol, selection, tlv
+from payment.emv import apdu, dol, kernel, selection, tlv
 from payment.emv.capk import ca_keys, load_ca_keys
 from payment.emv.config import SCHEMA, TerminalAid, load_terminal, terminal_from
 
@@ -283,7 +282,7 @@ def _reading_card(record, gpo=None):
                 )
             return fci(MC, b"MASTERCARD", pdol=H("9F1A029F3704")) if name == MC else H("6A82")
         if c[:4] == H("80A80000"):
-            assert c[5:] == H("8306") + H("0276") + bytes(4) + b"\x00"  # the PDOL's values
+            assert c[5:] == H("8306") + H("0276") + H("01020304") + b"\x00"  # the PDOL's values
             return gpo or tlv.encode(0x77, [(0x82, H("1980")), (0x94, H("08010200"))]) + OK
         if c[:2] == H("00B2"):
             return tlv.encode(0x70, record[c[2] - 1]) + OK if c[2] <= len(record) else H("6A83")
@@ -292,10 +291,18 @@ def _reading_card(record, gpo=None):
     return answer
 
 
-def test_reading_a_card_masks_the_pan_and_reads_every_record_of_the_afl():
+def _read(records, gpo=None):
+    """The kernel up to where this card, which has no CDOL1, makes it end: reading."""
+    term = terminal_from(validate({"aids": [{"aid": "A0000000041010", "scheme": "mastercard"}]}, SCHEMA))
+    txn = kernel.Purchase(1250, H("261201"), H("01020304"), lambda: 99)
+    return feed(kernel.transaction(term, txn, True, {}), _reading_card(records, gpo))
+
+
+def test_the_kernel_reads_every_record_of_the_afl_and_masks_the_pan():
     records = [[(0x5F24, H("291231"))], [(0x5A, H("5413330089010434"))]]
-    info, sent = feed(card.read(AIDS, contactless=True), _reading_card(records))
-    assert info == {
+    out, sent = _read(records)
+    assert out.result == kernel.END_APPLICATION and "CDOL1" in out.reason
+    assert out.card == {
         "aid": "A0000000041010",
         "label": "MASTERCARD",
         "scheme": "mastercard",
@@ -307,18 +314,18 @@ def test_reading_a_card_masks_the_pan_and_reads_every_record_of_the_afl():
         [(0x57, H("5413330089010434D29122010000000000000F")), (0x5F24, H("291231"))],
         [(0x9F08, H("0002"))],
     ]
-    assert feed(card.read(AIDS, True), _reading_card(track2))[0]["pan"] == "************0434"
+    assert _read(track2)[0].card["pan"] == "************0434"
     for gpo, why in (
-        (tlv.encode(0x77, [(0x82, H("1980")), (0x94, H("000102"))]) + OK, "AFL"),
+        (tlv.encode(0x77, [(0x82, H("1980")), (0x94, H("000102"))]) + OK, "4-byte entries"),
         (tlv.encode(0x77, [(0x82, H("1980")), (0x94, H("08020100"))]) + OK, "AFL entry 08020100"),
-        (tlv.encode(0x77, [(0x82, H("1980"))]) + OK, "lacks"),
-        (tlv.encode(0x80, H("1980")) + OK, "too short"),
+        (tlv.encode(0x77, [(0x94, H("08010100"))]) + OK, "lacks the AIP"),
+        (tlv.encode(0x71, H("1980")) + OK, "neither format 1"),
         (H("6985"), "refused GET PROCESSING OPTIONS: 6985"),
     ):
-        assert why in str(raises(ProtocolError, feed, card.read(AIDS, True), _reading_card(records, gpo)))
+        assert why in str(raises(ProtocolError, _read, records, gpo)), why
     nopan = [[(0x5F24, H("291231"))], [(0x9F08, H("0002"))]]
-    assert "no PAN" in str(raises(ProtocolError, feed, card.read(AIDS, True), _reading_card(nopan)))
-    assert card.mask_pan("5413330089010434") == "************0434"
+    out, _ = _read(nopan)
+    assert out.result == kernel.END_APPLICATION and "PAN" in out.reason and out.card["pan"] == ""
 
 
 def test_the_terminal_configuration_is_checked():

@@ -164,11 +164,21 @@ class Simulator:
             "devices": self.devices,
             "operator_port": self.operator_port,
             "console": SIM_CONSOLE,
+            "emv_ca_keys": self._ca_store(),
         }
         config.update(self.settings)
         path = os.path.join(self.out, "config.json")
         with open(path, "w") as f:
             json.dump(config, f, indent=1)
+        return path
+
+    def _ca_store(self):
+        """The simulator's test CA, and its key store for the terminal (every key marked test)."""
+        if self.ca is None:
+            self.ca = SimCa.make()
+        path = os.path.join(self.out, "capk.json")
+        with open(path, "w") as f:
+            json.dump(self.ca.store(), f, indent=1)
         return path
 
     def _boot(self, timeout=60):
@@ -246,8 +256,6 @@ class Simulator:
             raise RuntimeError("no card reader: %s" % self.missing.get("card reader", "not started"))
         link = self.cards.get(slot)
         if link is None or not link.inserted:
-            if self.ca is None:
-                self.ca = SimCa.make()  # the simulator's test CA, made when a card is first needed
             card = EmvCard.test_card(self.ca, contactless)
             link = CardLink(card, self.reader_port + (1 if contactless else 0)).insert()
             self.cards[slot] = link
