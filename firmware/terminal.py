@@ -238,12 +238,28 @@ class Terminal:
         y, mo, d, h, mi, s = local_fields(self.clock.now())
         date, time = bcd((y % 100) * 10000 + mo * 100 + d, 3), bcd(h * 10000 + mi * 100 + s, 3)
         txn = Purchase(amount, date, os.urandom(4), _percent, time)
+        pinpad = self._device("pinpad")
+        if pinpad is not None:
+            pinpad.on_event = self._pin_event
         await reader.power_on()
         try:
             step = transaction(self.emv, txn, reader.caps.contactless, self.ca_keys)
-            return await run(step, reader, self._device("pinpad"), None)
+            return await run(step, reader, pinpad, None)
         finally:
             await reader.power_off()
+            if pinpad is not None:
+                pinpad.clear()
+
+    async def _pin_event(self, kind, value):
+        """What the PIN pad tells the customer display (never a digit)."""
+        banner = "SIMULATION-keine PIN" if getattr(self._device("pinpad"), "simulation", False) else ""
+        if kind == "enter":
+            await self._show("PIN eingeben", banner or format_cents(self.till.due) + " EUR")
+        elif kind == "digits":
+            await self._show("PIN: " + "*" * value, banner)
+        elif kind == "wrong":
+            self.say("PIN falsch, noch %d Versuch(e)" % value)
+            await self._show("PIN falsch", "noch %d Versuche" % value)
 
     async def _card_reader(self):
         """The slot with a card in it: contactless first (the usual case), then the chip."""

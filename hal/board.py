@@ -28,6 +28,7 @@ DRIVERS = {
     "serial-scanner": "hal.scanner:create",
     "camera-scanner": "hal.linux.camera:create",
     "vpcd-reader": "hal.sim.vpcd:create",
+    "keypad-pinpad": "hal.sim.pinpad:create",
     "pcsc-reader": "hal.linux.pcsc:create",
     "link-printer": "hal.printer:create",
     "escpos-printer": "hal.linux.escpos_printer:create",

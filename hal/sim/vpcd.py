@@ -98,11 +98,17 @@ class VpcdReader(CardReader):
             raise CardRemoved("card removed from %s (%s)" % (self.caps.name, e))
 
     async def present(self):
-        try:
-            await self._exchange(ATR)
-            return True
-        except (NoCard, CardRemoved):
-            return False
+        """A card answers the ATR request; a card that left is forgotten and one that came
+        since (waiting to be accepted) is asked in its place."""
+        for _ in range(2):
+            try:
+                await self._exchange(ATR)
+                return True
+            except NoCard:
+                return False
+            except CardRemoved:
+                continue
+        return False
 
     async def power_on(self):
         await self._exchange(ON, answer=False)

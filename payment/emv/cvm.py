@@ -19,6 +19,7 @@ X or Y only when the transaction is in the application's currency (``9F42``).
 """
 
 from core.errors import ProtocolError
+from hal import pinpad
 from payment.emv import tvr as bits
 from payment.emv.restrictions import CASH, CASHBACK
 
@@ -53,12 +54,12 @@ UNKNOWN = 0x00
 FAILED = 0x01
 SUCCESSFUL = 0x02
 
-# What the PIN pad reports (the value ``Verify`` is resumed with).
-PIN_OK = "ok"  # offline: the card said 9000; online: the PIN block was made
-PIN_WRONG = "wrong"  # offline: the card refused it and no tries are left to spend here
-PIN_BLOCKED = "blocked"  # the PIN try limit is exceeded (or was, before)
-PIN_BYPASSED = "bypassed"  # the cardholder or the cashier skipped the PIN
-PIN_PAD_FAILED = "pinpad failed"
+# What the PIN pad reports (the value ``Verify`` is resumed with): hal.pinpad's outcomes.
+PIN_OK = pinpad.OK  # offline: the card said 9000; online: the entry was taken
+PIN_WRONG = pinpad.WRONG  # offline: the card refused it and the cardholder gave up
+PIN_BLOCKED = pinpad.BLOCKED  # the PIN try limit is exceeded (or was, before)
+PIN_BYPASSED = pinpad.BYPASSED  # no PIN: skipped, cancelled or not typed in time
+PIN_PAD_FAILED = pinpad.FAILED
 
 # Terminal capabilities 9F33, byte 2 (CVM capability).
 _CAP = {

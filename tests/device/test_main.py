@@ -37,6 +37,7 @@ def _bare_config(tmp):
         "contactless_reader",
         "tse",
         "console",
+        "pinpad",
     )
     return loads(
         json.dumps(

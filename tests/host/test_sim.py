@@ -6,6 +6,7 @@ drawer left open, garbage scans, a card pulled mid-read, a power cut; plus `make
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,6 +147,22 @@ def test_card_payment_runs_the_kernel_and_never_shows_the_full_pan(sim):
     assert "5413330089010434" not in log and "0434" in log
     journal_text = "".join(json.dumps(b) for b in _journal_belege(sim))
     assert "5413330089010434" not in journal_text
+
+
+def test_chip_card_with_a_wrong_pin_then_the_right_one(sim):
+    sim.operator(op="plu", code="1001")
+    sim.pin("9999")
+    sim.pin("1234")
+    sim.insert_card()
+    assert sim.wait_card()
+    r = sim.operator(op="card")
+    sim.remove_cards()
+    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    assert "PIN falsch, noch 2 Versuch(e)" in r["state"]["messages"]
+    [card] = _journal_belege(sim)[-1]["cards"]
+    assert card["cvm"] == "410302"  # offline plaintext PIN, successful
+    log = firmware_log(sim)
+    assert not re.search(r"\b(9999|1234)\b", log)  # the PIN never reaches the log
 
 
 def test_card_pulled_mid_read_is_a_clean_error(sim):
@@ -315,6 +332,7 @@ def test_two_simulators_and_a_system_pcscd_side_by_side(tmp_path):
         for s in sims:
             assert "card reader" not in s.missing, s.missing
             assert s.operator(op="plu", code="1001")["ok"]
+            s.pin("1234")  # typed ahead on the keypad: the card's CVM list asks for an offline PIN
             s.insert_card()
             assert s.wait_card()
             r = s.operator(op="card")

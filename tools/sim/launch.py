@@ -89,6 +89,7 @@ class Simulator:
         self._link = None
         self.cards = {}
         self.ca = None
+        self._keypad = None
 
     # --- peers ---------------------------------------------------------------------------------
 
@@ -129,6 +130,25 @@ class Simulator:
         self.display = VirtualDisplay().start()
         self.devices["display"] = {"path": self.display.path}
         self.endpoints["display"] = self.display.path
+
+    def _start_pinpad(self):
+        """The customer's keypad: the firmware's PIN pad listens, ``pin()`` connects and types."""
+        self.pinpad_port = free_port()
+        self.devices["pinpad"] = {"port": self.pinpad_port}
+        self.endpoints["pin pad"] = "keypad 127.0.0.1:%d" % self.pinpad_port
+
+    def pin(self, entry):
+        """The customer types ``entry`` on the keypad and presses OK ("" for none, "C" to
+        cancel). Typed ahead of the prompt, it waits there for the next PIN the card asks."""
+        deadline = time.monotonic() + 10
+        while self._keypad is None:
+            try:
+                self._keypad = socket.create_connection(("127.0.0.1", self.pinpad_port), timeout=5)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._keypad.sendall(entry.encode() + b"\n")
 
     def _start_readers(self):
         port = free_port_pair()
@@ -219,6 +239,7 @@ class Simulator:
             self._use_camera()
             self._start_display()
             self._start_readers()
+            self._start_pinpad()
             self.devices.update(self.replaced)
             self._boot()
         except BaseException:
@@ -304,6 +325,9 @@ class Simulator:
     def stop(self):
         self._close_link()
         self.remove_cards()
+        if self._keypad is not None:
+            self._keypad.close()
+            self._keypad = None
         if self.proc is not None:
             stop_process(self.proc)
         self.proc = None

@@ -6,6 +6,7 @@ one command per line.
     scan FILE      "hold" an image in front of the camera: decoded with zxing-cpp, sent by the scanner
     void 2         cancel line 2             abort      cancel the receipt
     cash [12,50]   pay cash (amount given)   card / tap pay by chip card / contactless
+    pin 1234       the customer types a PIN on the keypad, ahead of card/tap (pin: none, pin C: cancel)
     drawer         open the drawer           close      push the drawer shut
     pull / insert  the TSE card out / back in
     power          cut the power (the firmware is killed and boots again)
@@ -93,6 +94,12 @@ class OperatorUi:
             elif cmd == "cash":
                 given = parse_cents(rest[0]) if rest else None
                 reply = sim.operator(op="cash", given=given)
+            elif cmd == "pin":
+                sim.pin(rest[0] if rest else "")
+                self.out(
+                    "keypad: %s typed ahead (SIMULATION: never a real PIN)"
+                    % ("*" * len(rest[0]) if rest else "no PIN")
+                )
             elif cmd in ("card", "tap"):
                 if cmd == "tap":
                     sim.tap_card()

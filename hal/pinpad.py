@@ -1,0 +1,120 @@
+"""The PIN pad: the customer's keypad for the PIN (device code). The application never gets
+the PIN: it asks for a verification and gets events and an outcome.
+
+    pinpad.on_event = show            # async show(kind, value): "enter" method, "digits" n, "wrong" n left
+    outcome = await pinpad.verify(method, reader)   # OK, WRONG, BLOCKED, BYPASSED, FAILED
+
+Offline plaintext PIN (EMV methods 01 and 03): the PIN pad builds the card's PIN block (ISO
+9564 format 2: ``2N``, the digits, ``F`` padding, 8 bytes), sends VERIFY to the card itself
+and, while the card answers ``63Cx`` with tries left, asks again; ``63C0``/``6983`` is a
+blocked PIN. Online PIN (method 02): the entry is taken (``OK``); enciphering it for the
+acquirer (ISO 9564 format 0 or 4) comes with the acquirer link. An empty entry is a bypass,
+a cancel or no entry within ``timeout_s`` too. Every buffer that held the PIN is overwritten
+before the method returns.
+
+A driver gives ``_entry()``: the typed digits as a ``bytearray`` of ASCII digits, or None.
+"""
+
+from core.errors import DeviceError
+
+OK = "ok"
+WRONG = "wrong"
+BLOCKED = "blocked"
+BYPASSED = "bypassed"
+FAILED = "pinpad failed"
+
+OFFLINE_PLAIN = (0x01, 0x03)
+ONLINE = 0x02
+MAX_ENTRIES = 3  # entries per verification, whatever the card's counter says
+
+
+def wipe(buf):
+    for i in range(len(buf)):
+        buf[i] = 0
+
+
+def pin_block(digits):
+    """The ICC's plaintext PIN block (format 2) of ``digits`` (ASCII bytes), as a bytearray."""
+    n = len(digits)
+    if not 4 <= n <= 12:
+        raise ValueError("a PIN has 4 to 12 digits")
+    block = bytearray(b"\xff" * 8)
+    block[0] = 0x20 | n
+    for i in range(n):
+        d = digits[i] - 0x30
+        if not 0 <= d <= 9:
+            raise ValueError("a PIN has digits only")
+        at = 1 + i // 2
+        block[at] = (block[at] & 0x0F) | (d << 4) if i % 2 == 0 else (block[at] & 0xF0) | d
+    return block
+
+
+class PinPad:
+    """The interface, with the verification every driver shares."""
+
+    on_event = None  # async callable(kind, value), set by the terminal
+    timeout_s = 30
+
+    async def _entry(self):
+        raise NotImplementedError
+
+    def clear(self):
+        """Forget keys typed ahead (the end of a payment)."""
+
+    async def _say(self, kind, value):
+        if self.on_event is not None:
+            await self.on_event(kind, value)
+
+    async def verify(self, method, reader):
+        if method == ONLINE:
+            return await self._online()
+        if method not in OFFLINE_PLAIN:
+            return FAILED  # enciphered offline PIN: not offered (9F33)
+        for _ in range(MAX_ENTRIES):
+            outcome = await self._offline_once(reader)
+            if outcome != WRONG:
+                return outcome
+        return WRONG
+
+    async def _online(self):
+        await self._say("enter", ONLINE)
+        try:
+            digits = await self._entry()
+        except DeviceError:
+            return FAILED
+        if not digits:
+            return BYPASSED
+        await self._say("digits", len(digits))
+        wipe(digits)
+        return OK
+
+    async def _offline_once(self, reader):
+        await self._say("enter", 0x01)
+        try:
+            digits = await self._entry()
+        except DeviceError:
+            return FAILED
+        if not digits:
+            return BYPASSED
+        await self._say("digits", len(digits))
+        try:
+            block = pin_block(digits)
+        except ValueError:
+            wipe(digits)
+            return WRONG
+        wipe(digits)
+        apdu = bytearray(b"\x00\x20\x00\x80\x08") + block
+        wipe(block)
+        try:
+            rapdu = await reader.transmit(apdu)
+        finally:
+            wipe(apdu)
+        sw = bytes(rapdu[-2:])
+        if sw == b"\x90\x00":
+            return OK
+        if sw in (b"\x63\xc0", b"\x69\x83", b"\x69\x84"):
+            return BLOCKED
+        if sw[0] == 0x63:
+            await self._say("wrong", sw[1] & 0x0F)
+            return WRONG
+        return FAILED
