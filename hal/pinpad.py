@@ -76,8 +76,9 @@ class PinPad:
                 return outcome
         return WRONG
 
-    async def _online(self):
-        await self._say("enter", ONLINE)
+    async def _take(self, method):
+        """An entry: the digits, or the outcome when there are none (bypass, failure)."""
+        await self._say("enter", method)
         try:
             digits = await self._entry()
         except DeviceError:
@@ -85,18 +86,19 @@ class PinPad:
         if not digits:
             return BYPASSED
         await self._say("digits", len(digits))
+        return digits
+
+    async def _online(self):
+        digits = await self._take(ONLINE)
+        if isinstance(digits, str):
+            return digits
         wipe(digits)
         return OK
 
     async def _offline_once(self, reader):
-        await self._say("enter", 0x01)
-        try:
-            digits = await self._entry()
-        except DeviceError:
-            return FAILED
-        if not digits:
-            return BYPASSED
-        await self._say("digits", len(digits))
+        digits = await self._take(0x01)
+        if isinstance(digits, str):
+            return digits
         try:
             block = pin_block(digits)
         except ValueError:
