@@ -36,8 +36,9 @@ class EmvCard:
     """Answers like a chip with an M/Chip-style application; ``decide(asked, n)`` is what its
     ``n``-th GENERATE AC (from 0) returns for the cryptogram type asked for."""
 
-    def __init__(self, aip=b"\x39\x80", decide=None, ctq=None, issuer_auth_ok=True):
+    def __init__(self, aip=b"\x39\x80", decide=None, ctq=None, issuer_auth_ok=True, gpo_cid=None):
         self.aip = aip
+        self.gpo_cid = gpo_cid  # a Visa qVSDC-style card: the cryptogram comes with the GPO
         self.decide = decide or (lambda asked, n: asked)
         self.ctq = ctq
         self.issuer_auth_ok = issuer_auth_ok
@@ -66,7 +67,14 @@ class EmvCard:
                 )
             return H("6A82")
         if ins == 0xA8:
-            return tlv.encode(0x77, [(0x82, self.aip), (0x94, H("0801010110010100"))]) + OK
+            fields = [(0x82, self.aip), (0x94, H("0801010110010100"))]
+            if self.gpo_cid is not None:
+                fields += [
+                    (0x9F27, bytes((self.gpo_cid,))),
+                    (0x9F36, H("0007")),
+                    (0x9F26, H("A1A2A3A4A5A6A7A8")),
+                ]
+            return tlv.encode(0x77, fields) + OK
         if ins == 0xB2:
             sfi, number = c[3] >> 3, c[2]
             recs = self.records()
@@ -194,3 +202,14 @@ def test_contactless_limits_and_cvm():
     assert out.result == kernel.TRY_ANOTHER_INTERFACE
     ttq = tlv.decode(tlv.encode(0x9F66, kernel._ttq(tap, tap.aids[0], Purchase(7500, TODAY, UN, None))))
     assert ttq[0x9F66] == H("26C04000")  # online cryptogram and CVM required
+
+
+def test_a_qvsdc_card_decides_at_gpo():
+    tap = terminal(floor=0, contactless={"transaction_limit": 100000, "cvm_limit": 5000})
+    card = EmvCard(gpo_cid=0x40)
+    out, asked = pay(2000, card, tap, contactless=True)
+    assert out.result == kernel.APPROVED and card.asked == []  # no GENERATE AC
+    assert out.cryptogram.ac == H("A1A2A3A4A5A6A7A8") and out.cryptogram.atc == 7 and out.arc == b"Y1"
+    card = EmvCard(gpo_cid=0x80)
+    out, asked = pay(2000, card, tap, contactless=True, host=[HostAnswer(False, b"05")])
+    assert out.result == kernel.DECLINED and card.asked == [] and asked[0][0x9F26] == H("A1A2A3A4A5A6A7A8")
