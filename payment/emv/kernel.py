@@ -59,11 +59,17 @@ class Purchase(Transaction):
 
 
 class GoOnline:
-    """The step asks the acquirer: ``icc`` is the DE 55 data (BER-TLV), ``fields`` by tag."""
+    """The step asks the acquirer: ``icc`` is the DE 55 data (BER-TLV), ``fields`` by tag,
+    ``pan`` the card number (for DE 2, sent and never kept), ``expiry`` YYMM, ``psn`` the PAN
+    sequence number (or None), ``contactless`` the entry mode."""
 
-    def __init__(self, icc, fields):
+    def __init__(self, icc, fields, pan="", expiry="", psn=None, contactless=False):
         self.icc = icc
         self.fields = fields
+        self.pan = pan
+        self.expiry = expiry
+        self.psn = psn
+        self.contactless = contactless
 
 
 class HostAnswer:
@@ -321,7 +327,9 @@ def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
             fields[tag] = card[tag]
     fields[0x84] = fields.get(0x84) or card.get(0x4F, b"")
     icc = b"".join(encode(t, fields[t]) for t in ONLINE_TAGS if t in fields)
-    answer = yield GoOnline(icc, fields)
+    psn = card.get(0x5F34)
+    expiry = binascii.hexlify(card.get(0x5F24, b"")).decode()[:4]
+    answer = yield GoOnline(icc, fields, _pan_digits(card), expiry, psn[0] if psn else None, contactless)
     outcome.online = answer is not None
     if answer is None:
         decision = risk.after_no_host(tvr, card, ta.tac)

@@ -1,12 +1,14 @@
 """One EMV transaction through the kernel with the firmware's own vpcd reader, on either
 runtime (tests/host/test_emv_cards.py):
 
-    kernel_probe.py PORT CAPK AMOUNT [contactless] [pin=1234]   -> one JSON line
+    kernel_probe.py PORT CAPK AMOUNT [contactless] [pin=1234] [host=PORT]   -> one JSON line
 
 It listens on 127.0.0.1:PORT for the virtual card, waits up to 10 s for it, runs
 ``payment.emv.kernel.transaction`` with data/emv/terminal.json and the CA key store CAPK,
 and prints the outcome's journal record and, when the kernel went online, the DE 55 data it
-handed to the host (there is none here, so the default action codes decide). With ``pin=``
+handed to the host: with ``host=PORT`` the acquirer link (payment/acquirer.py) takes it to the
+acquirer simulator on that loopback port, else no host answers and the default action codes
+decide. With ``pin=``
 the PIN pad is a scripted one that sends the plaintext PIN block to the card (VERIFY), as the
 PIN pad driver will.
 """
@@ -46,15 +48,22 @@ class ScriptedPinPad:
 
 
 class Host:
-    def __init__(self):
+    """The acquirer link when there is one (``host=PORT``), and what the kernel handed it."""
+
+    def __init__(self, port):
+        from payment.acquirer import Acquirer
+
+        self.link = (
+            Acquirer("127.0.0.1", port, "SECR0001", "SMARTECR-SIM-01", timeout_ms=1500) if port else None
+        )
         self.icc = None
 
     async def authorise(self, action):
         self.icc = binascii.hexlify(action.icc).decode().upper()
-        return None  # no acquirer here: the host cannot be reached
+        return None if self.link is None else await self.link.authorise(action)
 
 
-async def main(port, capk, amount, contactless, pin):
+async def main(port, capk, amount, contactless, pin, host_port):
     from hal.sim.vpcd import VpcdReader
 
     reader = VpcdReader(port, contactless=contactless)
@@ -68,7 +77,7 @@ async def main(port, capk, amount, contactless, pin):
         date = bcd(t[0] % 100 * 10000 + t[1] * 100 + t[2], 3)
         txn = Purchase(amount, date, os.urandom(4), lambda: 99)
         terminal, ca = load_terminal("data/emv/terminal.json"), load_ca_keys(capk)
-        pinpad, host = (ScriptedPinPad(pin) if pin else None), Host()
+        pinpad, host = (ScriptedPinPad(pin) if pin else None), Host(host_port)
         outcome = await run(transaction(terminal, txn, contactless, ca), reader, pinpad, host)
         await reader.power_off()
     finally:
@@ -82,4 +91,14 @@ async def main(port, capk, amount, contactless, pin):
 args = sys.argv[1:]
 options = [a for a in args[3:]]
 pin = [a[4:] for a in options if a.startswith("pin=")]
-asyncio.run(main(int(args[0]), args[1], int(args[2]), "contactless" in options, pin[0] if pin else None))
+host = [int(a[5:]) for a in options if a.startswith("host=")]
+asyncio.run(
+    main(
+        int(args[0]),
+        args[1],
+        int(args[2]),
+        "contactless" in options,
+        pin[0] if pin else None,
+        host[0] if host else 0,
+    )
+)

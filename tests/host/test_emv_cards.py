@@ -1,7 +1,8 @@
 """The EMV kernel (device code, both runtimes) against the simulator's virtual cards over the
 vpcd wire: each card profile of data/cards/ with real keys under a fresh test CA, through the
 firmware's own vpcd reader; every cryptogram the terminal reports is recomputed by pyemv from
-the profile's issuer master key, apart from the kernel."""
+the profile's issuer master key, apart from the kernel. Online: the acquirer link against the
+acquirer simulator, whose message log pyiso8583 decodes."""
 
 import json
 import subprocess
@@ -9,9 +10,12 @@ import sys
 import time
 import warnings
 
+import iso8583 as peer8583
 import pytest
+from iso8583.specs import default as peer_spec
 
 from tools import upy
+from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
 from tools.sim.emv_card import CVNS, EmvCard, SimCa
 from tools.sim.launch import free_port_pair
@@ -112,3 +116,36 @@ def test_a_phone_above_the_cvm_limit_verified_on_the_device(runtime, ca, tmp_pat
     got, card = transact(runtime, ca, "wallet", 7500, tmp_path, "contactless")
     assert got["result"] == "approved" and got["cdcvm"] is True and got["pins_asked"] == []
     assert got["cryptogram"] == recompute(card, card.log[-1])
+
+
+@pytest.fixture
+def acquirer(tmp_path):
+    host = AcquirerSim(str(tmp_path / "acquirer")).start()
+    yield host
+    host.stop()
+
+
+def _decoded(host):
+    return [(m["dir"], peer8583.decode(bytes.fromhex(m["hex"]), peer_spec)[0]) for m in host.messages()]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_online_authorisation_through_the_acquirer_simulator(runtime, ca, tmp_path, acquirer):
+    host = "host=%d" % acquirer.port
+    got, card = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321", host)
+    assert got["result"] == "approved" and got["online"] is True and got["arc"] == "3030"  # "00"
+    assert [e["cid"] for e in card.log] == [0x80, 0x40]  # ARQC, then the TC with the host's ARC
+    assert card.log[1]["values"][0x95] == card.log[0]["values"][0x95]
+    (d_in, req), (d_out, resp) = _decoded(acquirer)
+    assert (d_in, req["t"], d_out, resp["t"], resp["39"]) == ("in", "0100", "out", "0110", "00")
+    assert req["2"] == card.pan and req["4"] == "000000006000" and req["22"] == "051" and req["49"] == "978"
+    assert req["55"].find(card.log[0]["ac"].hex().upper()) >= 0  # the ARQC the acquirer checked
+    # declines: over the card's limit at the issuer; the issuer not answering (reversal)
+    acquirer.profiles[card.pan]["limit"] = 5000  # the issuer's limit for this card: 50 EUR
+    got, _ = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321", host)
+    assert got["result"] == "declined" and "issuer (51)" in got["reason"]
+    acquirer.fault("timeout")
+    got, _ = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321", host)
+    assert got["online"] is False and got["arc"] == "5933"  # no answer: Y3 by the default codes
+    assert acquirer.reversed  # and the authorisation that got no answer was reversed
+    assert [doc["t"] for _, doc in _decoded(acquirer)[-3:]] == ["0100", "0400", "0410"]

@@ -55,7 +55,7 @@ class SimCa:
         return [dict(key, rid=rid, index="%02X" % RID_INDEX, test=True) for rid in rids]
 
 
-def _quiet(fn, *args):
+def quiet(fn, *args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fn(*args)
@@ -80,7 +80,7 @@ class EmvCard:
         self.challenge = None
         self.log = []  # the GENERATE ACs this card answered: {"p1", "cid", "atc", "ac", fields}
         mk = bytes.fromhex(p["mk_ac"])
-        self.cvn = _quiet(CVNS[p["cvn"]], mk, mk, mk, self.pan, p.get("psn", "00"))
+        self.cvn = quiet(CVNS[p["cvn"]], mk, mk, mk, self.pan, p.get("psn", "00"))
         self._records = self._make_records(ca)
 
     @classmethod
@@ -177,7 +177,7 @@ class EmvCard:
         if ins == 0xAE:
             return self._generate_ac(p1, data)
         if ins == 0x82:
-            return OK
+            return self._external_authenticate(data)
         return b"\x6d\x00"
 
     def _select(self, name, p2):
@@ -189,6 +189,13 @@ class EmvCard:
             self.selected = self.aid
             return self._fci() + OK
         return b"\x6a\x82"
+
+    def _external_authenticate(self, data):
+        """The issuer's ARPC (method 1: 8 bytes and the response code) for the last cryptogram."""
+        if len(data) != 10 or not self.log:
+            return b"\x67\x00"
+        expected = quiet(self.cvn.generate_arpc, self.log[-1]["ac"], data[8:])
+        return OK if data[:8] == expected else b"\x63\x00"
 
     def _internal_authenticate(self, ddol_data):
         sdad = emv_pki.signed_dynamic_data(self.icc_key, (self.atc + 0x1000).to_bytes(4, "big"), ddol_data)
@@ -224,7 +231,7 @@ class EmvCard:
             if asked == 0x40 and amount > self.offline_limit:
                 kind = 0x80  # above its offline limit the card wants the issuer
         cvr = bytes((0x03, kind | 0x20, 0x00, 0x00))
-        ac = _quiet(
+        ac = quiet(
             self.cvn.generate_ac,
             values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95], values[0x5F2A],
             values[0x9A], values[0x9C], values[0x9F37], self.aip, self.atc.to_bytes(2, "big"), cvr,
