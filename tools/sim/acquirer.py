@@ -36,6 +36,7 @@ import iso8583
 from iso8583.specs import default as SPEC
 
 from tools import upy
+from tools.sim.card import recv_exact
 from tools.sim.emv_card import CVNS, quiet
 
 with warnings.catch_warnings():
@@ -102,8 +103,8 @@ class AcquirerSim:
     def _session(self, conn):
         conn.settimeout(5)
         try:
-            head = _recv(conn, 2)
-            raw = _recv(conn, struct.unpack(">H", head)[0])
+            head = recv_exact(conn, 2)
+            raw = recv_exact(conn, struct.unpack(">H", head)[0])
             self._log("in", raw)
             answer = self.answer(raw)
             if answer is None:  # timeout fault: say nothing until the terminal gives up
@@ -168,13 +169,3 @@ class AcquirerSim:
         self._srv.close()
         if self._thread is not None:
             self._thread.join(2)
-
-
-def _recv(conn, n):
-    out = b""
-    while len(out) < n:
-        chunk = conn.recv(n - len(out))
-        if not chunk:
-            raise EOFError
-        out += chunk
-    return out

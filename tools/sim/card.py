@@ -35,6 +35,17 @@ def contactless_atr(historical):
     return b"\x3b" + body + bytes([tck])
 
 
+def recv_exact(sock, n):
+    """``n`` bytes from a blocking socket; EOFError when the peer closes first."""
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise EOFError
+        out += chunk
+    return out
+
+
 class CardLink:
     """Puts a card (``tools.sim.emv_card.EmvCard``: ``answer(apdu)``, ``atr``, ``apdus``) in a
     vpcd-protocol reader at ``host:port`` and serves it."""
@@ -78,20 +89,11 @@ class CardLink:
     def inserted(self):
         return self.sock is not None
 
-    def _recv(self, sock, n):
-        out = b""
-        while len(out) < n:
-            chunk = sock.recv(n - len(out))
-            if not chunk:
-                raise EOFError
-            out += chunk
-        return out
-
     def _serve(self, sock):
         try:
             while True:
-                (n,) = struct.unpack(">H", self._recv(sock, 2))
-                msg = self._recv(sock, n)
+                (n,) = struct.unpack(">H", recv_exact(sock, 2))
+                msg = recv_exact(sock, n)
                 if n == 1:
                     self.log.append(("ctrl", msg[0]))
                     if msg[0] == 4:
