@@ -46,7 +46,17 @@ def date_or_empty(text):
 # data directory, master data and EMV files, devices) and the console users are set in the
 # file only.
 
-FIXED = ("platform", "board", "data_dir", "master", "emv_terminal", "emv_ca_keys", "devices", "console.users")
+FIXED = (
+    "platform",
+    "board",
+    "data_dir",
+    "master",
+    "emv_terminal",
+    "emv_ca_keys",
+    "acquirer",
+    "devices",
+    "console.users",
+)
 
 
 def settings_path(data_dir):
@@ -162,6 +172,16 @@ SCHEMA = {
             "puk": Field("str", "123456", secret=True),
             "admin_pin": Field("str", "12345", secret=True),
             "time_admin_pin": Field("str", "54321", secret=True),
+        },
+    ),
+    "acquirer": Field(
+        "dict",
+        schema={
+            "host": Field("str", "", doc="the acquirer's ISO 8583 host (empty: card payments offline only)"),
+            "port": Field("int", 0, min=0, max=65535),
+            "terminal_id": Field("str", "SECR0001", min=8, max=8, doc="DE 41"),
+            "merchant_id": Field("str", "SMARTECR-SIM-01", min=15, max=15, doc="DE 42"),
+            "timeout_ms": Field("int", 15000, min=1000, max=60000, doc="no answer: reversal, default codes"),
         },
     ),
     "elster": Field(

@@ -77,6 +77,7 @@ class Firmware:
         from firmware.register.master import load_master
         from firmware.terminal import Terminal
         from firmware.till import Till, period_has_vorgaenge
+        from payment.acquirer import Acquirer
         from payment.emv.capk import load_ca_keys
         from payment.emv.config import load_terminal
         from ui import operator
@@ -88,6 +89,13 @@ class Firmware:
         if not board.has("pinpad"):
             emv.without_pin()  # 9F33 claims no PIN the terminal cannot take
         ca_keys = load_ca_keys(cfg["emv_ca_keys"]) if cfg["emv_ca_keys"] else {}
+        acq = cfg["acquirer"]
+        acquirer = None
+        if acq["host"]:
+            acquirer = Acquirer(
+                acq["host"], acq["port"], acq["terminal_id"], acq["merchant_id"], acq["timeout_ms"], self.log
+            )
+            emv.online = True  # the terminal can go online: ARQCs reach the issuer
         restored = configuration.restored_master_path(cfg["data_dir"])
         self.master_path = restored if exists(restored) else cfg["master"]
         journal = Journal(cfg["data_dir"] + "/journal", clock)
@@ -104,7 +112,9 @@ class Firmware:
             if service is not None:
                 await service.maintain()  # the status shows the card as recovery left it
         report = await till.check_journal()
-        self.terminal = Terminal(till, board, self.log, clock, cfg["drawer_warn_s"], service, emv, ca_keys)
+        self.terminal = Terminal(
+            till, board, self.log, clock, cfg["drawer_warn_s"], service, emv, ca_keys, acquirer
+        )
         for what, detail in done:  # the cashier hears what the power cut did to the sale
             self.terminal.say(_RECOVERED[what] % detail)
         for problem in report.problems:  # Till.check_journal logged them

@@ -65,10 +65,13 @@ class Backoff:
 
 
 class Terminal:
-    def __init__(self, till, board, log, clock, drawer_warn_s=30, service=None, emv=None, ca_keys=None):
+    def __init__(
+        self, till, board, log, clock, drawer_warn_s=30, service=None, emv=None, ca_keys=None, acquirer=None
+    ):
         self.till = till
         self.emv = emv  # payment.emv.config.Terminal: the card applications accepted
         self.ca_keys = ca_keys or {}  # payment.emv.capk: the CA keys offline data authentication uses
+        self.acquirer = acquirer  # payment.acquirer.Acquirer, or None: offline only
         self.board = board
         self.log = log
         self.clock = clock
@@ -244,7 +247,7 @@ class Terminal:
         await reader.power_on()
         try:
             step = transaction(self.emv, txn, reader.caps.contactless, self.ca_keys)
-            return await run(step, reader, pinpad, None)
+            return await run(step, reader, pinpad, self.acquirer)
         finally:
             await reader.power_off()
             if pinpad is not None:

@@ -22,7 +22,7 @@ import asyncio
 from core.errors import ProtocolError
 from payment import iso8583
 from payment.emv import tlv
-from payment.emv.kernel import HostAnswer
+from payment.emv.online import HostAnswer
 
 
 class Acquirer:

@@ -493,22 +493,29 @@ class DsfinvkExport:
 
     def _write_index(self, folder, parts):
         """The official index.xml, with TSE_ZERTIFIKAT_III... declared when the certificate
-        needs them (after TSE_ZERTIFIKAT_II, as the DSFinV-K allows)."""
-        with open(self.reference + "/index.xml", "rb") as f:
-            text = f.read().decode()
-        if parts > len(CERT_COLUMNS):
-            mark = "<Name>TSE_ZERTIFIKAT_II</Name>"
-            at = text.index("</VariableColumn>", text.index(mark)) + len("</VariableColumn>")
-            extra = "".join(
-                "\r\n        <VariableColumn>\r\n          <Name>%s</Name>\r\n"
-                "          <Description>TSE-Zertifikat (Teil %d)</Description>\r\n"
-                "          <AlphaNumeric />\r\n          <MaxLength>%d</MaxLength>\r\n"
-                "        </VariableColumn>" % (name, i + 3, CERT_PART)
-                for i, name in enumerate(cert_columns(parts)[len(CERT_COLUMNS) :])
-            )
-            text = text[:at] + extra + text[at:]
+        needs them (after TSE_ZERTIFIKAT_II, as the DSFinV-K allows). Copied in chunks, or
+        read once as bytes and written around the insertion (the file is 55 KB: one buffer,
+        not the several a decoded and re-joined text would take on a board's heap)."""
+        reference = self.reference + "/index.xml"
+        if parts <= len(CERT_COLUMNS):
+            self._copy(reference, folder + "/index.xml")
+            return
+        with open(reference, "rb") as f:
+            data = f.read()
+        end = b"</VariableColumn>"
+        at = data.index(end, data.index(b"<Name>TSE_ZERTIFIKAT_II</Name>")) + len(end)
+        extra = "".join(
+            "\r\n        <VariableColumn>\r\n          <Name>%s</Name>\r\n"
+            "          <Description>TSE-Zertifikat (Teil %d)</Description>\r\n"
+            "          <AlphaNumeric />\r\n          <MaxLength>%d</MaxLength>\r\n"
+            "        </VariableColumn>" % (name, i + 3, CERT_PART)
+            for i, name in enumerate(cert_columns(parts)[len(CERT_COLUMNS) :])
+        )
+        view = memoryview(data)
         with open(folder + "/index.xml", "wb") as f:
-            f.write(as_bytes(text))
+            f.write(view[:at])
+            f.write(as_bytes(extra))
+            f.write(view[at:])
 
     @staticmethod
     def _copy(src, dst):

@@ -15,8 +15,8 @@ wrong ones.
 import binascii
 
 from core.schema import Field, load, validate
-from payment.emv.risk import Limits, Tac
 
+_NONE = bytes(5)
 SCHEMES = ("visa", "mastercard", "maestro", "vpay", "girocard", "amex")
 # How a payment with each scheme is booked (DSFinV-K ZAHLART_TYP), unless an AID says otherwise:
 # the debit schemes as ECKarte, the card schemes as Kreditkarte (a debit Visa or Mastercard
@@ -94,6 +94,27 @@ SCHEMA = {
     "ttq": _hex_field(4, "26004000", "9F66: EMV mode, online PIN, signature, CDCVM"),
     "online": Field("bool", True, doc="the terminal can go online (an acquirer is set up)"),
 }
+
+
+class Limits:
+    """The terminal's risk parameters for an AID, in cents and percent."""
+
+    def __init__(self, floor=0, threshold=0, target=0, max_target=0):
+        if not 0 <= target <= max_target <= 99:
+            raise ValueError("random selection needs 0 <= target <= max target <= 99")
+        self.floor = floor
+        self.threshold = threshold
+        self.target = target
+        self.max_target = max_target
+
+
+class Tac:
+    """The terminal action codes of an AID: denial, online, default (5 bytes each)."""
+
+    def __init__(self, denial=_NONE, online=_NONE, default=_NONE):
+        self.denial = denial
+        self.online = online
+        self.default = default
 
 
 class TerminalAid:

@@ -31,6 +31,7 @@ from payment.emv import tvr as bits
 from payment.emv.apdu import AAC, TC, command, exchange
 from payment.emv.gac import generate_ac
 from payment.emv.gac import parse as parse_cryptogram
+from payment.emv.online import GoOnline
 from payment.emv.restrictions import PURCHASE, Transaction, check, date_of
 from payment.emv.tlv import encode, find, flatten
 
@@ -56,31 +57,6 @@ class Purchase(Transaction):
         self.un = un
         self.rand = rand
         self.time = time
-
-
-class GoOnline:
-    """The step asks the acquirer: ``icc`` is the DE 55 data (BER-TLV), ``fields`` by tag,
-    ``pan`` the card number (for DE 2, sent and never kept), ``expiry`` YYMM, ``psn`` the PAN
-    sequence number (or None), ``contactless`` the entry mode."""
-
-    def __init__(self, icc, fields, pan="", expiry="", psn=None, contactless=False):
-        self.icc = icc
-        self.fields = fields
-        self.pan = pan
-        self.expiry = expiry
-        self.psn = psn
-        self.contactless = contactless
-
-
-class HostAnswer:
-    """The acquirer's answer: ``approved``, the response code ``arc`` (2 ASCII bytes, ``8A``),
-    the issuer authentication data ``91`` (or None), issuer scripts ``71``/``72`` (bytes)."""
-
-    def __init__(self, approved, arc, issuer_auth=None, scripts=b""):
-        self.approved = approved
-        self.arc = arc
-        self.issuer_auth = issuer_auth
-        self.scripts = scripts
 
 
 class Outcome:

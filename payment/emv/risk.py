@@ -1,8 +1,8 @@
 """Terminal risk management (EMV Book 3 §10.6) and terminal action analysis (§10.7). Device
 code, sans-I/O: the velocity check asks the card (GET DATA) through ``exchange``.
 
-    yield from manage(card, aip, txn, limits, tvr, tsi, rand)   # sets TVR byte 4 bits
-    kind = analyse(tvr, card, tac, online=True)                  # AAC, TC or ARQC
+    yield from manage(card, aip, txn, limits, tvr, tsi, rand)   # config.Limits; sets TVR byte 4
+    kind = analyse(tvr, card, tac, online=True)                  # config.Tac -> AAC, TC or ARQC
 
 Risk management runs when the card asks for it (AIP byte 1 bit 4):
 
@@ -28,27 +28,6 @@ from payment.emv.tlv import find
 
 ALL = b"\xff" * 5
 NONE = bytes(5)
-
-
-class Limits:
-    """The terminal's risk parameters for an AID, in cents and percent."""
-
-    def __init__(self, floor=0, threshold=0, target=0, max_target=0):
-        if not 0 <= target <= max_target <= 99:
-            raise ValueError("random selection needs 0 <= target <= max target <= 99")
-        self.floor = floor
-        self.threshold = threshold
-        self.target = target
-        self.max_target = max_target
-
-
-class Tac:
-    """The terminal action codes of an AID: denial, online, default (5 bytes each)."""
-
-    def __init__(self, denial=NONE, online=NONE, default=NONE):
-        self.denial = denial
-        self.online = online
-        self.default = default
 
 
 def _counter(tag):

@@ -14,7 +14,7 @@ it waited, so the step's own ``try``/``finally`` runs, and then reaches the call
 
 from payment.emv.apdu import Transmit
 from payment.emv.cvm import PIN_PAD_FAILED, Verify
-from payment.emv.kernel import GoOnline
+from payment.emv.online import GoOnline
 
 
 async def _answer(action, reader, pinpad, host):

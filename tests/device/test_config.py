@@ -35,6 +35,13 @@ def test_defaults_are_valid_and_complete():
         "master": "data/demo-master.json",
         "emv_terminal": "data/emv/terminal.json",
         "emv_ca_keys": "",
+        "acquirer": {
+            "host": "",
+            "port": 0,
+            "terminal_id": "SECR0001",
+            "merchant_id": "SMARTECR-SIM-01",
+            "timeout_ms": 15000,
+        },
         "operator_port": 0,
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},

@@ -13,7 +13,8 @@ from payment.emv import tvr as bits
 from payment.emv.apdu import Transmit
 from payment.emv.config import SCHEMA, terminal_from
 from payment.emv.cvm import Verify
-from payment.emv.kernel import GoOnline, HostAnswer, Purchase
+from payment.emv.kernel import Purchase
+from payment.emv.online import GoOnline, HostAnswer
 
 H = bytes.fromhex
 OK = b"\x90\x00"

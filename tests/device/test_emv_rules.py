@@ -8,6 +8,7 @@ from core.errors import ProtocolError
 from payment.emv import cvm, risk
 from payment.emv import tvr as bits
 from payment.emv.apdu import AAC, ARQC, TC, Transmit
+from payment.emv.config import Limits, Tac
 from payment.emv.cvm import Verify
 from payment.emv.restrictions import CASH, CASHBACK, Transaction, check
 from payment.emv.tlv import encode
@@ -158,7 +159,7 @@ def _risk(card, amount, limits, answers=(), rand=lambda: 50, aip=AIP_RISK):
 
 
 def test_terminal_risk_management():
-    floor = risk.Limits(floor=5000, threshold=1000, target=20, max_target=80)
+    floor = Limits(floor=5000, threshold=1000, target=20, max_target=80)
     assert _risk({}, 5000, floor)[:2] == (H("0000008000"), H("0800"))  # at the floor limit
     assert _risk({}, 500, floor, rand=lambda: 20)[0] == H("0000001000")  # under the threshold: 20 %
     assert _risk({}, 500, floor, rand=lambda: 21)[0] == bytes(5)
@@ -168,16 +169,16 @@ def test_terminal_risk_management():
     assert _risk({}, 9000, floor, aip=H("0000")) == (bytes(5), bytes(2), [])  # not asked for
     velocity = {0x9F14: H("03"), 0x9F23: H("05")}
     atc, last = encode(0x9F36, H("0010")) + H("9000"), encode(0x9F13, H("000C")) + H("9000")
-    tvr, _, sent = _risk(velocity, 100, risk.Limits(floor=5000), [atc, last])
+    tvr, _, sent = _risk(velocity, 100, Limits(floor=5000), [atc, last])
     assert tvr == H("0000004000") and sent == [H("80CA9F3600"), H("80CA9F1300")]  # 4 offline > 3
     last = encode(0x9F13, H("0000")) + H("9000")
-    assert _risk(velocity, 100, risk.Limits(floor=5000), [atc, last])[0] == H("0008006000")  # new card
-    assert _risk(velocity, 100, risk.Limits(floor=5000), [atc, H("6A88")])[0] == H("0000006000")
-    raises(ValueError, risk.Limits, 0, 0, 50, 40)
+    assert _risk(velocity, 100, Limits(floor=5000), [atc, last])[0] == H("0008006000")  # new card
+    assert _risk(velocity, 100, Limits(floor=5000), [atc, H("6A88")])[0] == H("0000006000")
+    raises(ValueError, Limits, 0, 0, 50, 40)
 
 
 def test_terminal_action_analysis():
-    tac = risk.Tac(denial=H("0010000000"), online=H("8000008000"), default=H("0000000000"))
+    tac = Tac(denial=H("0010000000"), online=H("8000008000"), default=H("0000000000"))
     clean, expired, floor = bits.Tvr(), bits.Tvr(), bits.Tvr()
     expired.set(bits.SERVICE_NOT_ALLOWED)
     floor.set(bits.FLOOR_LIMIT_EXCEEDED)
@@ -186,8 +187,8 @@ def test_terminal_action_analysis():
     assert risk.analyse(floor, iac, tac) == ARQC  # the terminal's online code
     assert risk.analyse(clean, iac, tac) == TC
     assert risk.analyse(clean, {}, tac) == TC  # nothing set, nothing matches even all-ones IACs
-    assert risk.analyse(floor, {}, risk.Tac()) == ARQC  # absent IAC-Online counts as all ones
-    assert risk.analyse(floor, {0x9F0E: H("0000008000")}, risk.Tac()) == AAC  # the issuer's denial
+    assert risk.analyse(floor, {}, Tac()) == ARQC  # absent IAC-Online counts as all ones
+    assert risk.analyse(floor, {0x9F0E: H("0000008000")}, Tac()) == AAC  # the issuer's denial
     assert risk.analyse(floor, iac, tac, online=False) == TC
     assert risk.analyse(floor, {}, tac, online=False) == AAC  # absent IAC-Default: all ones
     assert risk.after_no_host(floor, {0x9F0D: H("0000008000")}, tac) == AAC

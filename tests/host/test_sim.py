@@ -139,7 +139,10 @@ def test_card_payment_runs_the_kernel_and_never_shows_the_full_pan(sim):
     assert beleg["payments"] == [{"typ": "Kreditkarte", "name": "Mastercard", "amount": beleg["total"]}]
     [card] = beleg["cards"]  # the approval, journaled with the receipt
     assert card["pan"] == "************0434" and card["result"] == "approved"
-    assert len(card["cryptogram"]) == 16 and card["cryptogram_type"] == "TC"
+    # online: the ARQC went to the acquirer simulator, which checked it (pyemv) and approved
+    assert len(card["cryptogram"]) == 16 and card["cryptogram_type"] == "ARQC"
+    assert card["online"] is True and card["arc"] == "3030"
+    assert [m["mti"] for m in sim.acquirer.messages()][-2:] == ["0100", "0110"]
     assert int(card["tsi"], 16) & 0x8000  # offline data authentication with the simulator's test CA
     assert not int(card["tvr"], 16) & 0x0800000000  # DDA did not fail
     assert "Mastercard" in r["state"]["last_receipt"] and "************0434" in r["state"]["last_receipt"]
@@ -265,6 +268,7 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
         assert endpoints["printer"].startswith("127.0.0.1:")
         assert endpoints["display"].startswith("/dev/pts/")
         assert endpoints["tse"].startswith("nbd://127.0.0.1:")
+        assert endpoints["acquirer"].startswith("127.0.0.1:") and endpoints["pin pad"].startswith("keypad ")
     finally:
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]

@@ -41,7 +41,18 @@ def main(argv=None):
     try:
         for name, problem in sim.missing.items():
             print("%s: not available (%s)" % (name, problem), flush=True)
-        for name in ("console", "printer", "display", "tse", "scanner", "card reader", "operator", "emupos"):
+        for name in (
+            "console",
+            "printer",
+            "display",
+            "tse",
+            "scanner",
+            "card reader",
+            "pin pad",
+            "acquirer",
+            "operator",
+            "emupos",
+        ):
             if name in sim.endpoints:
                 print("%s: %s" % (name, sim.endpoints[name]), flush=True)
         if args.headless:

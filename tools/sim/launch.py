@@ -28,6 +28,7 @@ import time
 from hal.sim.tse_control import TseControl
 from tools import upy
 from tools.sim import stop_process
+from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
@@ -90,6 +91,7 @@ class Simulator:
         self.cards = {}
         self.ca = None
         self._keypad = None
+        self.acquirer = None
 
     # --- peers ---------------------------------------------------------------------------------
 
@@ -130,6 +132,10 @@ class Simulator:
         self.display = VirtualDisplay().start()
         self.devices["display"] = {"path": self.display.path}
         self.endpoints["display"] = self.display.path
+
+    def _start_acquirer(self):
+        self.acquirer = AcquirerSim(os.path.join(self.out, "acquirer")).start()
+        self.endpoints["acquirer"] = "127.0.0.1:%d" % self.acquirer.port
 
     def _start_pinpad(self):
         """The customer's keypad: the firmware's PIN pad listens, ``pin()`` connects and types."""
@@ -185,6 +191,7 @@ class Simulator:
             "operator_port": self.operator_port,
             "console": SIM_CONSOLE,
             "emv_ca_keys": self._ca_store(),
+            "acquirer": {"host": "127.0.0.1", "port": self.acquirer.port, "timeout_ms": 5000},
         }
         config.update(self.settings)
         path = os.path.join(self.out, "config.json")
@@ -240,6 +247,7 @@ class Simulator:
             self._start_display()
             self._start_readers()
             self._start_pinpad()
+            self._start_acquirer()
             self.devices.update(self.replaced)
             self._boot()
         except BaseException:
@@ -328,6 +336,9 @@ class Simulator:
         if self._keypad is not None:
             self._keypad.close()
             self._keypad = None
+        if self.acquirer is not None:
+            self.acquirer.stop()
+            self.acquirer = None
         if self.proc is not None:
             stop_process(self.proc)
         self.proc = None

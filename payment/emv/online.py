@@ -1,0 +1,31 @@
+"""What the kernel asks of the acquirer and what it gets back (device code): small on purpose,
+so the acquirer link loads without the kernel.
+
+    answer = yield GoOnline(icc, fields, pan, expiry, psn, contactless)   # in the kernel
+    HostAnswer(approved, arc, issuer_auth, scripts)                      # from the link
+"""
+
+
+class GoOnline:
+    """The step asks the acquirer: ``icc`` is the DE 55 data (BER-TLV), ``fields`` by tag,
+    ``pan`` the card number (for DE 2, sent and never kept), ``expiry`` YYMM, ``psn`` the PAN
+    sequence number (or None), ``contactless`` the entry mode."""
+
+    def __init__(self, icc, fields, pan="", expiry="", psn=None, contactless=False):
+        self.icc = icc
+        self.fields = fields
+        self.pan = pan
+        self.expiry = expiry
+        self.psn = psn
+        self.contactless = contactless
+
+
+class HostAnswer:
+    """The acquirer's answer: ``approved``, the response code ``arc`` (2 ASCII bytes, ``8A``),
+    the issuer authentication data ``91`` (or None), issuer scripts ``71``/``72`` (bytes)."""
+
+    def __init__(self, approved, arc, issuer_auth=None, scripts=b""):
+        self.approved = approved
+        self.arc = arc
+        self.issuer_auth = issuer_auth
+        self.scripts = scripts
