@@ -23,7 +23,6 @@ writer task (hal/display.py).
 """
 
 import asyncio
-import binascii
 import os
 
 from core.calendar import local_fields
@@ -221,17 +220,11 @@ class Terminal:
                 self.say("Karte abgelehnt: %s" % outcome.reason)
                 await self._show("Abgelehnt", outcome.reason)
             return None
-        aid = self._terminal_aid(self.card["aid"])
+        aid = outcome.terminal_aid
         till.pay(aid.zahlart, amount, aid.name or self.card["label"], card=self.card)
         self.say("Karte %s %s: Zahlung erfolgt" % (self.card["label"], self.card["pan"]))
         await self._show("Zahlung erfolgt", format_cents(amount) + " EUR")
         return await self._finish(cash=False)
-
-    def _terminal_aid(self, aid_hex):
-        for ta in self.emv.aids:
-            if aid_hex.startswith(binascii.hexlify(ta.aid).decode().upper()):
-                return ta
-        raise ProtocolError("the card's application %s is not one this terminal accepts" % aid_hex)
 
     async def _run_kernel(self, reader, amount):
         from payment.emv.dol import bcd

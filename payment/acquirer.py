@@ -34,7 +34,6 @@ class Acquirer:
         self.timeout_ms = timeout_ms
         self.log = log
         self.stan = 0
-        self.last = None  # the last answer's fields (approval code, response code)
 
     def _next_stan(self):
         self.stan = self.stan % 999999 + 1
@@ -90,7 +89,6 @@ class Acquirer:
                 self.log.warning("acquirer: no answer to trace %s (%s); reversing", stan, e)
             await self._reverse(fields)
             return None
-        self.last = answer
         icc = answer.get(55, b"")
         scripts = b"".join(tlv.encode(t, v) for t, v in tlv.items(icc) if t in (0x71, 0x72))
         code = answer[39]

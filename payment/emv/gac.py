@@ -2,7 +2,7 @@
 sans-I/O.
 
     answer = yield from generate_ac(ARQC, cdol1, values)     # -> Cryptogram
-    answer.kind, answer.atc, answer.ac, answer.iad, answer.fields
+    answer.kind, answer.atc, answer.ac, answer.fields
 
 The command carries the CDOL's values (``payment.emv.dol``). The answer is format 1 (``80``:
 CID, ATC (2), AC (8), then the issuer application data) or format 2 (``77`` with ``9F27``,
@@ -25,12 +25,11 @@ ALLOWED_SECOND = {AAC: (AAC,), TC: (TC, AAC)}
 
 
 class Cryptogram:
-    def __init__(self, cid, atc, ac, iad=b"", fields=None):
+    def __init__(self, cid, atc, ac, fields=None):
         self.cid = cid
         self.kind = cid & 0xC0
         self.atc = atc
         self.ac = ac
-        self.iad = iad
         self.fields = fields or {}  # every primitive of the answer, by tag
 
     @property
@@ -58,7 +57,7 @@ def parse(answer):
     cid, atc, ac = fields[0x9F27], fields[0x9F36], fields.get(0x9F26, b"")
     if len(cid) != 1 or len(atc) != 2 or (ac and len(ac) != 8):
         raise ProtocolError("GENERATE AC answer: CID, ATC or AC of the wrong length")
-    return Cryptogram(cid[0], int.from_bytes(atc, "big"), ac, fields.get(0x9F10, b""), fields)
+    return Cryptogram(cid[0], int.from_bytes(atc, "big"), ac, fields)
 
 
 def generate_ac(kind, cdol, values, cda=False, second=False):

@@ -70,7 +70,7 @@ class Outcome:
         self.cvm = cvm_result
         self.online = False
         self.arc = b""
-        self.signature = bool(cvm_result and cvm_result.signature)
+        self.terminal_aid = None  # the terminal's AID entry the card ran under
 
     def record(self):
         """What the journal keeps for the audit (no full PAN, no track 2, no PIN data)."""
@@ -267,6 +267,7 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
         first = yield from generate_ac(kind, cdol1, values)
         tsi.set(bits.CARD_RISK_PERFORMED)
     outcome = Outcome(APPROVED, "", summary, first, None, None, verified)
+    outcome.terminal_aid = ta
     if first.kind == TC:
         outcome.arc = b"Y1"
     elif first.kind == AAC:

@@ -65,7 +65,6 @@ class Selected:
     """The application chosen: its AID, label, FCI (flattened), PDOL (bytes or None), kernel."""
 
     def __init__(self, candidate, fci):
-        self.candidate = candidate
         self.aid = candidate.aid
         self.terminal_aid = candidate.terminal_aid
         self.kernel = candidate.kernel

@@ -9,8 +9,7 @@ and prints the outcome's journal record and, when the kernel went online, the DE
 handed to the host: with ``host=PORT`` the acquirer link (payment/acquirer.py) takes it to the
 acquirer simulator on that loopback port, else no host answers and the default action codes
 decide. With ``pin=``
-the PIN pad is a scripted one that sends the plaintext PIN block to the card (VERIFY), as the
-PIN pad driver will.
+the PIN pad (hal/pinpad.py) gets that PIN typed whenever it asks.
 """
 
 import asyncio
@@ -20,7 +19,7 @@ import os
 import sys
 import time
 
-from payment.emv import apdu, cvm
+from hal.pinpad import PinPad
 from payment.emv.capk import load_ca_keys
 from payment.emv.config import load_terminal
 from payment.emv.dol import bcd
@@ -28,23 +27,20 @@ from payment.emv.kernel import Purchase, transaction
 from payment.emv.runner import run
 
 
-class ScriptedPinPad:
+class ScriptedPinPad(PinPad):
+    """The PIN pad with a customer who types ``pin`` whenever asked (hal/pinpad.py does the
+    rest, VERIFY included)."""
+
     def __init__(self, pin):
         self.pin = pin
         self.asked = []
 
     async def verify(self, method, reader):
         self.asked.append(method)
-        if method == cvm.ONLINE_PIN:
-            return cvm.PIN_OK
-        if method not in (cvm.OFFLINE_PLAIN_PIN, cvm.OFFLINE_PLAIN_PIN_SIGNATURE):
-            return cvm.PIN_PAD_FAILED
-        digits = self.pin + "F" * (14 - len(self.pin))
-        block = bytes((0x20 | len(self.pin),)) + binascii.unhexlify(digits)
-        rapdu = await reader.transmit(apdu.verify(block))
-        if rapdu[-2:] == b"\x90\x00":
-            return cvm.PIN_OK
-        return cvm.PIN_BLOCKED if rapdu[-2:] == b"\x69\x83" or rapdu[-2:] == b"\x63\xc0" else cvm.PIN_WRONG
+        return await PinPad.verify(self, method, reader)
+
+    async def _entry(self):
+        return bytearray(self.pin.encode())
 
 
 class Host:
