@@ -139,6 +139,16 @@ def loads(text, schema):
     return validate(data, schema)
 
 
+def read_json(path, what):
+    """The JSON data in ``path``; a file that cannot be read or parsed is ``ConfigError``
+    naming the file and ``what`` it should have been."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(path, "cannot read %s: %s" % (what, e))
+
+
 def load(path, schema):
     """Read, parse and validate a configuration file; errors name the file."""
     try:

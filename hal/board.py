@@ -14,11 +14,10 @@ pays for (or fails on) a library its firmware does not use. A bad entry is a
 ``DeviceError``.
 """
 
-import json
 import sys
 
 from core.errors import ConfigError, DeviceError
-from core.schema import Field, check
+from core.schema import Field, check, read_json
 
 # driver name -> "module:factory"; factory(entry, board) returns the device
 DRIVERS = {
@@ -85,12 +84,7 @@ class Board:
 
     @classmethod
     def load(cls, path, overrides=None):
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            raise ConfigError(path, "cannot read board file: %s" % (e,))
-        return cls(data, path, overrides)
+        return cls(read_json(path, "board file"), path, overrides)
 
     def names(self):
         return sorted(self.entries)

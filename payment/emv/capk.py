@@ -10,9 +10,9 @@ never runs with a scheme's live keys and a test store never ships unnoticed.
 """
 
 import binascii
-import json
 
 from core.errors import ConfigError
+from core.schema import read_json
 from payment.emv.oda import PublicKey
 
 
@@ -37,9 +37,4 @@ def ca_keys(entries, live=False, where="ca keys"):
 
 
 def load_ca_keys(path, live=False):
-    try:
-        with open(path) as f:
-            entries = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ConfigError(path, "cannot read the CA key store: %s" % (e,))
-    return ca_keys(entries, live, path)
+    return ca_keys(read_json(path, "the CA key store"), live, path)
