@@ -70,6 +70,7 @@ class Firmware:
 
     async def run(self):
         """Boot the terminal and run it until ``stop()``."""
+        from firmware.cardledger import CardLedger
         from firmware.console.service import Console, ConsoleServices
         from firmware.console.users import Users
         from firmware.journal import Journal
@@ -89,16 +90,17 @@ class Firmware:
         if not board.has("pinpad"):
             emv.without_pin()  # 9F33 claims no PIN the terminal cannot take
         ca_keys = load_ca_keys(cfg["emv_ca_keys"]) if cfg["emv_ca_keys"] else {}
-        acq = cfg["acquirer"]
-        acquirer = None
-        if acq["host"]:
-            acquirer = Acquirer(
-                acq["host"], acq["port"], acq["terminal_id"], acq["merchant_id"], acq["timeout_ms"], self.log
-            )
-            emv.online = True  # the terminal can go online: ARQCs reach the issuer
         restored = configuration.restored_master_path(cfg["data_dir"])
         self.master_path = restored if exists(restored) else cfg["master"]
         journal = Journal(cfg["data_dir"] + "/journal", clock)
+        acq = cfg["acquirer"]
+        acquirer = None
+        if acq["host"]:
+            ledger = CardLedger(journal)
+            ids = acq["terminal_id"], acq["merchant_id"]
+            acquirer = Acquirer(acq["host"], acq["port"], ids[0], ids[1], acq["timeout_ms"], self.log, ledger)
+            acquirer.stan, acquirer.owed = ledger.open()  # reversals a power cut left owed
+            emv.online = True  # the terminal can go online: ARQCs reach the issuer
         store = MasterStore(cfg["data_dir"], journal, self.log)
         master, waiting = store.open(load_master(self.master_path), period_has_vorgaenge(journal))
         self.client_id = master.register["serial"]
@@ -117,6 +119,10 @@ class Firmware:
         )
         for what, detail in done:  # the cashier hears what the power cut did to the sale
             self.terminal.say(_RECOVERED[what] % detail)
+        if acquirer is not None and acquirer.owed:
+            traces = ", ".join(fields[11] for _, fields in acquirer.owed)
+            self.log.warning("card requests without a receipt, to be reversed: trace %s", traces)
+            self.terminal.say("Kartenzahlung ohne Bon (Stromausfall): wird storniert (Trace %s)" % traces)
         for problem in report.problems:  # Till.check_journal logged them
             self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
         tasks = [asyncio.create_task(self.terminal.run())]

@@ -90,6 +90,7 @@ class Terminal:
         self._kick = False  # a drawer pulse asked for, not yet sent
         self._wake = asyncio.Event()  # the device task has something to do now
         self._stop = asyncio.Event()
+        self._owed = asyncio.Event()  # a reversal the acquirer has not confirmed waits
 
     def _device(self, name):
         """The board's device ``name``, or None; why it cannot be opened is said once."""
@@ -206,6 +207,7 @@ class Terminal:
             await self._show("Bitte warten", format_cents(amount) + " EUR")
             outcome = await self._run_kernel(reader, amount)
         except (DeviceError, ProtocolError) as e:
+            await self._unpaid()  # an issuer's approval, if one came, pays nothing
             self.say("Karte: %s" % e)
             await self._show("Karte: Fehler", "bitte erneut")
             return None
@@ -213,6 +215,7 @@ class Terminal:
 
         self.card = outcome.record()
         if outcome.result != kernel.APPROVED:
+            await self._unpaid()
             if outcome.result == kernel.TRY_ANOTHER_INTERFACE:
                 self.say("Bitte Karte einstecken (%s)" % outcome.reason)
                 await self._show("Bitte Karte", "einstecken")
@@ -224,7 +227,17 @@ class Terminal:
         till.pay(aid.zahlart, amount, aid.name or self.card["label"], card=self.card)
         self.say("Karte %s %s: Zahlung erfolgt" % (self.card["label"], self.card["pan"]))
         await self._show("Zahlung erfolgt", format_cents(amount) + " EUR")
-        return await self._finish(cash=False)
+        record = await self._finish(cash=False)
+        if self.acquirer is not None:
+            self.acquirer.booked()  # journaled with the receipt: the approval stands
+        return record
+
+    async def _unpaid(self):
+        """No sale takes the card payment: an issuer's approval for it is reversed (a reversal
+        the host does not confirm is sent again by ``_acquirer_loop``)."""
+        if self.acquirer is not None and self.acquirer.approval is not None:
+            if not await self.acquirer.reverse_approval():
+                self._owed.set()
 
     async def _run_kernel(self, reader, amount):
         from payment.emv.dol import bcd
@@ -422,11 +435,27 @@ class Terminal:
                 except asyncio.TimeoutError:
                     pass
 
+    async def _acquirer_loop(self):
+        """Reversals the acquirer has not confirmed are sent again: at once (at boot, after a
+        power cut), then after 1, 2, 4 ... 30 s while the host does not answer."""
+        backoff = Backoff(self.clock)
+        while True:
+            if not self.acquirer.owed:
+                self._owed.clear()
+                await self._owed.wait()
+            if await self.acquirer.send_reversals():
+                backoff.ok()
+            else:
+                backoff.failed()
+                await asyncio.sleep(backoff.delay_ms / 1000)
+
     async def run(self, period=1):
         for name in self.board.names():  # open every device now: problems show at boot
             self._device(name)
         await self._show("Willkommen")
         tasks = [asyncio.create_task(self._scanner_loop()), asyncio.create_task(self._device_loop(period))]
+        if self.acquirer is not None:
+            tasks.append(asyncio.create_task(self._acquirer_loop()))
         await self._stop.wait()
         for task in tasks:
             task.cancel()

@@ -49,6 +49,10 @@ SPEC = {
     63: (LLLVAR, 999, False, False),
     64: (FIXED, 8, True, False),
     70: (FIXED, 3, False, True),
+    74: (FIXED, 10, False, True),
+    76: (FIXED, 10, False, True),
+    86: (FIXED, 16, False, True),
+    88: (FIXED, 16, False, True),
     90: (FIXED, 42, False, True),
     128: (FIXED, 8, True, False),
 }

@@ -70,11 +70,15 @@ class Outcome:
         self.cvm = cvm_result
         self.online = False
         self.arc = b""
+        self.auth_code = ""  # the issuer's approval code (DE 38), online only
+        self.trace = ""  # the acquirer link's trace number (DE 11), online only
         self.terminal_aid = None  # the terminal's AID entry the card ran under
 
     def record(self):
         """What the journal keeps for the audit (no full PAN, no track 2, no PIN data)."""
         out = {"result": self.result, "reason": self.reason, "online": self.online}
+        if self.trace:
+            out.update(trace=self.trace, auth_code=self.auth_code)
         out.update(self.card)
         for name, value in (("tvr", self.tvr), ("tsi", self.tsi), ("arc", self.arc)):
             if value:
@@ -313,6 +317,7 @@ def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
         arc = b"Y3" if decision == TC else b"Z3"
     else:
         arc = answer.arc
+        outcome.auth_code, outcome.trace = answer.auth_code, answer.trace
         decision = TC if answer.approved else AAC
         if answer.issuer_auth and card[0x82][0] & 0x04 and not contactless:
             tsi.set(bits.ISSUER_AUTH_PERFORMED)

@@ -2,7 +2,7 @@
 so the acquirer link loads without the kernel.
 
     answer = yield GoOnline(icc, fields, pan, expiry, psn, contactless)   # in the kernel
-    HostAnswer(approved, arc, issuer_auth, scripts)                      # from the link
+    HostAnswer(approved, arc, issuer_auth, scripts, auth_code, trace)    # from the link
 """
 
 
@@ -22,10 +22,13 @@ class GoOnline:
 
 class HostAnswer:
     """The acquirer's answer: ``approved``, the response code ``arc`` (2 ASCII bytes, ``8A``),
-    the issuer authentication data ``91`` (or None), issuer scripts ``71``/``72`` (bytes)."""
+    the issuer authentication data ``91`` (or None), issuer scripts ``71``/``72`` (bytes), the
+    approval code (DE 38) and the trace number the request went with (DE 11)."""
 
-    def __init__(self, approved, arc, issuer_auth=None, scripts=b""):
+    def __init__(self, approved, arc, issuer_auth=None, scripts=b"", auth_code="", trace=""):
         self.approved = approved
+        self.auth_code = auth_code
+        self.trace = trace
         self.arc = arc
         self.issuer_auth = issuer_auth
         self.scripts = scripts

@@ -52,6 +52,8 @@ class Host:
         self.link = (
             Acquirer("127.0.0.1", port, "SECR0001", "SMARTECR-SIM-01", timeout_ms=1500) if port else None
         )
+        if self.link is not None:  # each probe is a fresh terminal: a trace number not used yet
+            self.link.stan = int.from_bytes(os.urandom(3), "big") % 900000
         self.icc = None
 
     async def authorise(self, action):

@@ -147,5 +147,12 @@ def test_online_authorisation_through_the_acquirer_simulator(runtime, ca, tmp_pa
     acquirer.fault("timeout")
     got, _ = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321", host)
     assert got["online"] is False and got["arc"] == "5933"  # no answer: Y3 by the default codes
-    assert acquirer.reversed  # and the authorisation that got no answer was reversed
-    assert [doc["t"] for _, doc in _decoded(acquirer)[-3:]] == ["0100", "0400", "0410"]
+    request, reversal, confirmed = [doc for _, doc in _decoded(acquirer)[-3:]]
+    assert [request["t"], reversal["t"], confirmed["t"]] == ["0100", "0400", "0410"]
+    assert reversal["90"][:10] == "0100" + request["11"]  # the one that got no answer is reversed
+    assert confirmed["39"] == "25"  # which the host had not booked
+    acquirer.fault("drop")  # approved and booked, but the answer never reached the terminal
+    acquirer.profiles[card.pan]["limit"] = 100000
+    booked = dict(acquirer.batch)
+    got, _ = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321", host)
+    assert got["online"] is False and acquirer.reversed and acquirer.batch == booked  # reversed again

@@ -12,10 +12,12 @@ import subprocess
 import sys
 import time
 
+import iso8583 as peer8583
 import PIL.Image
 import pytest
 import serial
 import zxingcpp
+from iso8583.specs import default as peer_spec
 
 from tools import upy
 from tools.sim.launch import Simulator
@@ -117,14 +119,18 @@ def test_printer_offline_queues_too(sim):
     sim.emupos.close_drawer()
 
 
-def _journal_belege(sim):
-    """The receipts as journaled before the TSE signed them (``pending``: the whole receipt)."""
+def _journal_records(sim, kind):
     folder = os.path.join(sim.out, "data", "journal")
     out = []
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name), "rb") as f:
             out += [json.loads(line.split(b"\t", 1)[0]) for line in f]
-    return [r["data"]["bon"] for r in out if r["type"] == "pending"]
+    return [r["data"] for r in out if r["type"] == kind]
+
+
+def _journal_belege(sim):
+    """The receipts as journaled before the TSE signed them (``pending``: the whole receipt)."""
+    return [d["bon"] for d in _journal_records(sim, "pending")]
 
 
 def test_card_payment_runs_the_kernel_and_never_shows_the_full_pan(sim):
@@ -406,3 +412,60 @@ def test_operator_ui_commands_and_a_camera_scan(sim, tmp_path):
     screen = "\n".join(shown[-8:])
     assert "the terminal is back" in screen and "abgebrochen" in screen, screen
     assert not ui.do("quit")
+
+
+def _acquirer_since(sim, n):
+    messages = sim.acquirer.messages()[n:]
+    return [(m["mti"], peer8583.decode(bytes.fromhex(m["hex"]), peer_spec)[0]) for m in messages]
+
+
+@pytest.mark.parametrize("where", ["issuer approved", "host silent"])
+def test_power_cut_before_the_card_sale_is_recorded_reverses_the_payment(sim, where):
+    """The money was (or may have been) taken, and no receipt records the sale: at boot the
+    terminal reverses the authorisation (DE 90 names it), and the journal says so."""
+    sim.operator(op="plu", code="1001")
+    sim.pin("1234")
+    link = sim.insert_card()
+    assert sim.wait_card()
+    seen = len(sim.acquirer.messages())
+    if where == "issuer approved":
+        link.hold_at(0xAE, 2)  # the card hangs at its second GENERATE AC, after the issuer approved
+    else:
+        sim.acquirer.fault("timeout")  # the host has the request and does not answer
+    sim.operator_nowait(op="card")
+    if where == "issuer approved":
+        assert link.held.wait(30)
+    else:
+        assert until(lambda: [m for m in sim.acquirer.messages()[seen:] if m["mti"] == "0100"], 30)
+        sim.acquirer.fault(None)
+    sim.power_cut()
+    done = until(lambda: [d for m, d in _acquirer_since(sim, seen) if m == "0410"], 20)
+    got = _acquirer_since(sim, seen)
+    request = [d for m, d in got if m == "0100"][-1]
+    reversal = [d for m, d in got if m == "0400"][-1]
+    assert reversal["90"][:10] == "0100" + request["11"] and reversal["4"] == request["4"]
+    assert "2" not in reversal and "55" not in reversal  # no card data in a reversal
+    assert done and done[-1]["39"] == ("00" if where == "issuer approved" else "25")  # 25: nothing booked
+    settled = _journal_records(sim, "card_settled")
+    assert {"stan": request["11"], "how": "reversed"} in settled
+    assert all(c.get("trace") != request["11"] for b in _journal_belege(sim) for c in b.get("cards", ()))
+    st = state(sim)
+    assert st["bon"] is None and any("wird storniert (Trace %s)" % request["11"] in m for m in st["messages"])
+    sent = _journal_records(sim, "card_sent")
+    assert all("2" not in s["fields"] and "55" not in s["fields"] for s in sent)  # never the PAN
+
+
+def test_a_power_cut_after_the_card_sale_is_recorded_reverses_nothing(sim):
+    sim.operator(op="plu", code="1006")
+    sim.tap_card()
+    assert sim.wait_card()
+    r = sim.operator(op="card")
+    sim.remove_cards()
+    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    trace = _journal_belege(sim)[-1]["cards"][0]["trace"]
+    seen = len(sim.acquirer.messages())
+    sim.power_cut()
+    state(sim)
+    time.sleep(1)  # the reversal task runs at once at boot: it would have sent by now
+    assert [m for m, _ in _acquirer_since(sim, seen)] == []
+    assert trace not in [s["stan"] for s in _journal_records(sim, "card_settled")]

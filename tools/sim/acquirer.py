@@ -17,7 +17,13 @@ Messages are decoded with pyiso8583 (``specs.default``). A 0100 is answered with
 - ``00`` with an approval code otherwise; DE 55 then holds 91 = ARPC || response code (ARPC
   method 1, pyemv).
 
-A 0400 (reversal) is answered with a 0410 and the reversed trace number is remembered.
+A 0200 with processing code 20 (a refund to the card) is answered with a 0210 by the same
+rules, without the cryptogram check (the card gives an AAC for a refund). A 0400 (reversal) is
+answered with a 0410: ``00`` and the original (found by DE 90's trace number and the terminal
+id) no longer counts, or ``25`` (no such original). A 0500 (end of day) carries the terminal's
+totals of what it booked online since its last closing (74/86 refunds, 76/88 purchases); the
+0510 says ``00`` when the host counted the same and ``95`` when not, with its own totals, and
+starts the next batch.
 Faults: ``timeout`` (read an authorisation, never answer it), ``decline`` (``05`` for
 everything), ``drop`` (approve, then close the connection before the answer). Every message
 in and out is a JSON line ``{"dir": "in"|"out", "mti": ..., "hex": ...}`` in
@@ -62,6 +68,7 @@ class AcquirerSim:
         self.profiles = _profiles()
         self._fault = None
         self.reversed = []
+        self.batch = {}  # (terminal id, trace) -> (processing code, cents): booked, not reversed
         self._srv = socket.socket()
         self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._srv.bind(("127.0.0.1", port))
@@ -69,7 +76,8 @@ class AcquirerSim:
         self.port = self._srv.getsockname()[1]
         self._stop = False
         self._thread = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the log file
+        self._state = threading.Lock()  # the batch
 
     def start(self):
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -106,7 +114,8 @@ class AcquirerSim:
             head = recv_exact(conn, 2)
             raw = recv_exact(conn, struct.unpack(">H", head)[0])
             self._log("in", raw)
-            answer = self.answer(raw)
+            with self._state:
+                answer = self.answer(raw)
             if answer is None:  # timeout fault: say nothing until the terminal gives up
                 time.sleep(30)
                 return
@@ -126,24 +135,55 @@ class AcquirerSim:
         if mti == "0100" and self._fault == "timeout":
             return None
         if mti == "0400":
-            self.reversed.append(doc["90"][4:10])
-            reply["t"], reply["39"] = "0410", "00"
+            original = (doc.get("41"), doc["90"][4:10])
+            found = self.batch.pop(original, None) is not None
+            if found:
+                self.reversed.append(original[1])
+            reply["t"], reply["39"] = "0410", "00" if found else "25"
             return bytes(iso8583.encode(reply, SPEC)[0])
-        reply["t"] = "0110"
-        code, icc = self._decide(doc)
+        if mti == "0500":
+            return self._close(doc, reply)
+        reply["t"] = mti[:2] + "1" + mti[3]
+        code, icc = self._decide(doc, check_ac=mti == "0100")
         reply["39"] = "05" if self._fault == "decline" else code
         if reply["39"] == "00":
             reply["38"] = "%06d" % (int(doc["11"]) * 7 % 1000000)
+            self.batch[(doc.get("41"), doc["11"])] = (doc["3"], int(doc["4"]))
         if icc:
             reply["55"] = icc
         return bytes(iso8583.encode(reply, SPEC)[0])
 
-    def _decide(self, doc):
+    def totals(self, terminal_id):
+        """What the host booked for a terminal in this batch: ``{"debits": (n, cents), "credits": ...}``."""
+        out = {"debits": [0, 0], "credits": [0, 0]}
+        for (tid, _), (code, amount) in self.batch.items():
+            if tid == terminal_id:
+                side = out["credits" if code.startswith("20") else "debits"]
+                side[0] += 1
+                side[1] += amount
+        return {k: tuple(v) for k, v in out.items()}
+
+    def _close(self, doc, reply):
+        ours = self.totals(doc.get("41"))
+        theirs = {
+            "debits": (int(doc.get("76", "0")), int(doc.get("88", "0"))),
+            "credits": (int(doc.get("74", "0")), int(doc.get("86", "0"))),
+        }
+        reply.update(t="0510", **{"39": "00" if ours == theirs else "95"})
+        reply.update({"74": "%010d" % ours["credits"][0], "76": "%010d" % ours["debits"][0]})
+        reply.update({"86": "%016d" % ours["credits"][1], "88": "%016d" % ours["debits"][1]})
+        for key in [k for k in self.batch if k[0] == doc.get("41")]:
+            del self.batch[key]  # the batch is closed either way: the next day starts empty
+        return bytes(iso8583.encode(reply, SPEC)[0])
+
+    def _decide(self, doc, check_ac=True):
         profile = self.profiles.get(doc.get("2", ""))
         if profile is None:
             return "14", None
         if doc.get("14", "0000") < time.strftime("%y%m"):
             return "54", None
+        if not check_ac:
+            return "00", None
         icc = tlv.decode(bytes.fromhex(doc.get("55", "")))
         mk = bytes.fromhex(profile["mk_ac"])
         gen = quiet(CVNS[profile["cvn"]], mk, mk, mk, profile["pan"], profile.get("psn", "00"))

@@ -3,6 +3,7 @@
     card = EmvCard.test_card(ca)                # tools/sim/emv_card.py: a test Mastercard
     link = CardLink(card, 35963).insert()       # connects to vpcd (pcscd) or the firmware's reader
     link.pull_after(3)                          # leave the slot after three more APDUs (mid-read)
+    link.hold_at(0xAE, 2)                       # the 2nd GENERATE AC is never answered; link.held is set
     link.remove()                               # pulled out
     link.close()
 
@@ -57,6 +58,8 @@ class CardLink:
         self.sock = None
         self.thread = None
         self._pull_after = None
+        self._hold = None
+        self.held = threading.Event()
         self.powered = False
         self.log = []  # control messages and APDU headers seen, for tests
 
@@ -70,6 +73,11 @@ class CardLink:
     def pull_after(self, n):
         """Leave the reader after ``n`` more APDUs, without answering the last one."""
         self._pull_after = self.card.apdus + n
+
+    def hold_at(self, ins, nth=1):
+        """Take the ``nth`` command with this INS and never answer it (the terminal waits, as
+        for a card that hangs; a test cuts the power there). ``held`` is set when it came."""
+        self._hold = [ins, nth]
 
     def remove(self):
         sock, self.sock = self.sock, None
@@ -104,6 +112,11 @@ class CardLink:
                         self.powered = True
                     continue
                 self.log.append(("apdu", msg[:4].hex()))
+                if self._hold is not None and msg[1] == self._hold[0]:
+                    self._hold[1] -= 1
+                    if self._hold[1] == 0:
+                        self.held.set()
+                        continue  # never answered; the reader waits until the card is removed
                 if self._pull_after is not None and self.card.apdus + 1 >= self._pull_after:
                     self.card.apdus += 1
                     break  # pulled mid-read: the reader never gets this answer

@@ -280,6 +280,11 @@ class Simulator:
         )
         return reply
 
+    def operator_nowait(self, **request):
+        """Send a request on the operator link and do not wait for its reply (a test that cuts
+        the power while the terminal works on it; the reply is lost with the link)."""
+        self._link.sendall((json.dumps(request) + "\n").encode())
+
     def _card(self, slot, contactless):
         if slot in self.missing or (self.runtime == "cpython" and self.pcscd is None):
             raise RuntimeError("no card reader: %s" % self.missing.get("card reader", "not started"))
@@ -318,6 +323,7 @@ class Simulator:
             self.proc.kill()
             self.proc.wait()
         self.remove_cards()
+        self._close_keypad()  # the PIN pad went with the firmware: the next pin() connects anew
         if while_off is not None:
             while_off()
         self._boot()
@@ -330,12 +336,15 @@ class Simulator:
             self._link.close()
             self._link = None
 
-    def stop(self):
-        self._close_link()
-        self.remove_cards()
+    def _close_keypad(self):
         if self._keypad is not None:
             self._keypad.close()
             self._keypad = None
+
+    def stop(self):
+        self._close_link()
+        self.remove_cards()
+        self._close_keypad()
         if self.acquirer is not None:
             self.acquirer.stop()
             self.acquirer = None
