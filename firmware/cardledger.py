@@ -5,6 +5,7 @@ neither loses an approval nor leaves money taken for a sale that never was.
     acquirer = Acquirer(..., ledger=ledger)
     acquirer.stan, acquirer.owed = ledger.open()     # at boot: the last trace number, and the
                                                      # reversals the journal says are owed
+    b = batch(journal.records())                     # card payments since the last end of day
 
 Records (fsync'd before the message goes):
 
@@ -12,7 +13,10 @@ Records (fsync'd before the message goes):
   (``payment.acquirer.KEPT``: no PAN, expiry, PSN, PIN block or ICC data), fields by number
   as text;
 - ``card_settled`` ``{"stan", "how"}``: the request ``stan`` needs no reversal (``declined``
-  by the issuer, ``reversed`` and confirmed by the host).
+  by the issuer, ``reversed`` and confirmed by the host);
+- ``card_close`` ``{"totals", "code", "host"}``: the end of day (``payment close``): the
+  terminal's batch, the host's response code (``00`` it agreed, ``95`` it did not) and its
+  totals. The next batch starts after it.
 
 A card payment in a receipt carries its request's trace number (``cards[].trace``); the
 receipt is journaled (``pending``) before the TSE signs it, and a pending receipt is completed
@@ -49,8 +53,56 @@ class CardLedger(Ledger):
                     requests.append((data["mti"], fields))
             elif kind == "card_settled":
                 done.add(data["stan"])
-            elif kind == "pending" or (kind == "beleg" and "pending" not in data):
-                for card in data.get("bon", data).get("cards", ()):
+            else:
+                for card in _cards(rec):
                     if "trace" in card:
                         done.add(card["trace"])
         return last, [r for r in requests if r[1][11] not in done]
+
+
+def _cards(rec, bon_typ=None):
+    """The card payments of a journal record that holds a whole receipt (``pending``, or a
+    ``beleg`` written without one), optionally only of receipts of ``bon_typ``."""
+    kind, data = rec["type"], rec["data"]
+    if kind == "pending":
+        bon = data["bon"]
+    elif kind == "beleg" and "pending" not in data:
+        bon = data
+    else:
+        return ()
+    if bon_typ is not None and bon.get("bon_typ") != bon_typ:
+        return ()
+    return bon.get("cards", ())
+
+
+def _empty():
+    return {"schemes": {}, "debits": [0, 0], "credits": [0, 0], "offline": [0, 0]}
+
+
+def _add(row, amount):
+    row[0] += 1
+    row[1] += amount
+
+
+def batch(records):
+    """The card payments of the receipts (``Beleg``) since the last ``card_close``:
+    ``{"schemes": {scheme: [n, cents]}, "debits": [n, cents], "credits": [n, cents],
+    "offline": [n, cents]}``. ``debits`` (payments) and ``credits`` (refunds, negative amounts
+    in the receipt, counted positive) are what went online and so what the host booked;
+    ``offline`` the approvals the card gave itself (TC), which no host has seen. The schemes'
+    sum is the receipts' card total, as the X and Z reports show it."""
+    out = _empty()
+    for rec in records:
+        if rec["type"] == "card_close":
+            out = _empty()
+            continue
+        for card in _cards(rec, "Beleg"):
+            amount = card["amount"]
+            _add(out["schemes"].setdefault(card.get("scheme", ""), [0, 0]), amount)
+            if "trace" not in card:
+                _add(out["offline"], amount)
+            elif amount < 0:
+                _add(out["credits"], -amount)
+            else:
+                _add(out["debits"], amount)
+    return out

@@ -58,6 +58,12 @@ def _wrap(text, width):
     return [text[i : i + width] for i in range(0, len(text), width)] or [""]
 
 
+def _address(doc, business, style):
+    doc.append(("line", business["name"], style))
+    doc.append(("line", business["street"], "c"))
+    doc.append(("line", "%s %s" % (business["zip"], business["city"]), "c"))
+
+
 def receipt(record, master, width=42, reprint=False):
     """The document of one journaled receipt (``beleg`` record data)."""
     doc = []
@@ -76,9 +82,7 @@ def receipt(record, master, width=42, reprint=False):
     if record["bon_typ"] == "AVBelegabbruch":
         banners.append("*** ABBRUCH ***")
     business = master.business
-    line(business["name"], "cbd")
-    line(business["street"], "c")
-    line("%s %s" % (business["zip"], business["city"]), "c")
+    _address(doc, business, "cbd")
     if business.get("stnr"):
         line("St.-Nr. " + business["stnr"], "c")
     if business.get("ustid"):
@@ -144,6 +148,75 @@ def receipt(record, master, width=42, reprint=False):
     line("Vielen Dank für Ihren Einkauf!", "c")
     doc.append(("cut", "", ""))
     return doc
+
+
+# CVM Results (9F34) byte 1, bits 1-6: what the slip says of the cardholder's verification.
+_CVM_TEXT = {0x01: "PIN", 0x02: "Online-PIN", 0x04: "PIN", 0x1E: "Unterschrift", 0x1F: "KEIN CVM"}
+CUSTOMER, MERCHANT = "KUNDENBELEG", "HÄNDLERBELEG"
+
+
+def _cvm_text(card):
+    if card.get("cdcvm"):
+        return "Verifiziert am Gerät"
+    code = int(card.get("cvm", "3F0000")[:2], 16) & 0x3F
+    return _CVM_TEXT.get(code, "KEIN CVM")
+
+
+def slip(record, card, copy, master, width=42, simulation=True):
+    """The card slip of one card payment of a receipt, as German terminals print it: ``copy``
+    ``CUSTOMER`` or ``MERCHANT`` (the merchant's copy with a signature line when the card asked
+    for one). ``simulation``: test keys and a simulated acquirer, said on the slip."""
+    doc = []
+
+    def line(text, style=""):
+        doc.append(("line", text, style))
+
+    def pair(left, right):
+        line(_pad(left, right, width))
+
+    _address(doc, master.business, "cb")
+    line("- " + " ".join(copy) + " -", "cb")
+    refund = card["amount"] < 0
+    line("Gutschrift" if refund else "Kartenzahlung", "c")
+    line("Kontaktlos" if card.get("entry") == "contactless" else "Chip", "c")
+    pair("Datum", local_text(record["end"]))
+    if card.get("tid"):
+        pair("Terminal-ID", card["tid"])
+    if card.get("trace"):
+        pair("Trace-Nr.", card["trace"])
+    pair("Beleg-Nr.", str(record["bon_nr"]))
+    pair("Karte", card.get("label", ""))
+    pair("PAN", card.get("pan", ""))
+    pair("EMV-AID", card.get("aid", ""))
+    if card.get("atc") is not None:
+        pair("ATC", str(card["atc"]))
+    doc.append(("line", _pad("EUR", format_cents(abs(card["amount"])), width // 2), "bd"))
+    if card.get("auth_code"):
+        pair("Genehmigungs-Nr.", card["auth_code"])
+    else:
+        pair("Genehmigung", "offline (%s)" % _arc_text(card))
+    cvm = _cvm_text(card)
+    if copy == MERCHANT or cvm != "KEIN CVM":
+        pair("Verifikation", cvm)
+    line("Gutschrift erfolgt" if refund else "Zahlung erfolgt", "cb")
+    if copy == MERCHANT and cvm == "Unterschrift":
+        line("")
+        line("Unterschrift: " + "_" * (width - 14))
+    if copy == CUSTOMER:
+        line("BITTE BELEG AUFBEWAHREN", "c")
+    if simulation:
+        line("SIMULATION", "cbd")
+        line("KEINE ZAHLUNG", "cb")
+    doc.append(("cut", "", ""))
+    return doc
+
+
+def _arc_text(card):
+    arc = card.get("arc", "")
+    try:
+        return bytes(int(arc[i : i + 2], 16) for i in range(0, len(arc), 2)).decode()
+    except ValueError:
+        return arc
 
 
 def to_text(doc):

@@ -4,6 +4,7 @@
     t["vat"][1]       -> [gross, net, vat] of USt-Schlüssel 1 over all Belege
     t["gv"]["Umsatz"] -> gross per GV_TYP
     t["payments"]     -> {"Bar": cents, "ECKarte": cents, ...}
+    t["cards"]        -> {"mastercard": [n, cents], "girocard": ...}: card payments by scheme
     t["cash"]         -> cash that should be in the drawer (EUR)
 
 Only receipts of type ``Beleg`` count (training receipts and aborted receipts never do,
@@ -30,6 +31,7 @@ def totals(records):
         "vat": {},
         "gv": {},
         "payments": {},
+        "cards": {},
         "cash": 0,
         "total": 0,
     }
@@ -57,6 +59,10 @@ def totals(records):
             t["payments"][p["typ"]] = t["payments"].get(p["typ"], 0) + p["amount"]
             if p["typ"] == "Bar":
                 t["cash"] += p["amount"]
+        for card in bon.get("cards", ()):
+            row = t["cards"].setdefault(card.get("scheme", ""), [0, 0])
+            row[0] += 1
+            row[1] += card["amount"]
     return t
 
 
@@ -91,6 +97,9 @@ def report(kind, t, master, width=42, closing=None):
     line("-" * width)
     for typ in sorted(t["payments"]):
         row(typ, t["payments"][typ])
+    for scheme in sorted(t["cards"]):
+        n, cents = t["cards"][scheme]
+        row("  %s (%d)" % (scheme, n), cents)
     if closing:
         row("Soll-Bestand Bar", closing["expected"])
         row("Gezaehlt", closing["counted"])

@@ -28,7 +28,7 @@ import os
 from core.calendar import local_fields
 from core.errors import DeviceError, EcrError, ProtocolError
 from core.money import format_cents
-from firmware.receipts import receipt, to_escpos, to_text
+from firmware.receipts import CUSTOMER, MERCHANT, receipt, slip, to_escpos, to_text
 from hal.drawer import DrawerWatch
 from hal.scanner import ScanError
 from tse_sd.errors import TseError
@@ -71,6 +71,9 @@ class Terminal:
         self.emv = emv  # payment.emv.config.Terminal: the card applications accepted
         self.ca_keys = ca_keys or {}  # payment.emv.capk: the CA keys offline data authentication uses
         self.acquirer = acquirer  # payment.acquirer.Acquirer, or None: offline only
+        # The CA key store holds test keys only (payment.emv.capk refuses live ones in this
+        # firmware): every card slip says SIMULATION.
+        self.simulation = True
         self.board = board
         self.log = log
         self.clock = clock
@@ -224,6 +227,9 @@ class Terminal:
                 await self._show("Abgelehnt", outcome.reason)
             return None
         aid = outcome.terminal_aid
+        self.card["entry"] = "contactless" if reader.caps.contactless else "chip"
+        if self.acquirer is not None:
+            self.card["tid"] = self.acquirer.terminal_id
         till.pay(aid.zahlart, amount, aid.name or self.card["label"], card=self.card)
         self.say("Karte %s %s: Zahlung erfolgt" % (self.card["label"], self.card["pan"]))
         await self._show("Zahlung erfolgt", format_cents(amount) + " EUR")
@@ -294,8 +300,13 @@ class Terminal:
     # --- printer and drawer ------------------------------------------------------------------
 
     def print_receipt(self, record):
-        """Queue the receipt for the printer (the sale is complete either way)."""
-        doc = receipt(record, self.till.master, self._columns())
+        """Queue the receipt for the printer (the sale is complete either way), and after it
+        each card payment's slips: the merchant's copy, then the customer's."""
+        width = self._columns()
+        doc = receipt(record, self.till.master, width)
+        for card in record.get("cards", ()):
+            for copy in (MERCHANT, CUSTOMER):
+                doc += slip(record, card, copy, self.till.master, width, self.simulation)
         self.last_receipt = to_text(doc)
         self.queue.append((record["bon_nr"], doc))
         self._printer_backoff.ok()  # a new receipt: try the printer now, whatever it did before

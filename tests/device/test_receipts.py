@@ -1,6 +1,6 @@
 from support import demo_master
 
-from firmware.receipts import receipt, to_escpos, to_text
+from firmware.receipts import CUSTOMER, MERCHANT, receipt, slip, to_escpos, to_text
 from firmware.reports import report, totals
 from hal.printer import PrinterCaps
 
@@ -164,3 +164,66 @@ def test_closing_counts_only_belege():
     assert t["gv"] == {"Umsatz": 1467}
     text = to_text(report("X", t, M))
     assert "X-Bericht" in text and "Soll-Bestand Bar                      4,67" in text
+
+
+CARD = {
+    "aid": "A0000000041010",
+    "label": "MASTERCARD",
+    "scheme": "mastercard",
+    "pan": "************0434",
+    "entry": "contactless",
+    "tid": "SECR0001",
+    "trace": "000042",
+    "auth_code": "000294",
+    "arc": "3030",
+    "cvm": "1F0002",
+    "atc": 7,
+    "amount": 1000,
+}
+
+
+def _slip(card, copy):
+    return to_text(slip(SIGNED, card, copy, M, 42)).splitlines()
+
+
+def test_card_slips_carry_what_german_terminals_print():
+    customer, merchant = _slip(CARD, CUSTOMER), _slip(CARD, MERCHANT)
+    for lines in (customer, merchant):
+        text = "\n".join(lines)
+        for want in (
+            "Mustermann Feinkost GmbH",
+            "Kontaktlos",
+            "SECR0001",
+            "000042",
+            "Beleg-Nr.",
+            "MASTERCARD",
+        ):
+            assert want in text, (want, text)
+        assert "************0434" in text and "5413330089010434" not in text
+        assert (
+            "EMV-AID" in text
+            and "A0000000041010" in text
+            and "Genehmigungs-Nr.                    000294" in text
+        )
+        assert "Zahlung erfolgt" in text and "SIMULATION\nKEINE ZAHLUNG" in text
+        assert any(ln.startswith("EUR") and ln.endswith("10,00") for ln in lines)
+    assert "- K U N D E N B E L E G -" in customer and "BITTE BELEG AUFBEWAHREN" in customer
+    assert "- H Ä N D L E R B E L E G -" in merchant and "BITTE BELEG AUFBEWAHREN" not in merchant
+    assert any("KEIN CVM" in ln for ln in merchant) and not any("KEIN CVM" in ln for ln in customer)
+
+
+def test_slips_for_pin_signature_offline_and_refund():
+    pin = dict(CARD, cvm="410302", entry="chip")
+    assert any(ln.endswith("PIN") for ln in _slip(pin, CUSTOMER)) and "Chip" in _slip(pin, CUSTOMER)
+    signed = dict(CARD, cvm="1E0302")
+    assert any(ln.startswith("Unterschrift: ___") for ln in _slip(signed, MERCHANT))
+    assert not any(ln.startswith("Unterschrift: ___") for ln in _slip(signed, CUSTOMER))
+    offline = dict(CARD, arc="5931")
+    del offline["auth_code"], offline["trace"]
+    assert any(ln.endswith("offline (Y1)") for ln in _slip(offline, CUSTOMER))
+    refund = dict(CARD, amount=-1000)
+    lines = _slip(refund, CUSTOMER)
+    assert "Gutschrift erfolgt" in lines and any(ln.endswith(" 10,00") for ln in lines)
+    assert not any(ln.endswith("-10,00") for ln in lines)
+    phone = dict(CARD, cdcvm=True, cvm="3F0002")
+    assert any(ln.endswith("Verifiziert am Gerät") for ln in _slip(phone, CUSTOMER))

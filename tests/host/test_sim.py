@@ -20,6 +20,7 @@ import zxingcpp
 from iso8583.specs import default as peer_spec
 
 from tools import upy
+from tools.console.client import ConsoleClient
 from tools.sim.launch import Simulator
 
 RUNTIMES = ("cpython", "micropython")
@@ -134,6 +135,7 @@ def _journal_belege(sim):
 
 
 def test_card_payment_runs_the_kernel_and_never_shows_the_full_pan(sim):
+    before = len(sim.emupos.receipts())
     sim.operator(op="plu", code="1006")
     sim.tap_card()
     assert sim.wait_card()
@@ -156,6 +158,15 @@ def test_card_payment_runs_the_kernel_and_never_shows_the_full_pan(sim):
     assert "5413330089010434" not in log and "0434" in log
     journal_text = "".join(json.dumps(b) for b in _journal_belege(sim))
     assert "5413330089010434" not in journal_text
+    # the fiscal receipt, then the merchant's and the customer's slip, as emupos printed them
+    printed = sim.emupos.wait_receipts(before + 3)[:3]  # newest first
+    customer, merchant, fiscal = [sim.emupos.text(p["id"]) for p in printed]
+    assert "Vielen Dank" in fiscal
+    assert "K U N D E N B E L E G" in customer and "H Ä N D L E R B E L E G" in merchant
+    for slip in (merchant, customer):
+        assert "************0434" in slip and "Kontaktlos" in slip and card["trace"] in slip
+        assert card["auth_code"] in slip and "Zahlung erfolgt" in slip and "SIMULATION" in slip
+    assert "5413330089010434" not in fiscal + merchant + customer
 
 
 def test_chip_card_with_a_wrong_pin_then_the_right_one(sim):
@@ -469,3 +480,31 @@ def test_a_power_cut_after_the_card_sale_is_recorded_reverses_nothing(sim):
     time.sleep(1)  # the reversal task runs at once at boot: it would have sent by now
     assert [m for m, _ in _acquirer_since(sim, seen)] == []
     assert trace not in [s["stan"] for s in _journal_records(sim, "card_settled")]
+
+
+def test_payment_close_counts_what_the_z_counts_and_the_host_agrees(sim):
+    sim.operator(op="plu", code="1006")
+    sim.tap_card()
+    assert sim.wait_card()
+    r = sim.operator(op="card")
+    sim.remove_cards()
+    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
+    con = ConsoleClient(port, timeout=60)
+    try:
+        assert con.run("login technician 246810")["ok"]
+        x = con.run("report x")
+        close = con.run("payment close")
+        assert close["ok"], close
+        again = con.run("payment close")  # a new batch: nothing in it
+    finally:
+        con.run("logout")
+        port.close()
+    cards = x["data"]["totals"]["cards"]
+    assert cards and close["data"]["totals"]["schemes"] == cards  # the Z's card totals, by scheme
+    data = close["data"]
+    assert data["code"] == "00" and data["host"]["debits"] == data["totals"]["debits"]
+    assert "Summen stimmen ueberein" in close["text"]
+    assert again["data"]["totals"]["schemes"] == {} and again["data"]["code"] == "00"
+    [done, empty] = _journal_records(sim, "card_close")[-2:]
+    assert done["totals"]["debits"][0] >= 1 and empty["totals"]["debits"] == [0, 0]

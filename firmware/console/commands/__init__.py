@@ -18,6 +18,7 @@ from firmware.console.commands.devices import (
     cmd_test_print,
     cmd_test_scan,
 )
+from firmware.console.commands.payment import cmd_payment_close
 from firmware.console.commands.records import (
     cmd_export_dsfinvk,
     cmd_export_tar,
@@ -114,6 +115,14 @@ COMMANDS = (
     ("log tail", ANY, cmd_log_tail, "log tail [lines]", "the last log lines", ()),
     ("report x", STAFF, cmd_report_x, "report x", "X report of the open period", ()),
     ("close", MANAGER, cmd_close, "close <counted cash>", "Z closing with the counted cash", ("journal",)),
+    (
+        "payment close",
+        STAFF,
+        cmd_payment_close,
+        "payment close",
+        "card terminal end of day with the acquirer",
+        ("journal",),
+    ),
     ("test print", TECH, cmd_test_print, "test print", "print a test page", ("journal",)),
     ("test drawer", TECH, cmd_test_drawer, "test drawer", "open the cash drawer", ("journal",)),
     (
