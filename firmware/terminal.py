@@ -150,6 +150,10 @@ class Terminal:
             return None
         return await self.barcode(item.text)
 
+    async def give_back(self, code, qty=1000):
+        """Goods brought back (a negative line, its deposit too): paid out in cash or to a card."""
+        return await self._add("add_return", code, qty)
+
     async def void(self, pos):
         if not self.till.open_sale:
             self.say("kein offener Bon")
@@ -197,18 +201,21 @@ class Terminal:
         if self.emv is None:
             self.say("Kartenzahlung ist nicht eingerichtet")
             return None
-        amount = till.due
-        if amount <= 0:
+        due = till.due
+        if due == 0:
             self.say("nichts mit Karte zu zahlen")
             return None
-        await self._show("Betrag %s EUR" % format_cents(amount), "Karte bitte")
+        refund = due < 0  # a return: the money goes back to the card
+        amount = -due if refund else due
+        what = "Gutschrift %s EUR" if refund else "Betrag %s EUR"
+        await self._show(what % format_cents(amount), "Karte bitte")
         try:
             reader = await self._card_reader()
             if reader is None:
                 self.say("keine Karte: bitte Karte stecken oder auflegen")
                 return None
             await self._show("Bitte warten", format_cents(amount) + " EUR")
-            outcome = await self._run_kernel(reader, amount)
+            outcome = await self._run_kernel(reader, amount, refund)
         except (DeviceError, ProtocolError) as e:
             await self._unpaid()  # an issuer's approval, if one came, pays nothing
             self.say("Karte: %s" % e)
@@ -230,9 +237,10 @@ class Terminal:
         self.card["entry"] = "contactless" if reader.caps.contactless else "chip"
         if self.acquirer is not None:
             self.card["tid"] = self.acquirer.terminal_id
-        till.pay(aid.zahlart, amount, aid.name or self.card["label"], card=self.card)
-        self.say("Karte %s %s: Zahlung erfolgt" % (self.card["label"], self.card["pan"]))
-        await self._show("Zahlung erfolgt", format_cents(amount) + " EUR")
+        till.pay(aid.zahlart, due, aid.name or self.card["label"], card=self.card)
+        done = "Gutschrift erfolgt" if refund else "Zahlung erfolgt"
+        self.say("Karte %s %s: %s" % (self.card["label"], self.card["pan"], done))
+        await self._show(done, format_cents(amount) + " EUR")
         record = await self._finish(cash=False)
         if self.acquirer is not None:
             self.acquirer.booked()  # journaled with the receipt: the approval stands
@@ -245,14 +253,15 @@ class Terminal:
             if not await self.acquirer.reverse_approval():
                 self._owed.set()
 
-    async def _run_kernel(self, reader, amount):
+    async def _run_kernel(self, reader, amount, refund=False):
         from payment.emv.dol import bcd
         from payment.emv.kernel import Purchase, transaction
+        from payment.emv.restrictions import PURCHASE, REFUND
         from payment.emv.runner import run
 
         y, mo, d, h, mi, s = local_fields(self.clock.now())
         date, time = bcd((y % 100) * 10000 + mo * 100 + d, 3), bcd(h * 10000 + mi * 100 + s, 3)
-        txn = Purchase(amount, date, os.urandom(4), _percent, time)
+        txn = Purchase(amount, date, os.urandom(4), _percent, time, REFUND if refund else PURCHASE)
         pinpad = self._device("pinpad")
         if pinpad is not None:
             pinpad.on_event = self._pin_event

@@ -6,8 +6,9 @@
 
 Until the touch screen exists, this is how a person (the simulator's operator UI,
 ``python -m tools.sim``) or a script works the till. Operations: ``state``, ``plu`` (code,
-qty), ``barcode`` (gtin), ``void`` (pos), ``abort``, ``cash`` (given, optional), ``card``,
-``drawer``. A line that is not a JSON object, an unknown operation, a missing field or a
+qty), ``return`` (code, qty: goods brought back), ``barcode`` (gtin), ``void`` (pos),
+``abort``, ``cash`` (given, optional), ``card`` (pays what is due, or a return back to the
+card), ``drawer``. A line that is not a JSON object, an unknown operation, a missing field or a
 number out of its bounds (``qty`` 1 to 9,999,000 thousandths, ``given`` 1 to 999,999,999
 cents, whole numbers only: firmware.register.limits) is answered with an error and changes
 nothing; a line over 4 KiB closes the connection.
@@ -50,6 +51,8 @@ async def dispatch(term, req):
         await term.plu(_code(req, "code"), _whole(req, "qty", 1, MAX_QTY, 1000))
     elif op == "barcode":
         await term.barcode(_code(req, "gtin"))
+    elif op == "return":
+        await term.give_back(_code(req, "code"), _whole(req, "qty", 1, MAX_QTY, 1000))
     elif op == "void":
         await term.void(_whole(req, "pos", 1, 9999))
     elif op == "abort":

@@ -32,7 +32,7 @@ from payment.emv.apdu import AAC, TC, command, exchange
 from payment.emv.gac import generate_ac
 from payment.emv.gac import parse as parse_cryptogram
 from payment.emv.online import GoOnline
-from payment.emv.restrictions import PURCHASE, Transaction, check, date_of
+from payment.emv.restrictions import PURCHASE, REFUND, Transaction, check, date_of
 from payment.emv.tlv import encode, find, flatten
 
 APPROVED = "approved"
@@ -248,12 +248,17 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
         return Outcome(END_APPLICATION, "the card lacks its PAN or expiry date", summary)
     yield from _authenticate(card, aip, terminal.capabilities, signed, ca_keys or {}, txn, tvr, tsi)
     check(card, txn, tvr)
-    if contactless:
+    refund = txn.kind == REFUND
+    if refund:  # money to the cardholder: no verification (3F0000: none performed), no risk
+        verified = cvm.CvmResult(0x3F, 0x00, cvm.UNKNOWN)
+    elif contactless:
         verified = yield from _contactless_cvm(card, aip, txn, ta, terminal.capabilities, tvr)
     else:
         verified = yield from cvm.verify(card, aip, txn, terminal.capabilities, tvr, tsi)
     values[0x9F34] = verified.value
-    if not contactless:
+    if refund:
+        pass
+    elif not contactless:
         yield from risk.manage(card, aip, txn, ta.limits, tvr, tsi, txn.rand)
     elif txn.amount > ta.contactless_floor:  # the reader's floor limit (Book C-2)
         tvr.set(bits.FLOOR_LIMIT_EXCEEDED)
@@ -261,7 +266,7 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
     if 0x9F26 in card and 0x9F27 in card:  # the card decided at GPO (qVSDC)
         first = parse_cryptogram(encode(0x77, [(t, card[t]) for t in (0x9F27, 0x9F36, 0x9F26)]))
     else:
-        kind = risk.analyse(tvr, card, ta.tac, terminal.online)
+        kind = AAC if refund else risk.analyse(tvr, card, ta.tac, terminal.online)
         cdol1 = card.get(0x8C)
         if cdol1 is None:
             tvr.set(bits.ICC_DATA_MISSING)
@@ -272,7 +277,9 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
         tsi.set(bits.CARD_RISK_PERFORMED)
     outcome = Outcome(APPROVED, "", summary, first, None, None, verified)
     outcome.terminal_aid = ta
-    if first.kind == TC:
+    if refund:
+        yield from _refund(outcome, card, values, contactless)
+    elif first.kind == TC:
         outcome.arc = b"Y1"
     elif first.kind == AAC:
         outcome.result, outcome.reason, outcome.arc = DECLINED, "declined by the card", b"Z1"
@@ -299,8 +306,21 @@ def _contactless_cvm(card, aip, txn, ta, caps, tvr):
     return cvm.CvmResult(cvm.ONLINE_PIN, 0x00, result)
 
 
-def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
-    first = outcome.cryptogram
+def _refund(outcome, card, values, contactless):
+    """A refund (EMV Book 4 §6.3.3: the card is asked for an AAC and the refund goes to the
+    acquirer): the acquirer's answer decides; without one nothing is paid back."""
+    answer = yield _go_online(outcome.cryptogram, card, values, contactless, True)
+    outcome.online = answer is not None
+    if answer is None:
+        outcome.result, outcome.reason, outcome.arc = DECLINED, "the host could not be reached", b"Z3"
+        return
+    outcome.arc, outcome.auth_code, outcome.trace = answer.arc, answer.auth_code, answer.trace
+    if not answer.approved:
+        outcome.result = DECLINED
+        outcome.reason = "refund declined by the acquirer (%s)" % answer.arc.decode("ascii", "replace")
+
+
+def _go_online(first, card, values, contactless, refund=False):
     fields = dict(values)
     fields.update(first.fields)
     for tag in (0x82, 0x84, 0x5F34, 0x9F6C):
@@ -310,7 +330,12 @@ def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
     icc = b"".join(encode(t, fields[t]) for t in ONLINE_TAGS if t in fields)
     psn = card.get(0x5F34)
     expiry = binascii.hexlify(card.get(0x5F24, b"")).decode()[:4]
-    answer = yield GoOnline(icc, fields, _pan_digits(card), expiry, psn[0] if psn else None, contactless)
+    return GoOnline(icc, fields, _pan_digits(card), expiry, psn[0] if psn else None, contactless, refund)
+
+
+def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
+    first = outcome.cryptogram
+    answer = yield _go_online(first, card, values, contactless)
     outcome.online = answer is not None
     if answer is None:
         decision = risk.after_no_host(tvr, card, ta.tac)

@@ -1,7 +1,7 @@
 """What the kernel asks of the acquirer and what it gets back (device code): small on purpose,
 so the acquirer link loads without the kernel.
 
-    answer = yield GoOnline(icc, fields, pan, expiry, psn, contactless)   # in the kernel
+    answer = yield GoOnline(icc, fields, pan, expiry, psn, contactless, refund)   # in the kernel
     HostAnswer(approved, arc, issuer_auth, scripts, auth_code, trace)    # from the link
 """
 
@@ -9,9 +9,11 @@ so the acquirer link loads without the kernel.
 class GoOnline:
     """The step asks the acquirer: ``icc`` is the DE 55 data (BER-TLV), ``fields`` by tag,
     ``pan`` the card number (for DE 2, sent and never kept), ``expiry`` YYMM, ``psn`` the PAN
-    sequence number (or None), ``contactless`` the entry mode."""
+    sequence number (or None), ``contactless`` the entry mode, ``refund``: money back to the
+    card (the link sends a refund, not an authorisation)."""
 
-    def __init__(self, icc, fields, pan="", expiry="", psn=None, contactless=False):
+    def __init__(self, icc, fields, pan="", expiry="", psn=None, contactless=False, refund=False):
+        self.refund = refund
         self.icc = icc
         self.fields = fields
         self.pan = pan

@@ -7,9 +7,10 @@ A step is a generator that yields an action and is resumed with its answer; its 
 is the result. ``Transmit(apdu)`` goes to the card reader (the R-APDU comes back),
 ``Verify(method)`` to the PIN pad (``await pinpad.verify(method, reader)``: a ``cvm.PIN_*``
 outcome; without a PIN pad ``PIN_PAD_FAILED``), ``GoOnline`` to the acquirer link (``await
-host.authorise(action)``: a ``HostAnswer``, or None when it cannot be reached; without one,
-None). A device error (``CardRemoved``, ``NoCard``, the host's) is thrown into the step where
-it waited, so the step's own ``try``/``finally`` runs, and then reaches the caller.
+host.authorise(action)``, ``host.refund(action)`` for a refund: a ``HostAnswer``, or None
+when it cannot be reached; without one, None). A device error (``CardRemoved``, ``NoCard``,
+the host's) is thrown into the step where it waited, so the step's own ``try``/``finally``
+runs, and then reaches the caller.
 """
 
 from payment.emv.apdu import Transmit
@@ -23,7 +24,9 @@ async def _answer(action, reader, pinpad, host):
     if isinstance(action, Verify):
         return PIN_PAD_FAILED if pinpad is None else await pinpad.verify(action.method, reader)
     if isinstance(action, GoOnline):
-        return None if host is None else await host.authorise(action)
+        if host is None:
+            return None
+        return await (host.refund(action) if action.refund else host.authorise(action))
     raise TypeError("a kernel step yielded %r, not an action" % (action,))
 
 

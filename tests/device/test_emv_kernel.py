@@ -15,6 +15,7 @@ from payment.emv.config import SCHEMA, terminal_from
 from payment.emv.cvm import Verify
 from payment.emv.kernel import Purchase
 from payment.emv.online import GoOnline, HostAnswer
+from payment.emv.restrictions import PURCHASE, REFUND
 
 H = bytes.fromhex
 OK = b"\x90\x00"
@@ -106,15 +107,17 @@ def run(step, card, pins=(), host=()):
                 answer = pins.pop(0)
             else:
                 assert isinstance(action, GoOnline)
-                asked.append(tlv.decode(action.icc))
+                icc = tlv.decode(action.icc)
+                icc["refund"] = action.refund
+                asked.append(icc)
                 answer = host.pop(0)
             action = step.send(answer)
     except StopIteration as e:
         return e.value, asked
 
 
-def pay(amount, card, term=None, contactless=False, ca_keys=CA_KEYS, **kw):
-    txn = Purchase(amount, TODAY, UN, lambda: 99)
+def pay(amount, card, term=None, contactless=False, ca_keys=CA_KEYS, kind=PURCHASE, **kw):
+    txn = Purchase(amount, TODAY, UN, lambda: 99, kind=kind)
     return run(kernel.transaction(term or terminal(), txn, contactless, ca_keys), card, **kw)
 
 
@@ -214,3 +217,19 @@ def test_a_qvsdc_card_decides_at_gpo():
     card = EmvCard(gpo_cid=0x80)
     out, asked = pay(2000, card, tap, contactless=True, host=[HostAnswer(False, b"05")])
     assert out.result == kernel.DECLINED and card.asked == [] and asked[0][0x9F26] == H("A1A2A3A4A5A6A7A8")
+
+
+def test_a_refund_asks_the_card_for_an_aac_and_the_acquirer_decides():
+    card = EmvCard()
+    ok = HostAnswer(True, b"00", None, b"", "123456", "000077")
+    out, asked = pay(2500, card, host=[ok], pins=[], kind=REFUND)
+    assert out.result == kernel.APPROVED and out.online and card.asked == [0x00]  # AAC, once
+    icc = asked[0]
+    assert icc["refund"] is True and icc[0x9C] == bytes((REFUND,)) and icc[0x9F02] == H("000000002500")
+    assert out.cvm.value == H("3F0000")  # no cardholder verification for money back
+    rec = out.record()
+    assert rec["cryptogram_type"] == "AAC" and rec["trace"] == "000077" and rec["auth_code"] == "123456"
+    out, _ = pay(2500, EmvCard(), host=[HostAnswer(False, b"05")], kind=REFUND)
+    assert out.result == kernel.DECLINED and "refund declined by the acquirer (05)" in out.reason
+    out, _ = pay(2500, EmvCard(), host=[None], kind=REFUND)
+    assert out.result == kernel.DECLINED and out.arc == b"Z3"  # no host: nothing is paid back

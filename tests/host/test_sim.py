@@ -508,3 +508,24 @@ def test_payment_close_counts_what_the_z_counts_and_the_host_agrees(sim):
     assert again["data"]["totals"]["schemes"] == {} and again["data"]["code"] == "00"
     [done, empty] = _journal_records(sim, "card_close")[-2:]
     assert done["totals"]["debits"][0] >= 1 and empty["totals"]["debits"] == [0, 0]
+
+
+def test_a_return_is_paid_back_to_the_card(sim):
+    r = sim.operator(op="return", code="1006")
+    assert r["ok"] and r["state"]["bon"]["total"] < 0, r
+    refund = -r["state"]["bon"]["total"]
+    sim.tap_card()
+    assert sim.wait_card()
+    seen = len(sim.acquirer.messages())
+    r = sim.operator(op="card")
+    sim.remove_cards()
+    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    assert any(m.endswith("Gutschrift erfolgt") for m in r["state"]["messages"])
+    beleg = _journal_belege(sim)[-1]
+    assert beleg["payments"] == [{"typ": "Kreditkarte", "name": "Mastercard", "amount": -refund}]
+    [card] = beleg["cards"]
+    assert card["amount"] == -refund and card["cryptogram_type"] == "AAC" and card["trace"]
+    (m1, request), (m2, answer) = _acquirer_since(sim, seen)
+    assert (m1, request["3"], request["4"]) == ("0200", "200000", "%012d" % refund)
+    assert (m2, answer["39"]) == ("0210", "00")
+    assert sim.acquirer.totals("SECR0001")["credits"][0] >= 1  # the host booked the refund
