@@ -7,15 +7,22 @@ the PIN: it asks for a verification and gets events and an outcome.
 Offline plaintext PIN (EMV methods 01 and 03): the PIN pad builds the card's PIN block (ISO
 9564 format 2: ``2N``, the digits, ``F`` padding, 8 bytes), sends VERIFY to the card itself
 and, while the card answers ``63Cx`` with tries left, asks again; ``63C0``/``6983`` is a
-blocked PIN. Online PIN (method 02): the entry is taken (``OK``); enciphering it for the
-acquirer (ISO 9564 format 0 or 4) comes with the acquirer link. An empty entry is a bypass,
-a cancel or no entry within ``timeout_s`` too. Every buffer that held the PIN is overwritten
-before the method returns.
+blocked PIN. Online PIN (method 02): the PIN pad builds the ISO 9564 format 0 block (the
+PIN field ``0N`` + digits + ``F`` padding XOR ``0000`` + the PAN's 12 rightmost digits
+without the check digit) and enciphers it at once under its PIN encryption key (two- or
+three-key triple DES, ``core.des``); the acquirer link takes the enciphered block
+(``take_block()``) for DE 52. A PIN pad without a key cannot take an online PIN
+(``FAILED``). An empty entry is a bypass, a cancel or no entry within ``timeout_s`` too.
+Every buffer that held the PIN or a clear PIN block is overwritten before the method returns.
 
 A driver gives ``_entry()``: the typed digits as a ``bytearray`` of ASCII digits, or None.
+The key comes from a file (``load_pin_key``): ``{"zpk": hex, "test": true}``; this firmware
+takes test keys only, as with the CA keys.
 """
 
-from core.errors import DeviceError
+from core.des import tdes_encrypt
+from core.errors import ConfigError, DeviceError
+from core.schema import read_json
 
 OK = "ok"
 WRONG = "wrong"
@@ -49,11 +56,40 @@ def pin_block(digits):
     return block
 
 
+def pin_block_iso0(digits, pan):
+    """The clear ISO 9564 format 0 block of ``digits`` (ASCII bytes) for ``pan`` (text)."""
+    field = pin_block(digits)
+    field[0] = len(digits)  # format 0: control nibble 0
+    if len(pan) < 13 or not pan.isdigit():
+        wipe(field)
+        raise ValueError("format 0 needs the card's PAN")
+    account = pan[-13:-1]
+    for i in range(6):
+        field[2 + i] ^= int(account[2 * i : 2 * i + 2], 16)
+    return field
+
+
+def load_pin_key(path):
+    """The PIN encryption key of a key file; a key not marked ``test`` is refused."""
+    data = read_json(path, "the PIN key")
+    try:
+        key = bytes.fromhex(data["zpk"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ConfigError(path, "needs zpk: the key in hex")
+    if len(key) not in (16, 24):
+        raise ConfigError(path, "zpk is a triple-DES key of 16 or 24 bytes")
+    if data.get("test") is not True:
+        raise ConfigError(path, "not marked as a test key: live PIN keys are refused here")
+    return key
+
+
 class PinPad:
     """The interface, with the verification every driver shares."""
 
     on_event = None  # async callable(kind, value), set by the terminal
     timeout_s = 30
+    key = None  # the PIN encryption key (bytes), or None: no online PIN
+    _enciphered = None
 
     async def _entry(self):
         raise NotImplementedError
@@ -65,9 +101,9 @@ class PinPad:
         if self.on_event is not None:
             await self.on_event(kind, value)
 
-    async def verify(self, method, reader):
+    async def verify(self, method, reader, pan=""):
         if method == ONLINE:
-            return await self._online()
+            return await self._online(pan)
         if method not in OFFLINE_PLAIN:
             return FAILED  # enciphered offline PIN: not offered (9F33)
         for _ in range(MAX_ENTRIES):
@@ -88,11 +124,26 @@ class PinPad:
         await self._say("digits", len(digits))
         return digits
 
-    async def _online(self):
+    def take_block(self):
+        """The enciphered PIN block of the last online PIN (for DE 52), once; else None."""
+        block, self._enciphered = self._enciphered, None
+        return block
+
+    async def _online(self, pan):
+        self._enciphered = None
+        if self.key is None:
+            return FAILED
         digits = await self._take(ONLINE)
         if isinstance(digits, str):
             return digits
+        try:
+            clear = pin_block_iso0(digits, pan)
+        except ValueError:
+            wipe(digits)
+            return FAILED
         wipe(digits)
+        self._enciphered = tdes_encrypt(self.key, clear)
+        wipe(clear)
         return OK
 
     async def _offline_once(self, reader):

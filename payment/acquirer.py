@@ -12,7 +12,8 @@ TCP, the answer as a ``HostAnswer``; reversals, refunds and the end-of-day recon
 The request is a 0100 (``payment/iso8583.py``, framed with a 2-byte length): PAN (2),
 processing code 000000 (3), amount (4), the trace number (11), local time and date (12, 13),
 expiry (14), entry mode (22: 051 chip, 071 contactless), PAN sequence number (23), terminal and
-merchant ids (41, 42), currency 978 (49) and the ICC data (55). The answer (0110 with the same
+merchant ids (41, 42), currency 978 (49), the online PIN's enciphered block when one was
+entered (52, ISO 9564 format 0 from the PIN pad) and the ICC data (55). The answer (0110 with the same
 trace number) gives the response code (39; ``00`` approves, and goes to the card as its ``8A``),
 the approval code (38) and in its own DE 55 the issuer authentication data (91) and scripts
 (71, 72). The PAN travels in DE 2 and is kept nowhere.
@@ -100,6 +101,8 @@ class Acquirer:
         }
         if action.psn is not None:
             fields[23] = "%03d" % action.psn
+        if action.pin_block is not None:
+            fields[52] = action.pin_block
         return fields
 
     async def _exchange(self, message):

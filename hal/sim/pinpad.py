@@ -1,7 +1,7 @@
 """The simulator's PIN pad (both runtimes): the customer's keypad is a peer on loopback that
 sends each entry as one line, as a serial keypad would.
 
-    pinpad = KeypadPinPad(9105)        # listens on 127.0.0.1:9105 for the keypad
+    pinpad = KeypadPinPad(9105, key=load_pin_key("data/emv/pin-key-test.json"))  # on 127.0.0.1:9105
     # the keypad (tools/sim/launch.py Simulator.pin): "1234\\n" an entry, "\\n" no PIN, "C\\n" cancel
 
 Entries are taken in order; what the keypad sent while no one asked waits for the next PIN
@@ -15,14 +15,15 @@ import errno
 import socket
 
 from core.errors import DeviceError
-from hal.pinpad import PinPad, wipe
+from hal.pinpad import PinPad, load_pin_key, wipe
 
 
 class KeypadPinPad(PinPad):
     simulation = True
 
-    def __init__(self, port, host="127.0.0.1", timeout_s=30):
+    def __init__(self, port, host="127.0.0.1", timeout_s=30, key=None):
         self.timeout_s = timeout_s
+        self.key = key
         self._srv = socket.socket()
         self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -94,6 +95,10 @@ class KeypadPinPad(PinPad):
 
 def create(s, board):
     """Board driver ``keypad-pinpad``."""
+    key_file = s.str("pin_key", "")
     return KeypadPinPad(
-        s.int("port", 9105, 1, 65535), s.str("host", "127.0.0.1"), s.int("timeout_s", 30, 5, 120)
+        s.int("port", 9105, 1, 65535),
+        s.str("host", "127.0.0.1"),
+        s.int("timeout_s", 30, 5, 120),
+        load_pin_key(key_file) if key_file else None,
     )

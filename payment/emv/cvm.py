@@ -18,6 +18,8 @@ when the list ends, cardholder verification failed. Conditions 06-09 compare the
 X or Y only when the transaction is in the application's currency (``9F42``).
 """
 
+import binascii
+
 from core.errors import ProtocolError
 from hal import pinpad
 from payment.emv import tvr as bits
@@ -72,10 +74,21 @@ _CAP = {
 
 
 class Verify:
-    """The step asks: perform ``method`` (a PIN method or signature) and say how it went."""
+    """The step asks: perform ``method`` (a PIN method or signature) and say how it went.
+    ``pan``: the card number, which an online PIN's block (ISO 9564 format 0) is made with."""
 
-    def __init__(self, method):
+    def __init__(self, method, pan=""):
         self.method = method
+        self.pan = pan
+
+
+def pan_digits(card):
+    """The PAN as digits from the card's ``5A``, else from its track 2 equivalent (``57``)."""
+    pan = card.get(0x5A)
+    if pan is not None:
+        return binascii.hexlify(pan).decode().upper().rstrip("F")
+    track2 = card.get(0x57)
+    return binascii.hexlify(track2).decode().upper().split("D")[0] if track2 else ""
 
 
 class CvmResult:
@@ -162,7 +175,7 @@ def verify(card, aip, txn, caps, tvr, tsi):
         if not applies(condition, method, x, y, txn, caps, same_currency):
             continue
         last = (code, condition)
-        outcome = yield from perform(method, caps, tvr)
+        outcome = yield from perform(method, caps, tvr, pan_digits(card))
         if outcome is not None:
             return CvmResult(code, condition, outcome, method in (SIGNATURE, 0x03, 0x05))
         if not code & 0x40:  # "apply the next rule if this one fails" not set
@@ -173,7 +186,7 @@ def verify(card, aip, txn, caps, tvr, tsi):
     return CvmResult(last[0], last[1], FAILED)
 
 
-def perform(method, caps, tvr):
+def perform(method, caps, tvr, pan=""):
     """A step: the CVM Results' result byte if ``method`` succeeded, None if it failed."""
     can = supported(method, caps)
     if can is None:
@@ -189,7 +202,7 @@ def perform(method, caps, tvr):
         return None
     if method == SIGNATURE:
         return UNKNOWN  # the merchant compares it on the slip
-    outcome = yield Verify(method)
+    outcome = yield Verify(method, pan)
     if outcome == PIN_OK:
         if method == ONLINE_PIN:
             tvr.set(bits.ONLINE_PIN_ENTERED)

@@ -96,16 +96,8 @@ class Outcome:
         return out
 
 
-def _pan_digits(card):
-    pan = card.get(0x5A)
-    if pan is not None:
-        return binascii.hexlify(pan).decode().upper().rstrip("F")
-    track2 = card.get(0x57)
-    return binascii.hexlify(track2).decode().upper().split("D")[0] if track2 else ""
-
-
 def _summary(chosen, card):
-    digits = _pan_digits(card)
+    digits = cvm.pan_digits(card)
     expiry = card.get(0x5F24, b"")
     return {
         "aid": binascii.hexlify(chosen.aid).decode().upper(),
@@ -210,7 +202,7 @@ def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
     today = date_of(txn.date, 0x9A)
     try:
         static = oda.static_data(signed, card)
-        digits = _pan_digits(card)
+        digits = cvm.pan_digits(card)
         issuer = oda.issuer_key(ca, card, digits, today)
         if not dda:
             card[0x9F45] = oda.check_sda(issuer, card, static)
@@ -299,7 +291,7 @@ def _contactless_cvm(card, aip, txn, ta, caps, tvr):
         done = cvm.CvmResult(0x3F, 0x00, cvm.SUCCESSFUL)
         done.cdcvm = True
         return done
-    result = yield from cvm.perform(cvm.ONLINE_PIN, caps, tvr)
+    result = yield from cvm.perform(cvm.ONLINE_PIN, caps, tvr, cvm.pan_digits(card))
     if result is None:
         tvr.set(bits.CVM_FAILED)
         return cvm.CvmResult(cvm.ONLINE_PIN, 0x00, cvm.FAILED)
@@ -330,7 +322,7 @@ def _go_online(first, card, values, contactless, refund=False):
     icc = b"".join(encode(t, fields[t]) for t in ONLINE_TAGS if t in fields)
     psn = card.get(0x5F34)
     expiry = binascii.hexlify(card.get(0x5F24, b"")).decode()[:4]
-    return GoOnline(icc, fields, _pan_digits(card), expiry, psn[0] if psn else None, contactless, refund)
+    return GoOnline(icc, fields, cvm.pan_digits(card), expiry, psn[0] if psn else None, contactless, refund)
 
 
 def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):

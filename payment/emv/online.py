@@ -14,6 +14,7 @@ class GoOnline:
 
     def __init__(self, icc, fields, pan="", expiry="", psn=None, contactless=False, refund=False):
         self.refund = refund
+        self.pin_block = None  # an online PIN, enciphered by the PIN pad (ISO 9564 format 0)
         self.icc = icc
         self.fields = fields
         self.pan = pan

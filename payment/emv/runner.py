@@ -5,8 +5,9 @@
 
 A step is a generator that yields an action and is resumed with its answer; its return value
 is the result. ``Transmit(apdu)`` goes to the card reader (the R-APDU comes back),
-``Verify(method)`` to the PIN pad (``await pinpad.verify(method, reader)``: a ``cvm.PIN_*``
-outcome; without a PIN pad ``PIN_PAD_FAILED``), ``GoOnline`` to the acquirer link (``await
+``Verify(method)`` to the PIN pad (``await pinpad.verify(method, reader, pan)``: a
+``cvm.PIN_*`` outcome; without a PIN pad ``PIN_PAD_FAILED``; an online PIN's enciphered block
+is taken from the PIN pad into the next ``GoOnline``), ``GoOnline`` to the acquirer link (``await
 host.authorise(action)``, ``host.refund(action)`` for a refund: a ``HostAnswer``, or None
 when it cannot be reached; without one, None). A device error (``CardRemoved``, ``NoCard``,
 the host's) is thrown into the step where it waited, so the step's own ``try``/``finally``
@@ -22,10 +23,12 @@ async def _answer(action, reader, pinpad, host):
     if isinstance(action, Transmit):
         return await reader.transmit(action.apdu)
     if isinstance(action, Verify):
-        return PIN_PAD_FAILED if pinpad is None else await pinpad.verify(action.method, reader)
+        return PIN_PAD_FAILED if pinpad is None else await pinpad.verify(action.method, reader, action.pan)
     if isinstance(action, GoOnline):
         if host is None:
             return None
+        if pinpad is not None:  # an online PIN's enciphered block goes with the request (DE 52)
+            action.pin_block = pinpad.take_block()
         return await (host.refund(action) if action.refund else host.authorise(action))
     raise TypeError("a kernel step yielded %r, not an action" % (action,))
 

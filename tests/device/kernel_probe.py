@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from hal.pinpad import PinPad
+from hal.pinpad import PinPad, load_pin_key
 from payment.emv.capk import load_ca_keys
 from payment.emv.config import load_terminal
 from payment.emv.dol import bcd
@@ -34,10 +34,11 @@ class ScriptedPinPad(PinPad):
     def __init__(self, pin):
         self.pin = pin
         self.asked = []
+        self.key = load_pin_key("data/emv/pin-key-test.json")  # the acquirer simulator's too
 
-    async def verify(self, method, reader):
+    async def verify(self, method, reader, pan=""):
         self.asked.append(method)
-        return await PinPad.verify(self, method, reader)
+        return await PinPad.verify(self, method, reader, pan)
 
     async def _entry(self):
         return bytearray(self.pin.encode())

@@ -5,8 +5,10 @@ keypad over loopback. The PIN never leaves the PIN pad: its buffers are wiped.""
 import asyncio
 import socket
 
-from support import run
+from support import TempDir, raises, run
 
+from core.des import des_encrypt, tdes_decrypt, tdes_encrypt
+from core.errors import ConfigError
 from hal import pinpad
 from hal.sim.pinpad import KeypadPinPad
 
@@ -73,11 +75,49 @@ def test_offline_pin_right_wrong_blocked_and_bypassed():
     assert run(Scripted(b"1234").verify(0x04, Card(b""))) == pinpad.FAILED  # enciphered: not offered
 
 
-def test_online_pin_is_taken_and_wiped():
-    pad = Scripted(b"4321")
-    assert run(pad.verify(0x02, Card(b""))) == pinpad.OK and pad.given[0] == bytearray(4)
+KEY = H("A1B2C3D4E5F60718293A4B5C6D7E8F90")
+PAN = "4000001234567899"
+
+
+def _keyed(*entries):
+    pad = Scripted(*entries)
+    pad.key = KEY
+    return pad
+
+
+def test_online_pin_is_enciphered_in_format_0_and_wiped():
+    pad = _keyed(b"1234")
+    assert run(pad.verify(0x02, Card(b""), PAN)) == pinpad.OK and pad.given[0] == bytearray(4)
     assert pad.events[0] == ("enter", 0x02)
-    assert run(Scripted(b"").verify(0x02, Card(b""))) == pinpad.BYPASSED
+    block = pad.take_block()
+    # 041234FFFFFFFFFF xor 0000 + 000123456789 (the PAN's 12 digits before the check digit)
+    assert tdes_decrypt(KEY, block) == H("041234FEDCBA9876")
+    assert pad.take_block() is None  # taken once
+    assert run(_keyed(b"").verify(0x02, Card(b""), PAN)) == pinpad.BYPASSED
+    assert run(Scripted(b"1234").verify(0x02, Card(b""), PAN)) == pinpad.FAILED  # no key: no online PIN
+    assert run(_keyed(b"1234").verify(0x02, Card(b""), "")) == pinpad.FAILED  # no PAN to make it with
+
+
+def test_des_and_triple_des_by_the_book():
+    # FIPS 46-3's worked example (and tests/host/test_emv_peers.py against cryptography)
+    assert des_encrypt(H("133457799BBCDFF1"), H("0123456789ABCDEF")) == H("85E813540F0AB405")
+    block = tdes_encrypt(KEY, H("041234FEDCBA9876"))
+    assert tdes_decrypt(KEY, block) == H("041234FEDCBA9876") and block != H("041234FEDCBA9876")
+    assert tdes_encrypt(H("0123456789ABCDEF") * 2, H("00") * 8) == des_encrypt(
+        H("0123456789ABCDEF"), H("00") * 8
+    )
+
+
+def test_a_pin_key_must_be_a_test_key():
+    d = TempDir()
+    try:
+        assert pinpad.load_pin_key("data/emv/pin-key-test.json") == KEY
+        live = d.write("live.json", '{"zpk": "A1B2C3D4E5F60718293A4B5C6D7E8F90"}')
+        assert "live PIN keys are refused" in str(raises(ConfigError, pinpad.load_pin_key, live))
+        short = d.write("short.json", '{"zpk": "A1B2", "test": true}')
+        assert "16 or 24 bytes" in str(raises(ConfigError, pinpad.load_pin_key, short))
+    finally:
+        d.cleanup()
 
 
 async def _keypad_session(pad, port):

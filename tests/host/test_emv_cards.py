@@ -11,6 +11,8 @@ import time
 import warnings
 
 import iso8583 as peer8583
+import psec.des
+import psec.pinblock
 import pytest
 from iso8583.specs import default as peer_spec
 
@@ -156,3 +158,19 @@ def test_online_authorisation_through_the_acquirer_simulator(runtime, ca, tmp_pa
     booked = dict(acquirer.batch)
     got, _ = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321", host)
     assert got["online"] is False and acquirer.reversed and acquirer.batch == booked  # reversed again
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_online_pin_goes_enciphered_in_de52_and_the_issuer_checks_it(runtime, ca, tmp_path, acquirer):
+    host = "host=%d" % acquirer.port
+    got, card = transact(runtime, ca, "girocard", 2500, tmp_path, "pin=0000", host)
+    assert got["result"] == "approved" and got["cvm"] == "420300" and got["pins_asked"] == [2]
+    (_, req), _ = _decoded(acquirer)[-2:]
+    block = bytes.fromhex(req["52"])  # never the clear PIN on the wire: psec deciphers it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clear = psec.des.decrypt_tdes_ecb(acquirer.pin_key, block)
+    assert psec.pinblock.decode_pinblock_iso_0(clear, card.pan) == "0000"
+    assert b"0000" not in block and "52" not in req.get("55", "")
+    got, _ = transact(runtime, ca, "girocard", 2500, tmp_path, "pin=1111", host)
+    assert got["result"] == "declined" and "issuer (55)" in got["reason"]  # incorrect PIN

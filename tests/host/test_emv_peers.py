@@ -6,12 +6,18 @@ authentication against certificates made by the simulator's test PKI from fresh
 ``cryptography`` keys of several sizes, and each one tampered with."""
 
 import random
+import warnings
 
 import iso8583 as peer8583
+import psec.pinblock
 import pytest
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from iso8583.specs import default as peer_spec
 from pyemv import tlv as peer
 
+from core import des
+from hal import pinpad
 from payment import iso8583
 from payment.emv import oda, tlv
 from tools.sim import emv_pki
@@ -121,3 +127,20 @@ def test_our_iso8583_and_pyiso8583_agree_byte_for_byte():
         assert iso8583.decode(bytes(theirs)) == (mti, fields), seed
         decoded, _ = peer8583.decode(ours, peer_spec)
         assert {k: v for k, v in decoded.items() if k not in ("p", "1")} == doc, seed
+
+
+def test_our_triple_des_and_format_0_blocks_agree_with_cryptography_and_psec():
+    rng = random.Random(9564)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n in range(300):
+            key = bytes(rng.randrange(256) for _ in range(16 if n % 2 else 24))
+            block = bytes(rng.randrange(256) for _ in range(8))
+            theirs = Cipher(TripleDES(key), modes.ECB()).encryptor().update(block)
+            assert des.tdes_encrypt(key, block) == theirs and des.tdes_decrypt(key, theirs) == block
+        for _ in range(100):
+            pin = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 12)))
+            pan = "".join(rng.choice("0123456789") for _ in range(rng.randint(13, 19)))
+            ours = pinpad.pin_block_iso0(bytearray(pin.encode()), pan)
+            assert bytes(ours) == psec.pinblock.encode_pinblock_iso_0(pin, pan)
+            assert psec.pinblock.decode_pinblock_iso_0(bytes(ours), pan) == pin

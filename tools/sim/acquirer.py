@@ -13,6 +13,9 @@ Messages are decoded with pyiso8583 (``specs.default``). A 0100 is answered with
 - ``05`` (do not honour): the ARQC (9F26) is not what pyemv computes from the profile's issuer
   master key for the DE 55 data (amount, country, TVR, currency, date, type, UN, AIP, ATC and
   the CVR in 9F10);
+- ``55`` (incorrect PIN): DE 52, deciphered with psec under the test PIN key
+  (``data/emv/pin-key-test.json``, the simulator PIN pad's too) as an ISO 9564 format 0 block,
+  is not the profile's PIN; or the card's CVM Results (9F34) say online PIN and no DE 52 came;
 - ``51`` (insufficient funds): the amount is above the profile's ``limit`` (default 1.000 EUR);
 - ``00`` with an approval code otherwise; DE 55 then holds 91 = ARPC || response code (ARPC
   method 1, pyemv).
@@ -39,6 +42,8 @@ import time
 import warnings
 
 import iso8583
+import psec.des
+import psec.pinblock
 from iso8583.specs import default as SPEC
 
 from tools import upy
@@ -66,6 +71,8 @@ class AcquirerSim:
         os.makedirs(folder, exist_ok=True)
         self.log_path = os.path.join(folder, "acquirer.jsonl")
         self.profiles = _profiles()
+        with open(upy.ROOT / "data" / "emv" / "pin-key-test.json") as f:
+            self.pin_key = bytes.fromhex(json.load(f)["zpk"])
         self._fault = None
         self.reversed = []
         self.batch = {}  # (terminal id, trace) -> (processing code, cents): booked, not reversed
@@ -198,11 +205,23 @@ class AcquirerSim:
             return "05", None
         if expected != bytes(icc.get("9F26", b"")):
             return "05", None
+        if not self._pin_ok(doc, profile, bytes(icc.get("9F34", b""))):
+            return "55", None
         if int(doc["4"]) > profile.get("limit", 100000):
             return "51", None
         arc = b"00"
         arpc = quiet(gen.generate_arpc, expected, arc)
         return "00", tlv.encode({"91": arpc + arc}).hex().upper()
+
+    def _pin_ok(self, doc, profile, cvm_results):
+        block = doc.get("52")
+        if block is None:
+            return not (cvm_results and cvm_results[0] & 0x3F == 0x02)
+        clear = quiet(psec.des.decrypt_tdes_ecb, self.pin_key, bytes.fromhex(block))  # DE 52 comes as hex
+        try:
+            return psec.pinblock.decode_pinblock_iso_0(clear, doc["2"]) == profile["pin"]
+        except ValueError:
+            return False
 
     def stop(self):
         self._stop = True
