@@ -224,6 +224,9 @@ class Terminal:
         from payment.emv import kernel
 
         self.card = outcome.record()
+        self.card["entry"] = "contactless" if reader.caps.contactless else "chip"
+        if self.acquirer is not None:
+            self.card["tid"] = self.acquirer.terminal_id
         if outcome.result != kernel.APPROVED:
             await self._unpaid()
             if outcome.result == kernel.TRY_ANOTHER_INTERFACE:
@@ -234,9 +237,6 @@ class Terminal:
                 await self._show("Abgelehnt", outcome.reason)
             return None
         aid = outcome.terminal_aid
-        self.card["entry"] = "contactless" if reader.caps.contactless else "chip"
-        if self.acquirer is not None:
-            self.card["tid"] = self.acquirer.terminal_id
         till.pay(aid.zahlart, due, aid.name or self.card["label"], card=self.card)
         done = "Gutschrift erfolgt" if refund else "Zahlung erfolgt"
         self.say("Karte %s %s: %s" % (self.card["label"], self.card["pan"], done))

@@ -9,7 +9,13 @@ Checks: the TSE export verifies (every signature, no counter gap), and so does t
 export made before the card's store was freed; every receipt QR code verifies, belongs to the
 export, and is read back from the printed picture with zxing-cpp; receipts without TSE data
 name their failure; the DSFinV-K export passes the checker; the ELSTER notification passes its
-check; the journal chain is intact. Exit status 1 if anything fails.
+check; the journal chain is intact; the acquirer agrees with the card terminal's end of day.
+Exit status 1 if anything fails.
+
+The shift's card payments (a virtual card per payment, its PINs typed on the keypad, faults on
+the acquirer simulator: ``CardDesk``) leave ``acquirer.jsonl`` (the host's messages),
+``slips/NNNN-haendler`` and ``NNNN-kunde`` (.png, .txt as emupos printed them) and a ``cards``
+row per payment in ``summary.json``.
 """
 
 import argparse
@@ -17,8 +23,10 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 
 import PIL.Image
 import zxingcpp
@@ -28,7 +36,11 @@ from tools.audit.dsfinvk import check_dsfinvk
 from tools.audit.elster import check_elster
 from tools.audit.journal import verify_journal
 from tools.audit.tse import verify_qr, verify_tar
+from tools.sim.acquirer import AcquirerSim
+from tools.sim.card import CardLink
 from tools.sim.emupos import Emupos
+from tools.sim.emv_card import EmvCard, SimCa
+from tools.sim.launch import free_port, free_port_pair
 from tools.sim.tse.server import CardServer
 
 
@@ -67,22 +79,84 @@ def check(out):
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
     problems += ["journal: " + p for p in verify_journal(os.path.join(out, "journal")).problems]
+    if summary["card_close"] is not None and summary["card_close"]["code"] != "00":
+        problems.append("card end of day: the acquirer's totals differ (%s)" % summary["card_close"]["code"])
     return summary, problems
 
 
 def save_printed(printer, out, count):
-    """What the printer emulator rendered, as receipts/NNNN.png and NNNN.txt."""
+    """What the printer emulator rendered, as receipts/NNNN.png and NNNN.txt, and the card slips
+    as slips/NNNN-haendler and NNNN-kunde (.png, .txt)."""
+    os.makedirs(os.path.join(out, "slips"), exist_ok=True)
     for receipt in printer.wait_receipts(count):
         text = printer.text(receipt["id"])
-        number = int(text.split("\nBon ", 1)[1].split()[0])
-        base = os.path.join(out, "receipts", "%04d" % number)
+        if "B E L E G -" in text:
+            number = int(text.split("\nBeleg-Nr.", 1)[1].split()[0])
+            copy = "kunde" if "K U N D E N" in text else "haendler"
+            base = os.path.join(out, "slips", "%04d-%s" % (number, copy))
+        else:
+            number = int(text.split("\nBon ", 1)[1].split()[0])
+            base = os.path.join(out, "receipts", "%04d" % number)
         with open(base + ".png", "wb") as f:
             f.write(printer.image(receipt["id"]))
         with open(base + ".txt", "w") as f:
             f.write(text)
 
 
-def run_shift(runtime, out, card, printer):
+class CardDesk:
+    """The customers' side of the shift's card payments: the virtual cards (tools/sim/emv_card.py
+    under the simulator's test CA) put into the firmware's vpcd readers, PINs typed on its
+    keypad PIN pad, faults set on the acquirer simulator, as the workload asks (a ``card ...``
+    line on its stdout, answered on its stdin once the card is in)."""
+
+    def __init__(self, out, acquirer):
+        self.ca = SimCa.make()
+        self.capk = os.path.join(out, "capk.json")
+        with open(self.capk, "w") as f:
+            json.dump(self.ca.store(), f)
+        self.acquirer = acquirer
+        self.reader_port, self.pinpad_port = free_port_pair(), free_port()
+        self.link = None
+        self.keypad = None
+
+    def options(self):
+        return ["--reader", str(self.reader_port), "--pinpad", str(self.pinpad_port)] + [
+            "--acquirer",
+            str(self.acquirer.port),
+            "--capk",
+            self.capk,
+        ]
+
+    def serve(self, line):
+        """One ``card <profile> <chip|contactless> <pins|-> <fault|->`` request."""
+        _, profile, mode, pins, fault = line.split()
+        self.remove()
+        self.acquirer.fault(None if fault == "-" else fault)
+        contactless = mode == "contactless"
+        card = EmvCard.load(
+            str(upy.ROOT / "data" / "cards" / (profile + ".json")), self.ca, contactless=contactless
+        )
+        self.link = CardLink(card, self.reader_port + (1 if contactless else 0)).insert()
+        if pins != "-":
+            if self.keypad is None:
+                self.keypad = socket.create_connection(("127.0.0.1", self.pinpad_port), timeout=5)
+            for pin in pins.split(","):
+                self.keypad.sendall(pin.encode() + b"\n")
+
+    def remove(self):
+        if self.link is not None:
+            self.link.remove()
+            self.link = None
+        self.acquirer.fault(None)
+
+    def close(self):
+        self.remove()
+        if self.keypad is not None:
+            self.keypad.close()
+
+
+def run_shift(runtime, out, card, printer, desk):
+    """The workload on ``runtime``; returns (exit status, its stdout, its stderr)."""
     argv = [
         str(upy.ROOT / "tools" / "workloads" / "demo_shift.py"),
         "--nbd",
@@ -93,17 +167,28 @@ def run_shift(runtime, out, card, printer):
         out,
         "--printer",
         "127.0.0.1:%d" % printer.printer_port,
-    ]
+    ] + desk.options()
     if runtime == "micropython":
-        return upy.run(argv, capture_output=True, text=True)
-    return subprocess.run(
-        [sys.executable] + argv,
-        cwd=upy.ROOT,
-        env=upy.env({"PYTHONPATH": str(upy.ROOT)}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        argv, env = upy.command(argv), upy.env()
+    else:
+        argv, env = [sys.executable] + argv, upy.env({"PYTHONPATH": str(upy.ROOT)})
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            argv, cwd=upy.ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        lines = []
+        for line in proc.stdout:
+            if line.startswith("card "):
+                desk.serve(line)
+                proc.stdin.write("in\n")
+                proc.stdin.flush()
+            elif line.strip() == "done":
+                desk.remove()
+            else:
+                lines.append(line)
+        proc.wait()
+        err.seek(0)
+        return proc.returncode, "".join(lines), err.read()
 
 
 def main(argv=None):
@@ -116,19 +201,25 @@ def main(argv=None):
         shutil.rmtree(out)
     os.makedirs(out)
     card = CardServer(os.path.join(out, "tse-card"), control_port=0).start()
+    acquirer = AcquirerSim(out).start()  # its message log: out/acquirer.jsonl
+    desk = CardDesk(out, acquirer)
     try:
         printer = Emupos(os.path.join(out, "emupos")).start()
         try:
-            proc = run_shift(args.runtime, out, card, printer)
-            if proc.returncode == 0:
+            status, stdout, stderr = run_shift(args.runtime, out, card, printer, desk)
+            if status == 0:
                 with open(os.path.join(out, "summary.json")) as f:
-                    save_printed(printer, out, len(json.load(f)["receipts"]))
+                    done = json.load(f)
+                slips = sum(2 for c in done["cards"] if not c.get("paid_instead"))
+                save_printed(printer, out, len(done["receipts"]) + slips)
         finally:
             printer.stop()
     finally:
+        desk.close()
+        acquirer.stop()
         card.close()
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
+    if status != 0:
+        sys.stderr.write(stdout + stderr)
         print("demo: the shift failed on %s" % args.runtime, file=sys.stderr)
         return 1
     summary, problems = check(out)
@@ -146,9 +237,20 @@ def main(argv=None):
             summary["closing"]["difference"],
         )
     )
+    cards = summary["cards"]
+    print(
+        "card payments: %d (%d approved, %d declined), end of day: %s"
+        % (
+            len(cards),
+            sum(1 for c in cards if c.get("result") == "approved"),
+            sum(1 for c in cards if c.get("result") != "approved"),
+            "the acquirer counted the same" if summary["card_close"]["code"] == "00" else "totals differ",
+        )
+    )
     print(
         "outputs in %s: summary.json, receipts/ (NNNN.png and .txt as printed by emupos, NNNN.escpos), "
-        "z0001.txt, tse-export.tar, dsfinvk.zip, elster-146a.xml, tse-exports/, journal/" % out
+        "slips/, acquirer.jsonl, z0001.txt, tse-export.tar, dsfinvk.zip, elster-146a.xml, tse-exports/, "
+        "journal/" % out
     )
     for p in problems:
         print("demo: " + p, file=sys.stderr)

@@ -3,12 +3,20 @@
 import json
 import subprocess
 import sys
+import warnings
 
+import iso8583 as peer8583
 import pytest
+from iso8583.specs import default as peer_spec
 
 from firmware.journal import Journal, receipts
 from hal.clock import SystemClock
 from tools import upy
+from tools.sim.emv_card import CVNS
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from pyemv import tlv as peer_tlv
 
 
 @pytest.fixture(scope="module", params=["cpython", "micropython"])
@@ -104,3 +112,77 @@ def test_receipts_and_the_closing(demo):
     assert "Z-Bon Nr. 1" in z and "Differenz (gebucht)                  -0,50" in z
     assert "Training: 1  Abbrueche: 1  TSE-Ausfall: 2" in z
     assert (out / "tse-export.tar").stat().st_size > 10000
+
+
+def _profiles():
+    out = {}
+    for path in (upy.ROOT / "data" / "cards").glob("*.json"):
+        p = json.loads(path.read_text())
+        out[p["pan"]] = p
+    return out
+
+
+def test_card_payments_every_case_and_an_independent_check_of_each_cryptogram(demo):
+    runtime, out, summary = demo
+    cards = {c["what"]: c for c in summary["cards"]}
+    assert len(cards) == 8
+    for c in cards.values():
+        assert c["pan"].startswith("****") and c["aid"] and c["entry"] in ("chip", "contactless")
+        assert len(c["cryptogram"]) == 16 and c["cryptogram_type"] in ("TC", "ARQC", "AAC") and c["tvr"]
+    visa = cards["Visa chip, offline PIN"]
+    assert (visa["scheme"], visa["entry"], visa["cvm"][:2]) == ("visa", "chip", "41")  # offline plaintext PIN
+    tap = cards["Mastercard tap under the CVM limit"]
+    assert tap["entry"] == "contactless" and tap["cvm"][:2] == "1F"  # no CVM
+    giro = cards["girocard tap, online PIN"]
+    assert giro["scheme"] == "girocard" and giro["cvm"][:2] == "02" and giro["response_code"] == "00"
+    assert cards["wallet tap above the CVM limit, CDCVM"]["cdcvm"] is True
+    assert cards["wrong PIN, then right"]["result"] == "approved"
+    declined = cards["declined by the issuer"]
+    assert (
+        declined["result"] == "declined"
+        and declined["response_code"] == "05"
+        and declined["paid_instead"] == "Bar"
+    )
+    timeout = cards["host timeout, then a reversal"]
+    assert timeout["response_code"] in ("Y3", "Z3")  # decided by the default action codes
+    refund = cards["refund to the card on a return"]
+    assert refund["cryptogram_type"] == "AAC" and refund["result"] == "approved"
+    assert summary["card_close"]["code"] == "00"
+    # the acquirer's log: pyiso8583 decodes every message; pyemv recomputes every ARQC
+    profiles = _profiles()
+    messages = [json.loads(line) for line in (out / "acquirer.jsonl").read_text().splitlines()]
+    mtis = [m["mti"] for m in messages]
+    assert {"0100", "0110", "0200", "0210", "0400", "0410", "0500", "0510"} <= set(mtis)
+    arqcs = 0
+    for m in messages:
+        doc, _ = peer8583.decode(bytes.fromhex(m["hex"]), peer_spec)
+        assert doc["t"] == m["mti"]
+        if m["dir"] == "in" and m["mti"] == "0100":
+            icc = peer_tlv.decode(bytes.fromhex(doc["55"]))
+            p = profiles[doc["2"]]
+            mk = bytes.fromhex(p["mk_ac"])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gen = CVNS[p["cvn"]](mk, mk, mk, p["pan"], p.get("psn", "00"))
+                values = [
+                    bytes(icc[t]) for t in ("9F02", "9F03", "9F1A", "95", "5F2A", "9A", "9C", "9F37", "82")
+                ]
+                ac = gen.generate_ac(*values, bytes(icc["9F36"]), bytes(icc["9F10"])[3:7])
+            assert ac == bytes(icc["9F26"]), doc["11"]
+            arqcs += 1
+    assert arqcs >= 6
+    reversal = [
+        peer8583.decode(bytes.fromhex(m["hex"]), peer_spec)[0] for m in messages if m["mti"] == "0400"
+    ]
+    assert reversal and all("2" not in r for r in reversal)  # no card number in a reversal
+    # the slips as emupos printed them: merchant's and customer's for every card payment that paid
+    paid = [c for c in summary["cards"] if c["result"] == "approved"]
+    for c in paid:
+        for copy in ("haendler", "kunde"):
+            text = (out / "slips" / ("%04d-%s.txt" % (c["bon_nr"], copy))).read_text()
+            assert c["pan"] in text and ("Gutschrift erfolgt" if c is refund else "Zahlung erfolgt") in text
+            assert (out / "slips" / ("%04d-%s.png" % (c["bon_nr"], copy))).stat().st_size > 1000
+    # the Z's card totals are the card terminal's batch
+    belege, records = journal_belege(out)
+    [closing] = [r["data"] for r in records if r["type"] == "closing"]
+    assert closing["totals"]["cards"] == summary["card_close"]["totals"]["schemes"]

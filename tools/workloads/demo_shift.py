@@ -2,12 +2,22 @@
 on CPython or MicroPython against the emulated TSE card.
 
     demo_shift.py --nbd 127.0.0.1:PORT --control PORT --out out/demo [--printer 127.0.0.1:9100]
+                  [--reader PORT --pinpad PORT --acquirer PORT --capk FILE]
 
 The shift: opening float; more than twenty sales over 19/7/0 % VAT with quantities, a weighed
 article, a line void, line and receipt discounts, cash with change, an external card terminal,
 a split payment, deposit (Pfand) and empties returned, a voucher sold and redeemed, a tip; a
 training sale; an aborted sale; a Storno of an earlier receipt; a return; a cash withdrawal;
 the TSE card pulled in mid-shift and put back; the Z closing with counted cash.
+
+With ``--reader`` (the firmware's vpcd readers: PORT chip, PORT+1 contactless), ``--pinpad``
+(the keypad PIN pad's port), ``--acquirer`` (the acquirer simulator) and ``--capk`` (its test CA
+keys) the shift takes card payments through the terminal (``Terminal.pay_card``: the EMV
+kernel, the PIN pad, the acquirer link, the journal's crash rules), one per ``CARD_PAYMENTS``
+row, and ends the card terminal's day before the Z closing. For each it asks the host on
+stdout, ``card <profile> chip|contactless <PINs or -> <acquirer fault or ->``, and waits for a
+line on stdin: the host (tools/demo.py) has put that virtual card in and typed the PINs ahead.
+A declined card is paid in cash instead.
 
 It writes ``OUT/summary.json`` (runtime, and per receipt: number, BON_TYP, total in cents, TSE
 transaction number, QR string or the TSE failure), ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``,
@@ -33,7 +43,7 @@ from firmware.exports.elster import aufzeichnung_146a
 from firmware.exports.tse_export import TseExports
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
-from firmware.receipts import receipt, to_escpos, to_text
+from firmware.receipts import CUSTOMER, MERCHANT, receipt, slip, to_escpos, to_text
 from firmware.register.bon import TRAINING
 from firmware.register.master import load_master
 from firmware.reports import report, totals
@@ -116,6 +126,117 @@ async def shift(till, service, card):
     return done
 
 
+# what, the sale's entries, the card profile (data/cards/), contactless, PINs typed, acquirer fault
+CARD_PAYMENTS = (
+    ("Visa chip, offline PIN", [("add_plu", "1001", 5000)], "visa-credit", False, ("4321",), None),
+    ("Mastercard tap under the CVM limit", [("add_plu", "1007", 3000)], "mastercard-debit", True, (), None),
+    ("girocard tap, online PIN", [("add_plu", "1001", 12000)], "girocard", True, ("0000",), None),
+    ("wallet tap above the CVM limit, CDCVM", [("add_plu", "1006", 40000)], "wallet", True, (), None),
+    ("wrong PIN, then right", [("add_plu", "1001", 2000)], "mastercard-debit", False, ("9999", "1234"), None),
+    ("declined by the issuer", [("add_plu", "1002", 3000)], "mastercard-debit", True, (), "decline"),
+    ("host timeout, then a reversal", [("add_plu", "1003", 50000)], "visa-credit", True, (), "timeout"),
+    ("refund to the card on a return", [("add_return", "1006")], "mastercard-debit", True, (), None),
+)  # fmt: skip
+PIN_KEY = "data/emv/pin-key-test.json"  # the acquirer simulator's test key
+CARD_FIELDS = ("scheme", "aid", "pan", "entry", "result", "reason", "cvm", "tvr", "atc", "cryptogram")
+CARD_FIELDS += ("cryptogram_type", "auth_code", "trace", "cdcvm")
+
+
+def say(text):
+    sys.stdout.write(text + "\n")
+    if hasattr(sys.stdout, "flush"):
+        sys.stdout.flush()
+
+
+def card_terminal(opts, till, service, log, clock):
+    """The Terminal with the demo's card readers, PIN pad and acquirer (no printer: the shift
+    prints every receipt at the end)."""
+    from firmware.cardledger import CardLedger
+    from firmware.terminal import Terminal
+    from hal.board import Board
+    from payment.acquirer import Acquirer
+    from payment.emv.capk import load_ca_keys
+    from payment.emv.config import load_terminal
+
+    port, pinpad = int(opts["reader"]), int(opts["pinpad"])
+    board = Board(
+        {
+            "devices": {
+                "card_reader": {"driver": "vpcd-reader", "port": port},
+                "contactless_reader": {"driver": "vpcd-reader", "port": port + 1, "contactless": True},
+                "pinpad": {
+                    "driver": "keypad-pinpad",
+                    "port": pinpad,
+                    "pin_key": "data/emv/pin-key-test.json",
+                },
+            }
+        },
+        "demo",
+    )
+    for name in board.names():  # listening before the host puts a card in or types a PIN
+        board.get(name)
+    acquirer = Acquirer("127.0.0.1", int(opts["acquirer"]), "SECR0001", "SMARTECR-SIM-01", 2000, log)
+    acquirer.ledger = CardLedger(till.journal)
+    emv = load_terminal(DEFAULTS["emv_terminal"])
+    emv.online = True
+    return Terminal(till, board, log, clock, 30, service, emv, load_ca_keys(opts["capk"]), acquirer)
+
+
+async def _present(reader):
+    for _ in range(200):
+        if await reader.present():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _response_code(card):
+    arc = card.get("arc", "")
+    return "".join(chr(int(arc[i : i + 2], 16)) for i in range(0, len(arc), 2))
+
+
+async def card_sales(term, till):
+    """The ``CARD_PAYMENTS``; returns the summary row of each."""
+    rows = []
+    for what, steps, profile, contactless, pins, fault in CARD_PAYMENTS:
+        till.open_bon()
+        for name, *args in steps:
+            await till.ring(name, *args)
+        mode = "contactless" if contactless else "chip"
+        say("card %s %s %s %s" % (profile, mode, ",".join(pins) or "-", fault or "-"))
+        sys.stdin.readline()  # the host has put the card in
+        reader = term.board.get("contactless_reader" if contactless else "card_reader")
+        if not await _present(reader):
+            raise DeviceError("the %s card never came" % profile)
+        term.card = None
+        record = await term.pay_card()
+        term.queue = []  # printed with the others at the end
+        card = term.card or {}
+        row = {"what": what, "profile": profile, "bon_nr": record["bon_nr"] if record else None}
+        row.update((k, card[k]) for k in CARD_FIELDS if k in card)
+        row["response_code"] = _response_code(card)
+        if record is None:  # declined: the customer pays cash
+            row["paid_instead"] = "Bar"
+            till.pay("Bar", till.due)
+            row["bon_nr"] = (await till.finish())["bon_nr"]
+        rows.append(row)
+        say("done")
+    return rows
+
+
+async def end_of_day(term, journal, clock):
+    """The card terminal's end of day (``payment close``) before the Z."""
+    from core.calendar import local_fields
+    from firmware.cardledger import batch
+
+    batch_totals = batch(journal.records())
+    _, mo, d, h, mi, sec = local_fields(clock.now())
+    answer = await term.acquirer.close(batch_totals, "%02d%02d%02d" % (h, mi, sec), "%02d%02d" % (mo, d))
+    code = answer[39] if answer else None
+    journal.append("card_close", {"totals": batch_totals, "code": code, "time": clock.now()})
+    return {"totals": batch_totals, "code": code}
+
+
 def elster_xml(journal, master):
     """The § 146a notification of this register and its (first) TSE."""
     first_use = next(journal.records())["t"]
@@ -127,7 +248,7 @@ def parse_args(argv):
     return options(
         argv,
         USAGE,
-        ("nbd", "control", "out", "master", "printer"),
+        ("nbd", "control", "out", "master", "printer", "reader", "pinpad", "acquirer", "capk"),
         ("nbd", "control", "out"),
         {"master": "data/demo-master.json"},
     )
@@ -151,6 +272,12 @@ async def run(opts):
         till = Till(master, journal, client, clock, log, service=service)
         await till.recover()
         await shift(till, service, card)
+        cards, card_close = [], None
+        if "reader" in opts:
+            term = card_terminal(opts, till, service, log, clock)
+            cards = await card_sales(term, till)
+            card_close = await end_of_day(term, journal, clock)
+            term.board.close()
         expected = totals(journal.records(segment=till.z_nr))["cash"]
         closing = await till.close_day(counted=expected - 50)  # 0,50 short in the drawer
         summary = []
@@ -166,6 +293,9 @@ async def run(opts):
             data = to_escpos(doc)
             with open(name + ".escpos", "wb") as f:
                 f.write(data)
+            for paid in rec.get("cards", ()):  # the slips after their receipt
+                for copy in (MERCHANT, CUSTOMER):
+                    data += to_escpos(slip(rec, paid, copy, master, 42))
             if printer is not None:
                 try:
                     await printer.write(data)
@@ -200,6 +330,8 @@ async def run(opts):
                     {
                         "runtime": sys.implementation.name,
                         "receipts": summary,
+                        "cards": cards,
+                        "card_close": card_close,
                         "closing": {k: closing[k] for k in ("z_nr", "counted", "expected", "difference")},
                         "tse_freed": freed,
                         "journal_ok": ok,
