@@ -17,6 +17,7 @@ import pytest
 from iso8583.specs import default as peer_spec
 
 from tools import upy
+from tools.bench import bench_emv
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
 from tools.sim.emv_card import CVNS, EmvCard, SimCa
@@ -174,3 +175,17 @@ def test_online_pin_goes_enciphered_in_de52_and_the_issuer_checks_it(runtime, ca
     assert b"0000" not in block and "52" not in req.get("55", "")
     got, _ = transact(runtime, ca, "girocard", 2500, tmp_path, "pin=1111", host)
     assert got["result"] == "declined" and "issuer (55)" in got["reason"]  # incorrect PIN
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_kernel_benchmark_replays_a_whole_transaction(runtime, ca, tmp_path):
+    """make bench's kernel timing (tools/bench/bench_emv.py) feeds a recorded card's answers:
+    it must be the whole transaction, with the card's own cryptogram, on both runtimes."""
+    capk = str(tmp_path / "capk.json")
+    (tmp_path / "capk.json").write_text(json.dumps(ca.store()))
+    path = bench_emv.transcript(ca, capk, str(tmp_path))
+    answers = json.loads((tmp_path / "transcript.json").read_text())["answers"]
+    got = bench_emv._run(runtime, "kernel", path, 2)["out"]
+    assert got["result"] == "approved" and got["tsi"].startswith("A")  # ODA performed
+    assert got["cryptogram"].lower() in answers[-1]  # the GENERATE AC answer it was given
+    assert not int(got["tvr"][:2], 16) & 0xCC  # ODA performed, neither SDA nor DDA nor CDA failed

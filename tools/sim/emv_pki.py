@@ -95,9 +95,10 @@ def signed_dynamic_data(icc, icc_number, terminal_data):
     return icc.sign(fields, terminal_data)
 
 
-def vectors():
-    """The device tests' fixture: a CA, an issuer and a card, with each certificate."""
-    ca, issuer, icc = Key.generate(1408), Key.generate(1152), Key.generate(1024)
+def chain(ca_bits=1408, issuer_bits=1152, icc_bits=1024):
+    """A CA, an issuer and a card key of these sizes, each certificate, the static data and
+    a DDA signature: ``{name: bytes or str}`` (the names of the device tests' fixture)."""
+    ca, issuer, icc = Key.generate(ca_bits), Key.generate(issuer_bits), Key.generate(icc_bits)
     pan = "5413330089010434"
     static = (
         bytes.fromhex("5A0854133300890104345F24032912315F25032501018E0A00000000000000001F00") + b"\x39\x80"
@@ -122,6 +123,12 @@ def vectors():
         "DDOL_DATA": un,
         "SDAD_9F4B": signed_dynamic_data(icc, bytes.fromhex("1122334455667788"), un),
     }
+    return out
+
+
+def vectors():
+    """The device tests' fixture (tests/device/oda_vectors.py) as Python source."""
+    out = chain()
     lines = [
         '"""ODA test vectors made by tools/sim/emv_pki.py (python -m tools.sim.emv_pki vectors):',
         "a TEST CA (1408 bits), issuer (1152) and card (1024) key, and each certificate. Test keys",

@@ -14,7 +14,6 @@ later than that it woke: the worst is the longest anything held the loop. The TS
 import asyncio
 import json
 import sys
-import time
 
 from firmware.journal import Journal
 from firmware.log import WARNING, Logger
@@ -25,11 +24,7 @@ from hal.board import Board
 from hal.clock import SystemClock
 from payment.emv.config import load_terminal
 from tools.workloads.instant_tse import InstantTse
-
-try:
-    now_us, diff_us = time.ticks_us, time.ticks_diff
-except AttributeError:
-    now_us, diff_us = (lambda: time.perf_counter_ns() // 1000), (lambda a, b: a - b)
+from tools.workloads.ticks import diff_us, now_us
 
 NAP_US = 2000
 
