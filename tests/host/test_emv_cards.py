@@ -5,6 +5,7 @@ the profile's issuer master key, apart from the kernel. Online: the acquirer lin
 acquirer simulator, whose message log pyiso8583 decodes."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
 from tools.sim.emv_card import CVNS, EmvCard, SimCa
 from tools.sim.launch import free_port_pair
+from tools.sim.pcsc import Pcscd
 
 RUNTIMES = ("cpython", "micropython")
 PROBE = str(upy.ROOT / "tests" / "device" / "kernel_probe.py")
@@ -189,3 +191,47 @@ def test_the_kernel_benchmark_replays_a_whole_transaction(runtime, ca, tmp_path)
     assert got["result"] == "approved" and got["tsi"].startswith("A")  # ODA performed
     assert got["cryptogram"].lower() in answers[-1]  # the GENERATE AC answer it was given
     assert not int(got["tvr"][:2], 16) & 0xCC  # ODA performed, neither SDA nor DDA nor CDA failed
+
+
+EMVTOOL = str(upy.ROOT / ".venv-emv" / "bin" / "emvtool")  # the `emv` package (deps/emv.lock)
+
+
+def _emvtool(env, *args):
+    proc = subprocess.run(
+        [EMVTOOL, "--no-redact", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_the_emv_package_reads_our_virtual_contact_cards_through_pcscd(ca, tmp_path):
+    """An independent reader (the `emv` package on pyscard, as `emvtool` runs it) finds each
+    card's application in its payment directory (PSE) and reads its records as the card
+    profile says. (emv 1.0.14 parses a PAN as a number and so fails on the girocard's
+    19-digit PAN with its ``F`` pad, which EMV allows: for that card only the directory.)"""
+    port = free_port_pair()
+    pcsc = Pcscd(str(tmp_path / "pcsc"), port=port).start()
+    try:
+        env = dict(os.environ, **pcsc.client_env())
+        for name in ("mastercard-debit", "visa-credit", "girocard"):
+            card = EmvCard.load(str(upy.ROOT / "data" / "cards" / (name + ".json")), ca)
+            p = card.profile
+            link = CardLink(card, port).insert()
+            try:
+                assert pcsc.wait_present(10)
+                apps = _emvtool(env, "listapps")
+                aid = " ".join(p["aid"][i : i + 2] for i in range(0, len(p["aid"]), 2))
+                assert '"%s"' % p["label"] in apps and "[%s]" % aid in apps, apps
+                if len(p["pan"]) % 2:
+                    continue
+                data = _emvtool(env, "appdata", "0")  # SELECT, GET PROCESSING OPTIONS, READ RECORD
+                aip = bytes.fromhex(p["aip"])
+                expiry = "%s/%s/%s" % (p["expiry"][:2], p["expiry"][2:4], p["expiry"][4:])
+                assert "[%d, %d]" % (aip[0], aip[1]) in data and p["pan"] in data and expiry in data
+                retries = _emvtool(env, "info").split("pin_retries", 1)[1][:40]
+                assert " %d " % p["pin_tries"] in retries
+            finally:
+                link.remove()
+            time.sleep(0.5)  # pcscd notices the card left
+    finally:
+        pcsc.stop()

@@ -7,7 +7,9 @@ plays them over the vpcd wire through ``tools.sim.card.CardLink``.
     link = CardLink(card, port).insert()
     ca.store()                                       # the terminal's CA key store (test keys only)
 
-The application answers SELECT (PSE and PPSE directories, the AID), GET PROCESSING OPTIONS,
+The application answers SELECT (the PSE directory on a contact card, its record in SFI 3 —
+unless the profile says ``"pse": false`` — and the PPSE on a contactless one; the AID), GET
+PROCESSING OPTIONS,
 READ RECORD, INTERNAL AUTHENTICATE (DDA), GET CHALLENGE, VERIFY (plaintext PIN, with its try
 counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC and EXTERNAL
 AUTHENTICATE. Its cryptograms are computed by pyemv (``cvn``: Mastercard CVN 16 or Visa CVN
@@ -26,6 +28,8 @@ import warnings
 from tools import upy
 from tools.sim import emv_pki
 from tools.sim.card import contactless_atr, tlv
+
+PSE, PSE_SFI = b"1PAY.SYS.DDF01", 3  # a contact card's payment system directory, in SFI 3
 
 with warnings.catch_warnings():  # pyemv 1.5 on cryptography 50: TripleDES moved (correct results)
     warnings.simplefilter("ignore")
@@ -154,6 +158,10 @@ class EmvCard:
             return b"\x6e\x00"
         if ins == 0xA4 and p1 == 0x04:
             return self._select(data, p2)
+        if ins == 0xB2 and self.selected == PSE and p2 >> 3 == PSE_SFI:  # the payment directory
+            if p1 != 1:
+                return b"\x6a\x83"
+            return tlv(0x70, tlv(0x61, tlv(0x4F, self.aid) + tlv(0x50, self.label) + tlv(0x87, b"\x01"))) + OK
         if self.selected != self.aid and ins != 0x84:
             return b"\x69\x85"
         if ins == 0xA8:
@@ -185,6 +193,9 @@ class EmvCard:
             entry = tlv(0x61, tlv(0x4F, self.aid) + tlv(0x50, self.label) + tlv(0x87, b"\x01"))
             self.selected = name
             return tlv(0x6F, tlv(0x84, name) + tlv(0xA5, tlv(0xBF0C, entry))) + OK
+        if name == PSE and not self.contactless and self.profile.get("pse", True):
+            self.selected = name
+            return tlv(0x6F, tlv(0x84, name) + tlv(0xA5, tlv(0x88, bytes((PSE_SFI,))))) + OK
         if name == self.aid[: len(name)] and p2 == 0 and len(name) >= 5:
             self.selected = self.aid
             return self._fci() + OK
