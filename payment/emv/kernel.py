@@ -11,8 +11,9 @@ Contact (EMV Books 3 and 4): application selection, GET PROCESSING OPTIONS with 
 READ RECORD per AFL, offline data authentication (DDA, else SDA; CDA is not offered in
 ``9F33``), processing restrictions, cardholder verification, terminal risk management,
 terminal action analysis, the first GENERATE AC; with an ARQC the host's answer, issuer
-authentication (EXTERNAL AUTHENTICATE when the card asks for it) and the second GENERATE AC
-(TC to approve, AAC to decline). Without the host: the default action codes decide, with the
+authentication (EXTERNAL AUTHENTICATE when the card asks for it), the issuer's scripts
+(``payment/emv/scripts.py``: template 71 before, 72 after) and the second GENERATE AC (TC to
+approve, AAC to decline). Without the host: the default action codes decide, with the
 authorisation response code ``Y3`` or ``Z3``.
 
 Contactless (EMV mode, Book B limits): at or above the AID's contactless transaction limit
@@ -33,6 +34,7 @@ from payment.emv.gac import generate_ac
 from payment.emv.gac import parse as parse_cryptogram
 from payment.emv.online import GoOnline
 from payment.emv.restrictions import PURCHASE, REFUND, Transaction, check, date_of
+from payment.emv.scripts import perform as perform_scripts
 from payment.emv.tlv import encode, find, flatten
 
 APPROVED = "approved"
@@ -72,6 +74,7 @@ class Outcome:
         self.arc = b""
         self.auth_code = ""  # the issuer's approval code (DE 38), online only
         self.trace = ""  # the acquirer link's trace number (DE 11), online only
+        self.scripts = b""  # Issuer Script Results (9F5B): 5 bytes per script run
         self.terminal_aid = None  # the terminal's AID entry the card ran under
 
     def record(self):
@@ -80,7 +83,12 @@ class Outcome:
         if self.trace:
             out.update(trace=self.trace, auth_code=self.auth_code)
         out.update(self.card)
-        for name, value in (("tvr", self.tvr), ("tsi", self.tsi), ("arc", self.arc)):
+        for name, value in (
+            ("tvr", self.tvr),
+            ("tsi", self.tsi),
+            ("arc", self.arc),
+            ("scripts", self.scripts),
+        ):
             if value:
                 out[name] = binascii.hexlify(value).decode().upper()
         if self.cvm is not None:
@@ -342,6 +350,9 @@ def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
             if sw != apdu.OK:
                 tvr.set(bits.ISSUER_AUTH_FAILED)
     outcome.arc = arc
+    scripts = answer.scripts if answer is not None and not contactless else b""
+    if scripts:
+        outcome.scripts = yield from perform_scripts(scripts, 0x71, tvr, tsi)
     if contactless:
         final_kind = decision
     else:
@@ -357,6 +368,8 @@ def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
             second = yield from generate_ac(decision, cdol2, values, second=True)
             outcome.cryptogram = second
             final_kind = second.kind
+        if scripts:
+            outcome.scripts += yield from perform_scripts(scripts, 0x72, tvr, tsi)
     if final_kind == TC:
         outcome.result = APPROVED
     else:

@@ -45,6 +45,7 @@ class EmvCard:
         self.ctq = ctq
         self.issuer_auth_ok = issuer_auth_ok
         self.asked = []  # (P1 of each GENERATE AC)
+        self.scripted = []  # the issuer script commands it got
 
     def records(self):
         keys = [(0x8F, b"\xf1"), (0x90, v.CERT_90), (0x92, v.REMAINDER_92), (0x9F32, v.EXPONENT_9F32)]
@@ -91,6 +92,9 @@ class EmvCard:
             return tlv.encode(0x80, bytes((kind,)) + H("0001") + H("1122334455667788")) + OK
         if ins == 0x82:
             return OK if self.issuer_auth_ok else H("6300")
+        if c[0] == 0x84:  # an issuer script's command (secure messaging): its MAC checks or not
+            self.scripted.append(bytes(c))
+            return OK if c[-8:] == GOOD_MAC else H("6988")
         return H("6D00")
 
 
@@ -233,3 +237,44 @@ def test_a_refund_asks_the_card_for_an_aac_and_the_acquirer_decides():
     assert out.result == kernel.DECLINED and "refund declined by the acquirer (05)" in out.reason
     out, _ = pay(2500, EmvCard(), host=[None], kind=REFUND)
     assert out.result == kernel.DECLINED and out.arc == b"Z3"  # no host: nothing is paid back
+
+
+GOOD_MAC = H("0102030405060708")
+
+
+def _script(template, ident, *macs):
+    fields = [(0x9F18, ident)] if ident else []
+    fields += [(0x86, H("8424000008") + mac) for mac in macs]
+    return tlv.encode(template, fields)
+
+
+def test_issuer_scripts_before_and_after_the_second_generate_ac():
+    card = EmvCard()
+    scripts = _script(0x71, H("11223344"), GOOD_MAC) + _script(0x72, None, GOOD_MAC, GOOD_MAC)
+    ok = HostAnswer(True, b"00", None, scripts)
+    out, _ = pay(1250, card, terminal(floor=0), host=[ok])
+    assert out.result == kernel.APPROVED and len(card.scripted) == 3
+    assert out.scripts == H("2011223344") + H("2000000000")  # both successful, in order
+    assert bits.Tsi(out.tsi).has(bits.SCRIPT_PERFORMED)
+    tvr = bits.Tvr(out.tvr)
+    assert not tvr.has(bits.SCRIPT_FAILED_BEFORE) and not tvr.has(bits.SCRIPT_FAILED_AFTER)
+    assert out.record()["scripts"] == "20112233442000000000"
+
+
+def test_a_failing_or_broken_script_is_reported_and_the_next_one_still_runs():
+    card = EmvCard()
+    bad = H("0000000000000000")
+    scripts = _script(0x71, H("0A0B0C0D"), GOOD_MAC, bad, GOOD_MAC) + _script(0x72, None, bad)
+    out, _ = pay(1250, card, terminal(floor=0), host=[HostAnswer(True, b"00", None, scripts)])
+    assert out.result == kernel.APPROVED and len(card.scripted) == 3  # the third of 71 never sent
+    assert out.scripts == H("120A0B0C0D") + H("1100000000")  # failed at command 2, then at 1
+    tvr = bits.Tvr(out.tvr)
+    assert tvr.has(bits.SCRIPT_FAILED_BEFORE) and tvr.has(bits.SCRIPT_FAILED_AFTER)
+    broken = tlv.encode(0x71, [(0x9F18, H("01"))])  # an identifier of one byte: not a script
+    out, _ = pay(1250, EmvCard(), terminal(floor=0), host=[HostAnswer(True, b"00", None, broken)])
+    assert out.scripts == H("1000000000") and bits.Tvr(out.tvr).has(bits.SCRIPT_FAILED_BEFORE)
+    # contactless: the card has left the field, no script is sent
+    tap = terminal(floor=0, contactless={"transaction_limit": 100000, "cvm_limit": 5000})
+    card = EmvCard()
+    out, _ = pay(2000, card, tap, contactless=True, host=[HostAnswer(True, b"00", None, scripts)])
+    assert card.scripted == [] and out.scripts == b""

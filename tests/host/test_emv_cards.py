@@ -235,3 +235,16 @@ def test_the_emv_package_reads_our_virtual_contact_cards_through_pcscd(ca, tmp_p
             time.sleep(0.5)  # pcscd notices the card left
     finally:
         pcsc.stop()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_an_issuer_script_unblocks_the_pin_after_the_final_generate_ac(runtime, ca, tmp_path, acquirer):
+    """The issuer sends a PIN UNBLOCK (template 72, MACed by pyemv); the terminal passes it to
+    the card after the second GENERATE AC, the card checks the MAC and resets its counter."""
+    acquirer.script("pin-unblock")
+    host = "host=%d" % acquirer.port
+    got, card = transact(runtime, ca, "girocard", 2500, tmp_path, "pin=0000", host, pin_tries_left=1)
+    assert got["result"] == "approved" and card.pin_tries == 3  # reset by the script
+    assert got["scripts"] == "2000000001"  # successful, script id 00000001
+    assert int(got["tsi"], 16) & 0x0400  # script processing performed
+    assert not int(got["tvr"][8:10], 16) & 0x30  # no script failed

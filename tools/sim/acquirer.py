@@ -18,7 +18,8 @@ Messages are decoded with pyiso8583 (``specs.default``). A 0100 is answered with
   is not the profile's PIN; or the card's CVM Results (9F34) say online PIN and no DE 52 came;
 - ``51`` (insufficient funds): the amount is above the profile's ``limit`` (default 1.000 EUR);
 - ``00`` with an approval code otherwise; DE 55 then holds 91 = ARPC || response code (ARPC
-  method 1, pyemv).
+  method 1, pyemv), and with ``script("pin-unblock")`` an issuer script (72: PIN UNBLOCK with
+  its MAC from pyemv's secure-messaging key, which the card checks).
 
 A 0200 with processing code 20 (a refund to the card) is answered with a 0210 by the same
 rules, without the cryptogram check (the card gives an AAC for a refund). A 0400 (reversal) is
@@ -74,6 +75,7 @@ class AcquirerSim:
         with open(upy.ROOT / "data" / "emv" / "pin-key-test.json") as f:
             self.pin_key = bytes.fromhex(json.load(f)["zpk"])
         self._fault = None
+        self._script = None
         self.reversed = []
         self.batch = {}  # (terminal id, trace) -> (processing code, cents): booked, not reversed
         self._srv = socket.socket()
@@ -95,6 +97,13 @@ class AcquirerSim:
         if name not in (None, "timeout", "decline", "drop"):
             raise ValueError("unknown acquirer fault %r" % (name,))
         self._fault = name
+
+    def script(self, name):
+        """Issuer scripts with the next approvals: ``pin-unblock`` (a MACed PIN UNBLOCK in
+        template 72, script id 00000001), or None."""
+        if name not in (None, "pin-unblock"):
+            raise ValueError("unknown issuer script %r" % (name,))
+        self._script = name
 
     def messages(self):
         if not os.path.exists(self.log_path):
@@ -211,7 +220,12 @@ class AcquirerSim:
             return "51", None
         arc = b"00"
         arpc = quiet(gen.generate_arpc, expected, arc)
-        return "00", tlv.encode({"91": arpc + arc}).hex().upper()
+        answer = {"91": arpc + arc}
+        if self._script == "pin-unblock":  # PIN CHANGE/UNBLOCK after the final GENERATE AC
+            header = bytes.fromhex("8424000008")
+            mac = quiet(gen.generate_command_mac, header, expected, bytes(icc["9F36"]))
+            answer["72"] = {"9F18": bytes.fromhex("00000001"), "86": header + mac}
+        return "00", tlv.encode(answer).hex().upper()
 
     def _pin_ok(self, doc, profile, cvm_results):
         block = doc.get("52")

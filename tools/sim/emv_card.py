@@ -11,8 +11,9 @@ The application answers SELECT (the PSE directory on a contact card, its record 
 unless the profile says ``"pse": false`` — and the PPSE on a contactless one; the AID), GET
 PROCESSING OPTIONS,
 READ RECORD, INTERNAL AUTHENTICATE (DDA), GET CHALLENGE, VERIFY (plaintext PIN, with its try
-counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC and EXTERNAL
-AUTHENTICATE. Its cryptograms are computed by pyemv (``cvn``: Mastercard CVN 16 or Visa CVN
+counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC, EXTERNAL AUTHENTICATE and
+an issuer script's PIN UNBLOCK (its MAC checked with pyemv's secure-messaging key from the
+last ARQC). Its cryptograms are computed by pyemv (``cvn``: Mastercard CVN 16 or Visa CVN
 10, keys derived from the profile's issuer master key), so whoever checks one later — the
 acquirer simulator, a test — recomputes it from the profile, apart from the terminal. Its
 certificates come from ``tools.sim.emv_pki`` under the given CA. Card risk management: a TC
@@ -75,7 +76,8 @@ class EmvCard:
         self.atr = contactless_atr(b"smartECR") if self.contactless else b"\x3b\x0a" + b"smartECR-1"
         self.aip = bytes.fromhex(p["aip"])
         self.pin = p.get("pin", "1234")
-        self.pin_tries = p.get("pin_tries", 3)
+        self.pin_tries = p.get("pin_tries_left", p.get("pin_tries", 3))
+        self.arqc = None  # the last ARQC: the issuer scripts' MAC key is derived from it
         self.atc = p.get("atc", 0)
         self.last_online_atc = p.get("last_online_atc", 1)
         self.offline_limit = p.get("offline_limit", 0)
@@ -186,7 +188,19 @@ class EmvCard:
             return self._generate_ac(p1, data)
         if ins == 0x82:
             return self._external_authenticate(data)
+        if cla == 0x84 and ins == 0x24 and p1 == 0 and p2 == 0:
+            return self._pin_unblock(apdu)
         return b"\x6d\x00"
+
+    def _pin_unblock(self, apdu):
+        """PIN CHANGE/UNBLOCK (unblock) from an issuer script, its MAC checked with pyemv."""
+        if self.arqc is None or len(apdu) != 13:
+            return b"\x69\x85"
+        mac = quiet(self.cvn.generate_command_mac, apdu[:5], self.arqc, self.atc.to_bytes(2, "big"))
+        if apdu[5:13] != mac:
+            return b"\x69\x88"  # incorrect secure messaging data
+        self.pin_tries = self.profile.get("pin_tries", 3)
+        return OK
 
     def _select(self, name, p2):
         if name == b"2PAY.SYS.DDF01" and self.contactless:
@@ -249,6 +263,8 @@ class EmvCard:
         )  # fmt: skip
         iad = b"\x06\x01\x0a" + cvr
         self.log.append({"p1": p1, "cid": kind, "atc": self.atc, "ac": ac, "cvr": cvr, "values": values})
+        if kind == 0x80:
+            self.arqc = ac
         body = bytes((kind,)) + self.atc.to_bytes(2, "big") + ac + iad
         return tlv(0x80, body) + OK
 
