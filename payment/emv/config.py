@@ -86,7 +86,7 @@ SCHEMA = {
     "country": _hex_field(2, "0276", "9F1A: Germany"),
     "currency": _hex_field(2, "0978", "5F2A: euro"),
     "capabilities": _hex_field(
-        3, "E0F8C8", "9F33: IC, magstripe, manual; PIN offline/online, signature, no CVM; SDA, DDA, capture"
+        3, "E0F8C8", "9F33: IC, magstripe, manual; PIN offline/online, signature, no CVM; SDA, DDA, CDA"
     ),
     "terminal_type": Field(
         "int", 0x22, min=0x11, max=0x36, doc="9F35: 22 attended, offline with online capability"

@@ -8,8 +8,9 @@ The step yields ``Transmit`` (to the card), ``Verify`` (to the PIN pad, see ``cv
 ``None`` when the host cannot be reached), and returns an ``Outcome``.
 
 Contact (EMV Books 3 and 4): application selection, GET PROCESSING OPTIONS with the PDOL,
-READ RECORD per AFL, offline data authentication (DDA, else SDA; CDA is not offered in
-``9F33``), processing restrictions, cardholder verification, terminal risk management,
+READ RECORD per AFL, offline data authentication (CDA when card and terminal can — the
+signature comes with GENERATE AC and covers the PDOL and CDOL values and the answer — else
+DDA, else SDA), processing restrictions, cardholder verification, terminal risk management,
 terminal action analysis, the first GENERATE AC; with an ARQC the host's answer, issuer
 authentication (EXTERNAL AUTHENTICATE when the card asks for it), the issuer's scripts
 (``payment/emv/scripts.py``: template 71 before, 72 after) and the second GENERATE AC (TC to
@@ -76,6 +77,7 @@ class Outcome:
         self.trace = ""  # the acquirer link's trace number (DE 11), online only
         self.scripts = b""  # Issuer Script Results (9F5B): 5 bytes per script run
         self.terminal_aid = None  # the terminal's AID entry the card ran under
+        self.cda = None  # (ICC key, PDOL + CDOL1 values) while CDA goes on to the second GAC
 
     def record(self):
         """What the journal keeps for the audit (no full PAN, no track 2, no PIN data)."""
@@ -160,11 +162,10 @@ def afl_entries(afl):
 
 
 def _read(chosen, values):
-    """GPO and the records: (card data by tag, AIP, the records for ODA)."""
+    """GPO and the records: (card data by tag, AIP, the records for ODA, the PDOL values sent)."""
     pdol = dol.parse(chosen.pdol) if chosen.pdol else []
-    answer = yield from command(
-        apdu.get_processing_options(dol.build(pdol, values)), "GET PROCESSING OPTIONS"
-    )
+    pdol_data = dol.build(pdol, values)
+    answer = yield from command(apdu.get_processing_options(pdol_data), "GET PROCESSING OPTIONS")
     card = dict(chosen.fci)
     gpo = find(answer, (0x77,))
     if gpo is not None:
@@ -188,34 +189,38 @@ def _read(chosen, values):
             flatten(body, card)
             if number < first + count:
                 signed.append((sfi, rec))
-    return card, aip, signed
+    return card, aip, signed, pdol_data
 
 
 def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
-    """DDA if card and terminal can, else SDA, else "ODA not performed"."""
+    """CDA if card and terminal can, else DDA, else SDA, else "ODA not performed". For CDA
+    the ICC key is returned (the signature comes with GENERATE AC); else None."""
+    cda = aip[0] & 0x01 and caps[2] & 0x08 and 0x9F26 not in card  # not when it decided at GPO
     dda = aip[0] & 0x20 and caps[2] & 0x40
     sda = aip[0] & 0x40 and caps[2] & 0x80
-    if not (dda or sda):
+    if not (cda or dda or sda):
         tvr.set(bits.ODA_NOT_PERFORMED)
-        return
+        return None
     tsi.set(bits.ODA_PERFORMED)
-    failed = bits.DDA_FAILED if dda else bits.SDA_FAILED
-    if not dda:
+    failed = bits.CDA_FAILED if cda else bits.DDA_FAILED if dda else bits.SDA_FAILED
+    if not (cda or dda):
         tvr.set(bits.SDA_SELECTED)
     rid, index = card.get(0x4F, card.get(0x84, b""))[:5], card.get(0x8F)
     ca = ca_keys.get((bytes(rid), index[0] if index else -1))
     if ca is None:
         tvr.set(failed)
-        return
+        return None
     today = date_of(txn.date, 0x9A)
     try:
         static = oda.static_data(signed, card)
         digits = cvm.pan_digits(card)
         issuer = oda.issuer_key(ca, card, digits, today)
-        if not dda:
+        if not (cda or dda):
             card[0x9F45] = oda.check_sda(issuer, card, static)
-            return
+            return None
         icc = oda.icc_key(issuer, card, static, digits, today)
+        if cda:
+            return icc
         ddol = dol.build(dol.parse(card.get(0x9F49, DEFAULT_DDOL)), {0x9F37: txn.un})
         answer = yield from command(apdu.internal_authenticate(ddol), "INTERNAL AUTHENTICATE")
         sdad = find(answer, (0x80,))
@@ -226,6 +231,25 @@ def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
         card[0x9F4C] = oda.check_dda(icc, sdad, ddol)
     except (oda.OdaFailed, ProtocolError):
         tvr.set(failed)
+    return None
+
+
+def _cda(icc, answer, un, signed_before, tvr):
+    """Check a GENERATE AC answer's CDA signature; the AC is the one it signed. False: CDA
+    failed (set in the TVR): the card's cryptogram counts as an AAC."""
+    sdad = answer.fields.get(0x9F4B)
+    try:
+        if sdad is None:
+            raise oda.OdaFailed("GENERATE AC answer without the CDA signature (9F4B)")
+        number, answer.ac = oda.check_cda(
+            icc, sdad, un, answer.cid, signed_before + answer.sent + answer.unsigned
+        )
+    except oda.OdaFailed:
+        tvr.set(bits.CDA_FAILED)
+        return False
+    answer.fields[0x9F26] = answer.ac
+    answer.fields[0x9F4C] = number
+    return True
 
 
 def transaction(terminal, txn, contactless=False, ca_keys=None):
@@ -242,11 +266,11 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
         return Outcome(TRY_ANOTHER_INTERFACE, "amount at or above the contactless limit")
     values = _terminal_data(terminal, ta, txn, tvr, contactless)
     txn.app_version = ta.app_version
-    card, aip, signed = yield from _read(chosen, values)
+    card, aip, signed, pdol_data = yield from _read(chosen, values)
     summary = _summary(chosen, card)
     if 0x5F24 not in card or not (0x5A in card or 0x57 in card):
         return Outcome(END_APPLICATION, "the card lacks its PAN or expiry date", summary)
-    yield from _authenticate(card, aip, terminal.capabilities, signed, ca_keys or {}, txn, tvr, tsi)
+    cda_key = yield from _authenticate(card, aip, terminal.capabilities, signed, ca_keys or {}, txn, tvr, tsi)
     check(card, txn, tvr)
     refund = txn.kind == REFUND
     if refund:  # money to the cardholder: no verification (3F0000: none performed), no risk
@@ -273,10 +297,14 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
             return Outcome(
                 END_APPLICATION, "the card has no CDOL1 (8C)", summary, None, tvr.value, tsi.value, verified
             )
-        first = yield from generate_ac(kind, cdol1, values)
+        cda = cda_key is not None and kind != AAC
+        first = yield from generate_ac(kind, cdol1, values, cda)
         tsi.set(bits.CARD_RISK_PERFORMED)
+        if cda and first.kind != AAC and not _cda(cda_key, first, txn.un, pdol_data, tvr):
+            return Outcome(DECLINED, "CDA failed", summary, first, tvr.value, tsi.value, verified)
     outcome = Outcome(APPROVED, "", summary, first, None, None, verified)
     outcome.terminal_aid = ta
+    outcome.cda = (cda_key, pdol_data + first.sent) if cda_key is not None else None
     if refund:
         yield from _refund(outcome, card, values, contactless)
     elif first.kind == TC:
@@ -365,16 +393,26 @@ def _online(outcome, card, values, ta, terminal, tvr, tsi, contactless):
             tvr.set(bits.ICC_DATA_MISSING)
             final_kind = AAC
         else:
-            second = yield from generate_ac(decision, cdol2, values, second=True)
+            cda = outcome.cda is not None and decision == TC
+            second = yield from generate_ac(decision, cdol2, values, cda, second=True)
             outcome.cryptogram = second
             final_kind = second.kind
+            if (
+                cda
+                and second.kind == TC
+                and not _cda(outcome.cda[0], second, values[0x9F37], outcome.cda[1], tvr)
+            ):
+                final_kind = AAC
+                outcome.reason = "CDA failed"
         if scripts:
             outcome.scripts += yield from perform_scripts(scripts, 0x72, tvr, tsi)
     if final_kind == TC:
         outcome.result = APPROVED
     else:
         outcome.result = DECLINED
-        if answer is None:
+        if outcome.reason:
+            pass  # said already (CDA failed)
+        elif answer is None:
             outcome.reason = "the host could not be reached"
         elif not answer.approved:
             outcome.reason = "declined by the issuer (%s)" % arc.decode("ascii", "replace")

@@ -6,6 +6,7 @@ operation ``pow(cert, e, n)`` and the hash SHA-1, both on MicroPython.
     icc = icc_key(issuer, card, static_data, pan_digits, today)   # issuer key -> ICC key (04)
     dac = check_sda(issuer, card, static_data)              # signed static data (03)
     idn = check_dda(icc, sdad, ddol_data)                   # signed dynamic data (05)
+    idn, ac = check_cda(icc, sdad, un, cid, transaction_data)   # CDA: signed with GENERATE AC
 
 A recovered block is ``6A | format | fields | hash (20) | BC``; the hash is SHA-1 over format
 and fields, then what the format adds (the key's remainder and exponent for certificates, the
@@ -152,6 +153,28 @@ def check_dda(icc, sdad, ddol_data):
     if dynamic_len < 1 or 4 + dynamic_len > len(rec) - 21 or rec[4] + 1 > dynamic_len:
         raise OdaFailed("%s: ICC dynamic data of %d bytes" % (what, dynamic_len))
     return rec[5 : 5 + rec[4]]
+
+
+def check_cda(icc, sdad, un, cid, transaction_data):
+    """CDA (Book 2 §6.6.2): the signed dynamic application data of a GENERATE AC answer.
+    ``un`` is the terminal's unpredictable number (the signature's hash covers it), ``cid`` the
+    answer's 9F27, ``transaction_data`` the PDOL values, the CDOL values (CDOL1, and CDOL2 at
+    the second) and the answer's data objects but 9F4B. Returns (ICC dynamic number, AC)."""
+    what = "CDA signature"
+    rec = icc.recover(sdad, what)
+    if rec[1] != 0x05 or rec[2] != 0x01:
+        raise OdaFailed("%s: format %02X, hash %02X" % (what, rec[1], rec[2]))
+    _hash_ok(rec, un, what)
+    size = rec[3]
+    dynamic = rec[4 : 4 + size]
+    n = dynamic[0] if dynamic else 0
+    if size > len(rec) - 25 or not 2 <= n <= 8 or 1 + n + 1 + 8 + 20 > size:
+        raise OdaFailed("%s: ICC dynamic data of %d bytes" % (what, size))
+    if dynamic[1 + n] != cid:
+        raise OdaFailed("%s: CID %02X, the answer's %02X" % (what, dynamic[1 + n], cid))
+    if hashlib.sha1(transaction_data).digest() != dynamic[10 + n : 30 + n]:
+        raise OdaFailed("%s: transaction data hash does not match" % what)
+    return dynamic[1 : 1 + n], dynamic[2 + n : 10 + n]
 
 
 def static_data(records, card):

@@ -3,6 +3,8 @@ the test PKI's certificates (DDA), offline approval, online approval with issuer
 authentication, an unreachable host, the card declining, a missing CA key, and contactless
 with the CVM limit, the phone's own verification and the contactless limit. Both runtimes."""
 
+import hashlib
+
 import oda_vectors as v
 from support import raises
 
@@ -26,6 +28,7 @@ CA_KEYS = {(H("A000000004"), 0xF1): oda.PublicKey(v.CA_MODULUS, v.CA_EXPONENT)}
 CDOL1 = H("9F02069F03069F1A0295055F2A029A039C019F3704")
 CDOL2 = H("8A029F3704")
 STATIC_RECORD = v.STATIC[:-2]  # the fixture's static data is this record's value and the AIP
+CDA_AC = H("C1C2C3C4C5C6C7C8")  # the cryptogram a CDA card signs
 
 
 def terminal(floor=100000, online=True, **aid):
@@ -38,8 +41,10 @@ class EmvCard:
     """Answers like a chip with an M/Chip-style application; ``decide(asked, n)`` is what its
     ``n``-th GENERATE AC (from 0) returns for the cryptogram type asked for."""
 
-    def __init__(self, aip=b"\x39\x80", decide=None, ctq=None, issuer_auth_ok=True, gpo_cid=None):
-        self.aip = aip
+    def __init__(self, aip=b"\x38\x80", decide=None, ctq=None, issuer_auth_ok=True, gpo_cid=None, cda=None):
+        self.cda = cda  # "good", or "bad-hash": a CDA card (AIP 3980) and how it signs
+        self.aip = b"\x39\x80" if cda else aip
+        self.sent = []  # the PDOL values of its GPO, the CDOL values of each GENERATE AC
         self.gpo_cid = gpo_cid  # a Visa qVSDC-style card: the cryptogram comes with the GPO
         self.decide = decide or (lambda asked, n: asked)
         self.ctq = ctq
@@ -47,9 +52,31 @@ class EmvCard:
         self.asked = []  # (P1 of each GENERATE AC)
         self.scripted = []  # the issuer script commands it got
 
+    def _cda_answer(self, kind, cdol_values):
+        """Format 2 with the CDA signature (Book 2 §6.6.1), signed with the TEST card's key:
+        over the PDOL values, every CDOL's values so far and the answer's other objects."""
+        others = tlv.encode(0x9F27, bytes((kind,))) + tlv.encode(0x9F36, H("0001"))
+        others += tlv.encode(0x9F10, H("0601"))
+        covered = b"".join(self.sent) + others
+        if self.cda == "bad-hash":
+            covered += b"\x00"
+        digest = hashlib.sha1(covered).digest()
+        dynamic = b"\x02\xab\xcd" + bytes((kind,)) + CDA_AC + digest
+        fields = b"\x05\x01" + bytes((len(dynamic),)) + dynamic
+        fields += b"\xbb" * (len(v.ICC_MODULUS) - len(fields) - 22)
+        block = b"\x6a" + fields + hashlib.sha1(fields + UN).digest() + b"\xbc"
+        n, d = int.from_bytes(v.ICC_MODULUS, "big"), int.from_bytes(v.ICC_D, "big")
+        sdad = pow(int.from_bytes(block, "big"), d, n).to_bytes(len(v.ICC_MODULUS), "big")
+        return tlv.encode(
+            0x77, [(0x9F27, bytes((kind,))), (0x9F36, H("0001")), (0x9F4B, sdad), (0x9F10, H("0601"))]
+        )
+
     def records(self):
         keys = [(0x8F, b"\xf1"), (0x90, v.CERT_90), (0x92, v.REMAINDER_92), (0x9F32, v.EXPONENT_9F32)]
-        keys += [(0x9F46, v.CERT_9F46), (0x9F48, v.REMAINDER_9F48), (0x9F47, v.EXPONENT_9F47)]
+        if self.cda:
+            keys += [(0x9F46, v.CERT_9F46_CDA), (0x9F48, v.REMAINDER_9F48_CDA), (0x9F47, v.EXPONENT_9F47)]
+        else:
+            keys += [(0x9F46, v.CERT_9F46), (0x9F48, v.REMAINDER_9F48), (0x9F47, v.EXPONENT_9F47)]
         rest = [(0x8C, CDOL1), (0x8D, CDOL2), (0x9F4A, b"\x82"), (0x9F0D, bytes(5)), (0x9F0E, bytes(5))]
         rest.append((0x9F0F, H("0000008000")))  # IAC-Online: floor limit exceeded goes online
         if self.ctq:
@@ -70,6 +97,7 @@ class EmvCard:
                 )
             return H("6A82")
         if ins == 0xA8:
+            self.sent.append(bytes(c[7 : 5 + c[4]]))  # 83 L values
             fields = [(0x82, self.aip), (0x94, H("0801010110010100"))]
             if self.gpo_cid is not None:
                 fields += [
@@ -89,10 +117,15 @@ class EmvCard:
         if ins == 0xAE:
             kind = self.decide(c[2] & 0xC0, len(self.asked))
             self.asked.append(c[2])
+            self.sent.append(bytes(c[5 : 5 + c[4]]))
+            if c[2] & 0x10 and kind != 0x00:  # CDA asked for, and not an AAC
+                return self._cda_answer(kind, c[5 : 5 + c[4]]) + OK
             return tlv.encode(0x80, bytes((kind,)) + H("0001") + H("1122334455667788")) + OK
         if ins == 0x82:
             return OK if self.issuer_auth_ok else H("6300")
-        if c[0] == 0x84:  # an issuer script's command (secure messaging): its MAC checks or not
+        if (
+            c[0] == 0x84 and ins != 0xAE
+        ):  # an issuer script's command (secure messaging): its MAC checks or not
             self.scripted.append(bytes(c))
             return OK if c[-8:] == GOOD_MAC else H("6988")
         return H("6D00")
@@ -152,9 +185,9 @@ def test_online_approval_with_issuer_authentication():
     assert not bits.Tsi(out.tsi).has(bits.ISSUER_AUTH_PERFORMED)  # the AIP does not ask for it
     # a card that asks for EXTERNAL AUTHENTICATE (AIP byte 1 bit 3); its AIP is not the one the
     # fixture's static data holds, so DDA fails too
-    out, _ = pay(1250, EmvCard(aip=H("3D80")), terminal(floor=0), host=[ok])
+    out, _ = pay(1250, EmvCard(aip=H("3C80")), terminal(floor=0), host=[ok])
     assert bits.Tsi(out.tsi).has(bits.ISSUER_AUTH_PERFORMED) and out.result == kernel.APPROVED
-    out, _ = pay(1250, EmvCard(aip=H("3D80"), issuer_auth_ok=False), terminal(floor=0), host=[ok])
+    out, _ = pay(1250, EmvCard(aip=H("3C80"), issuer_auth_ok=False), terminal(floor=0), host=[ok])
     tvr = bits.Tvr(out.tvr)
     assert tvr.has(bits.ISSUER_AUTH_FAILED) and tvr.has(bits.DDA_FAILED)
 
@@ -189,7 +222,7 @@ def test_declines_and_an_unreachable_host():
 def test_oda_failures_are_tvr_bits_not_errors():
     out, _ = pay(1250, EmvCard(), ca_keys={})
     assert out.result == kernel.APPROVED and bits.Tvr(out.tvr).has(bits.DDA_FAILED)
-    out, _ = pay(1250, EmvCard(aip=H("1980")))  # no SDA, no DDA (CDA only, not offered)
+    out, _ = pay(1250, EmvCard(aip=H("1880")))  # no SDA, no DDA, no CDA
     assert bits.Tvr(out.tvr).has(bits.ODA_NOT_PERFORMED) and not bits.Tsi(out.tsi).has(bits.ODA_PERFORMED)
     denial = terminal(tac={"denial": "0800000000"})  # DDA failed declines offline
     out, _ = pay(1250, EmvCard(), denial, ca_keys={})
@@ -278,3 +311,23 @@ def test_a_failing_or_broken_script_is_reported_and_the_next_one_still_runs():
     card = EmvCard()
     out, _ = pay(2000, card, tap, contactless=True, host=[HostAnswer(True, b"00", None, scripts)])
     assert card.scripted == [] and out.scripts == b""
+
+
+def test_cda_signed_cryptograms_are_checked_at_both_generate_acs():
+    card = EmvCard(cda="good")
+    ok = HostAnswer(True, b"00")
+    out, asked = pay(1250, card, terminal(floor=0), host=[ok])
+    assert out.result == kernel.APPROVED and [p & 0xD0 for p in card.asked] == [0x90, 0x50]  # CDA both
+    assert out.cryptogram.ac == CDA_AC and asked[0][0x9F26] == CDA_AC  # the signed AC went online
+    tvr = bits.Tvr(out.tvr)
+    assert not tvr.has(bits.CDA_FAILED) and not tvr.has(bits.DDA_FAILED)
+    assert bits.Tsi(out.tsi).has(bits.ODA_PERFORMED)
+
+
+def test_a_cda_signature_over_other_data_declines():
+    out, asked = pay(1250, EmvCard(cda="bad-hash"), terminal(floor=0), host=[HostAnswer(True, b"00")])
+    assert out.result == kernel.DECLINED and out.reason == "CDA failed" and asked == []  # never online
+    assert bits.Tvr(out.tvr).has(bits.CDA_FAILED)
+    # a CDA card whose answer is an AAC needs no signature: declined by the card, CDA not failed
+    out, _ = pay(1250, EmvCard(cda="good", decide=lambda asked, n: 0x00), terminal(floor=0))
+    assert out.result == kernel.DECLINED and not bits.Tvr(out.tvr).has(bits.CDA_FAILED)

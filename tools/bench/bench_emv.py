@@ -78,6 +78,7 @@ def transcript(ca, capk, folder):
             action = step.send(answer)
     except StopIteration:
         pass
+    t["ac"] = card.log[-1]["ac"].hex().upper()  # what the replayed kernel must come out with
     path = folder + "/transcript.json"
     with open(path, "w") as f:
         json.dump(t, f)

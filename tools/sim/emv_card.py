@@ -11,7 +11,8 @@ The application answers SELECT (the PSE directory on a contact card, its record 
 unless the profile says ``"pse": false`` — and the PPSE on a contactless one; the AID), GET
 PROCESSING OPTIONS,
 READ RECORD, INTERNAL AUTHENTICATE (DDA), GET CHALLENGE, VERIFY (plaintext PIN, with its try
-counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC, EXTERNAL AUTHENTICATE and
+counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC (with the CDA signature when
+asked and its AIP offers CDA: format 2 with 9F4B), EXTERNAL AUTHENTICATE and
 an issuer script's PIN UNBLOCK (its MAC checked with pyemv's secure-messaging key from the
 last ARQC). Its cryptograms are computed by pyemv (``cvn``: Mastercard CVN 16 or Visa CVN
 10, keys derived from the profile's issuer master key), so whoever checks one later — the
@@ -78,6 +79,7 @@ class EmvCard:
         self.pin = p.get("pin", "1234")
         self.pin_tries = p.get("pin_tries_left", p.get("pin_tries", 3))
         self.arqc = None  # the last ARQC: the issuer scripts' MAC key is derived from it
+        self._signed = []  # what a CDA signature's transaction data hash covers so far
         self.atc = p.get("atc", 0)
         self.last_online_atc = p.get("last_online_atc", 1)
         self.offline_limit = p.get("offline_limit", 0)
@@ -167,6 +169,7 @@ class EmvCard:
         if self.selected != self.aid and ins != 0x84:
             return b"\x69\x85"
         if ins == 0xA8:
+            self._signed = [bytes(data[2:])]  # the PDOL values (83 L ...): CDA's hash starts with them
             afl = bytes.fromhex("0801010110010100")
             ctq = tlv(0x9F6C, b"\x00\x80") if self.profile.get("cdcvm") else b""
             return tlv(0x77, tlv(0x82, self.aip) + tlv(0x94, afl) + ctq) + OK
@@ -265,8 +268,15 @@ class EmvCard:
         self.log.append({"p1": p1, "cid": kind, "atc": self.atc, "ac": ac, "cvr": cvr, "values": values})
         if kind == 0x80:
             self.arqc = ac
-        body = bytes((kind,)) + self.atc.to_bytes(2, "big") + ac + iad
-        return tlv(0x80, body) + OK
+        self._signed.append(bytes(data))
+        atc = self.atc.to_bytes(2, "big")
+        if p1 & 0x10 and kind != 0x00 and self.aip[0] & 0x01:  # CDA asked for: format 2, signed
+            others = tlv(0x9F27, bytes((kind,))) + tlv(0x9F36, atc)
+            number = (self.atc + 0x2000).to_bytes(4, "big")
+            covered = b"".join(self._signed) + others + tlv(0x9F10, iad)
+            sdad = emv_pki.cda_signature(self.icc_key, number, kind, ac, covered, values[0x9F37])
+            return tlv(0x77, others + tlv(0x9F4B, sdad) + tlv(0x9F10, iad)) + OK
+        return tlv(0x80, bytes((kind,)) + atc + ac + iad) + OK
 
 
 def _cdol_values(cdol):

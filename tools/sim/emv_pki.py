@@ -95,16 +95,27 @@ def signed_dynamic_data(icc, icc_number, terminal_data):
     return icc.sign(fields, terminal_data)
 
 
+def cda_signature(icc, icc_number, cid, ac, transaction_data, un):
+    """Tag 9F4B of a GENERATE AC answer (CDA, Book 2 §6.6): the ICC dynamic number, the CID,
+    the AC and the hash of the transaction data, signed with the terminal's unpredictable
+    number."""
+    dynamic = (
+        bytes((len(icc_number),)) + icc_number + bytes((cid,)) + ac + hashlib.sha1(transaction_data).digest()
+    )
+    fields = b"\x05\x01" + bytes((len(dynamic),)) + dynamic + b"\xbb" * (icc.size - len(dynamic) - 25)
+    return icc.sign(fields, un)
+
+
 def chain(ca_bits=1408, issuer_bits=1152, icc_bits=1024):
     """A CA, an issuer and a card key of these sizes, each certificate, the static data and
     a DDA signature: ``{name: bytes or str}`` (the names of the device tests' fixture)."""
     ca, issuer, icc = Key.generate(ca_bits), Key.generate(issuer_bits), Key.generate(icc_bits)
     pan = "5413330089010434"
-    static = (
-        bytes.fromhex("5A0854133300890104345F24032912315F25032501018E0A00000000000000001F00") + b"\x39\x80"
-    )
+    record = bytes.fromhex("5A0854133300890104345F24032912315F25032501018E0A00000000000000001F00")
+    static, static_cda = record + b"\x38\x80", record + b"\x39\x80"  # AIP: DDA; DDA and CDA
     cert90, rem92 = issuer_certificate(ca, issuer, "541333", "1230", b"\x00\x00\x01")
     cert9f46, rem9f48 = icc_certificate(issuer, icc, pan, "1229", b"\x00\x00\x02", static)
+    cert_cda, rem_cda = icc_certificate(issuer, icc, pan, "1229", b"\x00\x00\x03", static_cda)
     un = bytes.fromhex("01020304")
     out = {
         "CA_MODULUS": ca.modulus,
@@ -122,6 +133,10 @@ def chain(ca_bits=1408, issuer_bits=1152, icc_bits=1024):
         "SSAD_93": signed_static_data(issuer, b"\xda\xc1", static),
         "DDOL_DATA": un,
         "SDAD_9F4B": signed_dynamic_data(icc, bytes.fromhex("1122334455667788"), un),
+        "STATIC_CDA": static_cda,
+        "CERT_9F46_CDA": cert_cda,
+        "REMAINDER_9F48_CDA": rem_cda,
+        "ICC_D": icc.d.to_bytes(icc.size, "big"),  # the TEST card's private key: the scripted card signs CDA
     }
     return out
 
@@ -131,8 +146,8 @@ def vectors():
     out = chain()
     lines = [
         '"""ODA test vectors made by tools/sim/emv_pki.py (python -m tools.sim.emv_pki vectors):',
-        "a TEST CA (1408 bits), issuer (1152) and card (1024) key, and each certificate. Test keys",
-        'only; regenerate, never edit."""',
+        "a TEST CA (1408 bits), issuer (1152) and card (1024) key, and each certificate (the card's",
+        'for AIP 3880, DDA, and 3980, DDA and CDA). Test keys only; regenerate, never edit."""',
         "",
     ]
     for name, value in out.items():
