@@ -281,6 +281,11 @@ class Terminal:
             await self._show("PIN eingeben", banner or format_cents(self.till.due) + " EUR")
         elif kind == "digits":
             await self._show("PIN: " + "*" * value, banner)
+        elif kind == "choose":  # a card with several applications: the customer picks by number
+            self.say("Karte: Anwendung wählen (%s)" % ", ".join(value))
+            await self._show(
+                " ".join("%d %s" % (i + 1, label) for i, label in enumerate(value)), "Bitte wählen"
+            )
         elif kind == "wrong":
             self.say("PIN falsch, noch %d Versuch(e)" % value)
             await self._show("PIN falsch", "noch %d Versuche" % value)

@@ -1,7 +1,9 @@
 """The PIN pad: the customer's keypad for the PIN (device code). The application never gets
 the PIN: it asks for a verification and gets events and an outcome.
 
-    pinpad.on_event = show            # async show(kind, value): "enter" method, "digits" n, "wrong" n left
+    pinpad.on_event = show            # async show(kind, value): "enter" method, "digits" n, "wrong" n left,
+                                      # "choose" labels
+    index = await pinpad.choose(labels)             # the cardholder's pick of a card's applications
     outcome = await pinpad.verify(method, reader)   # OK, WRONG, BLOCKED, BYPASSED, FAILED
 
 Offline plaintext PIN (EMV methods 01 and 03): the PIN pad builds the card's PIN block (ISO
@@ -123,6 +125,19 @@ class PinPad:
             return BYPASSED
         await self._say("digits", len(digits))
         return digits
+
+    async def choose(self, labels):
+        """The cardholder picks one of ``labels`` (a card's applications) with a digit key:
+        its index; no key, a cancel or another key: None (the terminal chooses)."""
+        await self._say("choose", labels)
+        try:
+            entry = await self._entry()
+        except DeviceError:
+            return None
+        if not entry or len(entry) != 1 or not 0x31 <= entry[0] <= 0x39:
+            return None
+        index = entry[0] - 0x31
+        return index if index < len(labels) else None
 
     def take_block(self):
         """The enciphered PIN block of the last online PIN (for DE 52), once; else None."""

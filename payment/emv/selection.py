@@ -12,10 +12,16 @@ occurrence while the AID allows partial matches). ``6A81`` to the first SELECT i
 card; an application answering ``6283`` is blocked and left out. Contactless: the PPSE's
 entries (``BF0C`` → ``61``) that match a terminal AID, with the kernel from ``9F2A`` or the
 terminal AID's. Then the candidates in priority order (``87`` low nibble, 1 first; none =
-last); on a contact card one that needs the cardholder's confirmation (bit 8) is left out,
-since this terminal does not ask; the chosen one is SELECTed again (final selection) and must
-answer 9000 with its own name in the FCI, else the next candidate is tried.
+last). On a contact card (Book 1 §12.4) the cardholder is asked (``yield Choose(labels)``, the
+PIN pad's keys and the customer display): to pick one when there are several, to confirm the
+one when it needs confirmation (``87`` bit 8). The answer is the index picked, ``CANCELLED``,
+or ``NO_CHOICE`` (nobody to ask, or no key in time): then the terminal takes them in priority
+order and leaves out those that need confirmation. The Entry Point (contactless) asks nobody.
+The chosen one is SELECTed again (final selection) and must answer 9000 with its own name in
+the FCI, else the next candidate is tried.
 """
+
+import binascii
 
 from core.errors import ProtocolError
 from payment.emv.apdu import OK, exchange, read_record, select
@@ -34,6 +40,17 @@ KERNEL_BY_RID = {
     b"\xa0\x00\x00\x00\x65": 5,  # JCB
     b"\xa0\x00\x00\x03\x33": 7,  # UnionPay
 }
+
+
+CANCELLED, NO_CHOICE = -1, None  # answers to Choose besides an index
+
+
+class Choose:
+    """The step asks the cardholder to pick one of ``labels`` (in priority order), or to
+    confirm the only one."""
+
+    def __init__(self, labels):
+        self.labels = labels
 
 
 class SelectionFailed(ProtocolError):
@@ -149,6 +166,8 @@ def _aid_list(terminal_aids):
             name = find(data, (0x6F, 0x84)) or b""
             if name[: len(ta.aid)] != ta.aid or (len(name) > len(ta.aid) and not ta.partial):
                 break
+            if any(c.aid == name for c in out):  # "next" gave the same one again: none is left
+                break
             if sw == OK:  # 6283: the application is blocked, not a candidate
                 fci = flatten(data)
                 prio = fci.get(0x87)
@@ -161,16 +180,27 @@ def _aid_list(terminal_aids):
     return out
 
 
+def _ask(ranked):
+    """The cardholder's choice on a contact card: the candidates to try, in order."""
+    if len(ranked) == 1 and not ranked[0].needs_confirmation():
+        return ranked
+    answer = yield Choose([c.label or binascii.hexlify(c.aid).decode().upper() for c in ranked])
+    if answer == CANCELLED:
+        raise SelectionFailed("cancelled", "by the cardholder")
+    if isinstance(answer, int) and 0 <= answer < len(ranked):
+        chosen = ranked[answer]  # confirmed by the choice; the others only if they need none
+        return [chosen] + [c for c in ranked if c is not chosen and not c.needs_confirmation()]
+    return [c for c in ranked if not c.needs_confirmation()]
+
+
 def _final(candidates, contact_card):
-    """Final selection: the best candidate that answers its SELECT with its own FCI. On a
-    contact card one that needs the cardholder's confirmation is left out (Book 1 12.4); the
-    Entry Point has no confirmation."""
-    order = []
-    for i, cand in enumerate(candidates):
-        if not (contact_card and cand.needs_confirmation()):
-            order.append((cand.rank(), i, cand))  # the card's order among equals
+    """Final selection: the best candidate that answers its SELECT with its own FCI; on a
+    contact card as the cardholder chose (``_ask``)."""
+    order = [(cand.rank(), i, cand) for i, cand in enumerate(candidates)]  # the card's order: equals
     order.sort()
     ranked = [cand for _, _, cand in order]
+    if contact_card and ranked:
+        ranked = yield from _ask(ranked)
     for cand in ranked:
         data, sw = yield from exchange(select(cand.aid))
         if sw != OK or find(data, (0x6F, 0x84)) != cand.aid:

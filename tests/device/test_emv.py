@@ -14,12 +14,16 @@ H = bytes.fromhex
 OK = b"\x90\x00"
 
 
-def feed(step, answer):
-    """Run a kernel step with ``answer(capdu) -> rapdu``; returns (result, C-APDUs sent)."""
+def feed(step, answer, choose=None):
+    """Run a kernel step with ``answer(capdu) -> rapdu`` and the cardholder's
+    ``choose(labels)`` (none: ``NO_CHOICE``); returns (result, C-APDUs sent)."""
     sent = []
     try:
         action = step.send(None)
         while True:
+            if isinstance(action, selection.Choose):
+                action = step.send(choose(action.labels) if choose else selection.NO_CHOICE)
+                continue
             sent.append(action.apdu)
             action = step.send(answer(action.apdu))
     except StopIteration as e:
@@ -212,6 +216,41 @@ def test_contact_with_a_directory_takes_the_highest_priority_it_may():
         apdu.read_record(1, n) for n in (1, 2, 3)
     ]
     assert sent[-1] == apdu.select(MC)
+
+
+def test_the_cardholder_chooses_among_several_applications_or_confirms_the_one():
+    girocard, maestro = H("A0000003591010028001"), MAESTRO
+    aids = AIDS + [TerminalAid(girocard, "girocard", partial=False)]
+    apps = {girocard: fci(girocard, b"girocard"), maestro: fci(maestro, b"Maestro")}
+    pse = [[entry(girocard, b"girocard", 1), entry(maestro, b"Maestro", 2)]]  # co-badged
+    offered = []
+
+    def pick(n):
+        def choose(labels):
+            offered.append(labels)
+            return n
+
+        return choose
+
+    chosen, sent = feed(selection.contact(aids), Card(apps, pse), pick(1))
+    assert offered == [["girocard", "Maestro"]] and chosen.aid == maestro  # in priority order
+    assert sent[-1] == apdu.select(maestro)
+    chosen, _ = feed(selection.contact(aids), Card(apps, pse))  # nobody to ask: by priority
+    assert chosen.aid == girocard
+    e = raises(
+        selection.SelectionFailed, feed, selection.contact(aids), Card(apps, pse), pick(selection.CANCELLED)
+    )
+    assert e.outcome == "cancelled"
+    # one application that needs confirmation: asked; confirmed it runs, unasked it does not
+    lone = [[entry(maestro, b"Maestro", 0x81)]]
+    chosen, _ = feed(selection.contact(aids), Card(apps, lone), pick(0))
+    assert chosen.aid == maestro and offered[-1] == ["Maestro"]
+    e = raises(selection.SelectionFailed, feed, selection.contact(aids), Card(apps, lone))
+    assert e.outcome == "no common application"
+    # contactless asks nobody
+    asked = len(offered)
+    chosen, _ = feed(selection.contactless(aids), Card(apps, ppse=pse[0]), pick(1))
+    assert chosen.aid == girocard and len(offered) == asked
 
 
 def test_contact_without_a_directory_asks_for_each_terminal_aid():

@@ -144,3 +144,11 @@ def test_the_simulators_keypad_sends_lines():
         assert run(_keypad_session(pad, port)) == [bytearray(b"1234"), bytearray(b"9876"), None, None]
     finally:
         pad.close()
+
+
+def test_the_cardholder_picks_an_application_with_a_digit_key():
+    pad = Scripted(b"2")
+    assert run(pad.choose(["girocard", "Maestro"])) == 1
+    assert pad.events[-1] == ("choose", ["girocard", "Maestro"])
+    for entry in (b"3", b"0", b"12", b""):  # out of range, no such key, two keys, none
+        assert run(Scripted(entry).choose(["girocard", "Maestro"])) is None

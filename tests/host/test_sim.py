@@ -529,3 +529,20 @@ def test_a_return_is_paid_back_to_the_card(sim):
     assert (m1, request["3"], request["4"]) == ("0200", "200000", "%012d" % refund)
     assert (m2, answer["39"]) == ("0210", "00")
     assert sim.acquirer.totals("SECR0001")["credits"][0] >= 1  # the host booked the refund
+
+
+def test_a_co_badged_card_lets_the_customer_choose_the_brand(sim):
+    """girocard and Maestro on one chip: the customer display offers both, the customer picks
+    the second with the PIN pad's "2", then types the PIN; the receipt names Maestro."""
+    sim.operator(op="plu", code="1002")
+    sim.pin("2")  # the application: Maestro
+    sim.pin("0000")  # the PIN (online)
+    sim.insert_card("girocard-maestro")
+    assert sim.wait_card()
+    r = sim.operator(op="card")
+    sim.remove_cards()
+    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    assert any(m == "Karte: Anwendung wählen (girocard, Maestro)" for m in r["state"]["messages"])
+    [card] = _journal_belege(sim)[-1]["cards"]
+    assert card["aid"] == "A0000000043060" and card["scheme"] == "maestro" and card["result"] == "approved"
+    assert _journal_belege(sim)[-1]["payments"][0]["typ"] == "ECKarte"  # Maestro: a debit card

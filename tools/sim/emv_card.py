@@ -8,7 +8,8 @@ plays them over the vpcd wire through ``tools.sim.card.CardLink``.
     ca.store()                                       # the terminal's CA key store (test keys only)
 
 The application answers SELECT (the PSE directory on a contact card, its record in SFI 3 —
-unless the profile says ``"pse": false`` — and the PPSE on a contactless one; the AID), GET
+unless the profile says ``"pse": false``; a ``co_badge`` application is its second entry —
+and the PPSE on a contactless one; the AID), GET
 PROCESSING OPTIONS,
 READ RECORD, INTERNAL AUTHENTICATE (DDA), GET CHALLENGE, VERIFY (plaintext PIN, with its try
 counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC (with the CDA signature when
@@ -72,6 +73,10 @@ class EmvCard:
         p = self.profile = profile
         self.aid = bytes.fromhex(p["aid"])
         self.label = p["label"].encode()
+        # its applications, priority 1, 2...: a co-badged card's second brand shares the rest
+        self.apps = [(self.aid, self.label)]
+        if "co_badge" in p:
+            self.apps.append((bytes.fromhex(p["co_badge"]["aid"]), p["co_badge"]["label"].encode()))
         self.pan = p["pan"]
         self.contactless = p.get("contactless", False)
         self.atr = contactless_atr(b"smartECR") if self.contactless else b"\x3b\x0a" + b"smartECR-1"
@@ -144,6 +149,13 @@ class EmvCard:
         )
         return [tlv(0x70, record1), tlv(0x70, record2)]
 
+    def _directory(self):
+        """The PSE's record: an entry (61) per application, priority 1, 2..."""
+        entries = b""
+        for i, (aid, label) in enumerate(self.apps):
+            entries += tlv(0x61, tlv(0x4F, aid) + tlv(0x50, label) + tlv(0x87, bytes((i + 1,))))
+        return tlv(0x70, entries)
+
     def _fci(self):
         a5 = tlv(0x50, self.label) + tlv(0x87, b"\x01")
         if self.contactless:
@@ -165,7 +177,11 @@ class EmvCard:
         if ins == 0xB2 and self.selected == PSE and p2 >> 3 == PSE_SFI:  # the payment directory
             if p1 != 1:
                 return b"\x6a\x83"
-            return tlv(0x70, tlv(0x61, tlv(0x4F, self.aid) + tlv(0x50, self.label) + tlv(0x87, b"\x01"))) + OK
+            entries = [
+                tlv(0x4F, a) + tlv(0x50, lbl) + tlv(0x87, bytes((i + 1,)))
+                for i, (a, lbl) in enumerate(self.apps)
+            ]
+            return tlv(0x70, b"".join(tlv(0x61, e) for e in entries)) + OK
         if self.selected != self.aid and ins != 0x84:
             return b"\x69\x85"
         if ins == 0xA8:
@@ -213,9 +229,11 @@ class EmvCard:
         if name == PSE and not self.contactless and self.profile.get("pse", True):
             self.selected = name
             return tlv(0x6F, tlv(0x84, name) + tlv(0xA5, tlv(0x88, bytes((PSE_SFI,))))) + OK
-        if name == self.aid[: len(name)] and p2 == 0 and len(name) >= 5:
-            self.selected = self.aid
-            return self._fci() + OK
+        for aid, label in self.apps:
+            if name == aid[: len(name)] and p2 == 0 and len(name) >= 5:
+                self.aid, self.label = aid, label  # this application runs from now on
+                self.selected = aid
+                return self._fci() + OK
         return b"\x6a\x82"
 
     def _external_authenticate(self, data):

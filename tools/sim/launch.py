@@ -285,18 +285,23 @@ class Simulator:
         the power while the terminal works on it; the reply is lost with the link)."""
         self._link.sendall((json.dumps(request) + "\n").encode())
 
-    def _card(self, slot, contactless):
+    def _card(self, slot, contactless, profile=None):
         if slot in self.missing or (self.runtime == "cpython" and self.pcscd is None):
             raise RuntimeError("no card reader: %s" % self.missing.get("card reader", "not started"))
         link = self.cards.get(slot)
         if link is None or not link.inserted:
-            card = EmvCard.test_card(self.ca, contactless)
+            if profile is None:
+                card = EmvCard.test_card(self.ca, contactless)
+            else:
+                path = str(upy.ROOT / "data" / "cards" / (profile + ".json"))
+                card = EmvCard.load(path, self.ca, contactless=contactless)
             link = CardLink(card, self.reader_port + (1 if contactless else 0)).insert()
             self.cards[slot] = link
         return link
 
-    def insert_card(self):
-        return self._card("chip", False)
+    def insert_card(self, profile=None):
+        """A chip card in the slot: the everyday test card, or ``profile`` of data/cards/."""
+        return self._card("chip", False, profile)
 
     def tap_card(self):
         return self._card("contactless", True)
