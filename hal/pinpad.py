@@ -9,9 +9,14 @@ the PIN: it asks for a verification and gets events and an outcome.
 Offline plaintext PIN (EMV methods 01 and 03): the PIN pad builds the card's PIN block (ISO
 9564 format 2: ``2N``, the digits, ``F`` padding, 8 bytes), sends VERIFY to the card itself
 and, while the card answers ``63Cx`` with tries left, asks again; ``63C0``/``6983`` is a
-blocked PIN. Online PIN (method 02): the PIN pad builds the ISO 9564 format 0 block (the
-PIN field ``0N`` + digits + ``F`` padding XOR ``0000`` + the PAN's 12 rightmost digits
-without the check digit) and enciphers it at once under its PIN encryption key (two- or
+blocked PIN. Enciphered offline PIN (methods 04 and 05, Book 2 §7): GET CHALLENGE, then the
+block ``7F`` + the PIN block + the card's 8-byte challenge + random padding to the key's
+length, enciphered with the card's public key (``key``: ODA recovered it; ``pow``), in a
+VERIFY with P2 ``88``; the answers mean the same.
+
+Online PIN (method 02): the PIN pad builds the ISO 9564 format 0 block (the PIN field ``0N``
++ digits + ``F`` padding XOR ``0000`` + the PAN's 12 rightmost digits without the check
+digit) and enciphers it at once under its PIN encryption key (two- or
 three-key triple DES, ``core.des``); the acquirer link takes the enciphered block
 (``take_block()``) for DE 52. A PIN pad without a key cannot take an online PIN
 (``FAILED``). An empty entry is a bypass, a cancel or no entry within ``timeout_s`` too.
@@ -21,6 +26,8 @@ A driver gives ``_entry()``: the typed digits as a ``bytearray`` of ASCII digits
 The key comes from a file (``load_pin_key``): ``{"zpk": hex, "test": true}``; this firmware
 takes test keys only, as with the CA keys.
 """
+
+import os
 
 from core.des import tdes_encrypt
 from core.errors import ConfigError, DeviceError
@@ -33,6 +40,7 @@ BYPASSED = "bypassed"
 FAILED = "pinpad failed"
 
 OFFLINE_PLAIN = (0x01, 0x03)
+OFFLINE_ENCIPHERED = (0x04, 0x05)
 ONLINE = 0x02
 MAX_ENTRIES = 3  # entries per verification, whatever the card's counter says
 
@@ -56,6 +64,16 @@ def pin_block(digits):
         at = 1 + i // 2
         block[at] = (block[at] & 0x0F) | (d << 4) if i % 2 == 0 else (block[at] & 0xF0) | d
     return block
+
+
+def encipher_for_card(key, block, challenge):
+    """``7F`` + PIN block + the card's challenge + random padding, enciphered with the card's
+    public key (``key.n``, ``key.e``, ``key.modulus``): VERIFY's data for P2 ``88``."""
+    size = len(key.modulus)
+    plain = bytearray(b"\x7f") + block + challenge + os.urandom(size - 17)
+    value = int.from_bytes(bytes(plain), "big")
+    wipe(plain)
+    return pow(value, key.e, key.n).to_bytes(size, "big")
 
 
 def pin_block_iso0(digits, pan):
@@ -103,13 +121,16 @@ class PinPad:
         if self.on_event is not None:
             await self.on_event(kind, value)
 
-    async def verify(self, method, reader, pan=""):
+    async def verify(self, method, reader, pan="", key=None):
         if method == ONLINE:
             return await self._online(pan)
-        if method not in OFFLINE_PLAIN:
-            return FAILED  # enciphered offline PIN: not offered (9F33)
+        if method in OFFLINE_ENCIPHERED:
+            if key is None:
+                return FAILED
+        elif method not in OFFLINE_PLAIN:
+            return FAILED
         for _ in range(MAX_ENTRIES):
-            outcome = await self._offline_once(reader)
+            outcome = await self._offline_once(reader, key if method in OFFLINE_ENCIPHERED else None)
             if outcome != WRONG:
                 return outcome
         return WRONG
@@ -139,6 +160,15 @@ class PinPad:
         index = entry[0] - 0x31
         return index if index < len(labels) else None
 
+    async def _verify_enciphered(self, reader, key, block):
+        """GET CHALLENGE, then the VERIFY (P2 88) with the enciphered block; None if the card
+        gives no challenge."""
+        rapdu = await reader.transmit(b"\x00\x84\x00\x00\x00")
+        if bytes(rapdu[-2:]) != b"\x90\x00" or len(rapdu) != 10:
+            return None
+        data = encipher_for_card(key, block, bytes(rapdu[:8]))
+        return bytearray(b"\x00\x20\x00\x88") + bytes((len(data),)) + data
+
     def take_block(self):
         """The enciphered PIN block of the last online PIN (for DE 52), once; else None."""
         block, self._enciphered = self._enciphered, None
@@ -161,8 +191,8 @@ class PinPad:
         wipe(clear)
         return OK
 
-    async def _offline_once(self, reader):
-        digits = await self._take(0x01)
+    async def _offline_once(self, reader, key=None):
+        digits = await self._take(0x04 if key is not None else 0x01)
         if isinstance(digits, str):
             return digits
         try:
@@ -171,8 +201,17 @@ class PinPad:
             wipe(digits)
             return WRONG
         wipe(digits)
-        apdu = bytearray(b"\x00\x20\x00\x80\x08") + block
+        if key is None:
+            apdu = bytearray(b"\x00\x20\x00\x80\x08") + block
+        else:
+            try:
+                apdu = await self._verify_enciphered(reader, key, block)
+            except DeviceError:
+                wipe(block)
+                return FAILED
         wipe(block)
+        if apdu is None:
+            return FAILED
         try:
             rapdu = await reader.transmit(apdu)
         finally:

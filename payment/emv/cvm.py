@@ -75,11 +75,13 @@ _CAP = {
 
 class Verify:
     """The step asks: perform ``method`` (a PIN method or signature) and say how it went.
-    ``pan``: the card number, which an online PIN's block (ISO 9564 format 0) is made with."""
+    ``pan``: the card number, which an online PIN's block (ISO 9564 format 0) is made with;
+    ``key``: for an enciphered offline PIN, the ICC public key ODA recovered."""
 
-    def __init__(self, method, pan=""):
+    def __init__(self, method, pan="", key=None):
         self.method = method
         self.pan = pan
+        self.key = key  # the card's public key an offline PIN is enciphered with (or None)
 
 
 def pan_digits(card):
@@ -158,8 +160,9 @@ def applies(condition, method, x, y, txn, caps, same_currency):
     return None
 
 
-def verify(card, aip, txn, caps, tvr, tsi):
-    """The step. ``card`` {tag: value}; ``aip`` the 2-byte AIP; ``caps`` the 3-byte ``9F33``."""
+def verify(card, aip, txn, caps, tvr, tsi, icc_key=None):
+    """The step. ``card`` {tag: value}; ``aip`` the 2-byte AIP; ``caps`` the 3-byte ``9F33``;
+    ``icc_key`` the card's public key if ODA recovered it (an enciphered PIN needs it)."""
     if not aip[0] & 0x10:  # the card does not support cardholder verification
         return CvmResult(0x3F, 0x00, UNKNOWN)
     cvm_list = card.get(0x8E)
@@ -175,7 +178,7 @@ def verify(card, aip, txn, caps, tvr, tsi):
         if not applies(condition, method, x, y, txn, caps, same_currency):
             continue
         last = (code, condition)
-        outcome = yield from perform(method, caps, tvr, pan_digits(card))
+        outcome = yield from perform(method, caps, tvr, pan_digits(card), icc_key)
         if outcome is not None:
             return CvmResult(code, condition, outcome, method in (SIGNATURE, 0x03, 0x05))
         if not code & 0x40:  # "apply the next rule if this one fails" not set
@@ -186,8 +189,9 @@ def verify(card, aip, txn, caps, tvr, tsi):
     return CvmResult(last[0], last[1], FAILED)
 
 
-def perform(method, caps, tvr, pan=""):
-    """A step: the CVM Results' result byte if ``method`` succeeded, None if it failed."""
+def perform(method, caps, tvr, pan="", key=None):
+    """A step: the CVM Results' result byte if ``method`` succeeded, None if it failed. An
+    enciphered offline PIN without the card's key fails (Book 3 §10.5.1)."""
     can = supported(method, caps)
     if can is None:
         tvr.set(bits.UNRECOGNISED_CVM)
@@ -202,7 +206,9 @@ def perform(method, caps, tvr, pan=""):
         return None
     if method == SIGNATURE:
         return UNKNOWN  # the merchant compares it on the slip
-    outcome = yield Verify(method, pan)
+    if method in (OFFLINE_ENCIPHERED_PIN, OFFLINE_ENCIPHERED_PIN_SIGNATURE) and key is None:
+        return None
+    outcome = yield Verify(method, pan, key)
     if outcome == PIN_OK:
         if method == ONLINE_PIN:
             tvr.set(bits.ONLINE_PIN_ENTERED)

@@ -193,14 +193,14 @@ def _read(chosen, values):
 
 
 def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
-    """CDA if card and terminal can, else DDA, else SDA, else "ODA not performed". For CDA
-    the ICC key is returned (the signature comes with GENERATE AC); else None."""
+    """CDA if card and terminal can, else DDA, else SDA, else "ODA not performed". Returns
+    (the ICC public key once recovered, or None; whether CDA goes on at GENERATE AC)."""
     cda = aip[0] & 0x01 and caps[2] & 0x08 and 0x9F26 not in card  # not when it decided at GPO
     dda = aip[0] & 0x20 and caps[2] & 0x40
     sda = aip[0] & 0x40 and caps[2] & 0x80
     if not (cda or dda or sda):
         tvr.set(bits.ODA_NOT_PERFORMED)
-        return None
+        return None, False
     tsi.set(bits.ODA_PERFORMED)
     failed = bits.CDA_FAILED if cda else bits.DDA_FAILED if dda else bits.SDA_FAILED
     if not (cda or dda):
@@ -209,7 +209,7 @@ def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
     ca = ca_keys.get((bytes(rid), index[0] if index else -1))
     if ca is None:
         tvr.set(failed)
-        return None
+        return None, False
     today = date_of(txn.date, 0x9A)
     try:
         static = oda.static_data(signed, card)
@@ -217,10 +217,10 @@ def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
         issuer = oda.issuer_key(ca, card, digits, today)
         if not (cda or dda):
             card[0x9F45] = oda.check_sda(issuer, card, static)
-            return None
+            return None, False
         icc = oda.icc_key(issuer, card, static, digits, today)
         if cda:
-            return icc
+            return icc, True
         ddol = dol.build(dol.parse(card.get(0x9F49, DEFAULT_DDOL)), {0x9F37: txn.un})
         answer = yield from command(apdu.internal_authenticate(ddol), "INTERNAL AUTHENTICATE")
         sdad = find(answer, (0x80,))
@@ -229,9 +229,10 @@ def _authenticate(card, aip, caps, signed, ca_keys, txn, tvr, tsi):
         if sdad is None:
             raise oda.OdaFailed("INTERNAL AUTHENTICATE answer without signed dynamic data")
         card[0x9F4C] = oda.check_dda(icc, sdad, ddol)
+        return icc, False
     except (oda.OdaFailed, ProtocolError):
         tvr.set(failed)
-    return None
+    return None, False
 
 
 def _cda(icc, answer, un, signed_before, tvr):
@@ -270,7 +271,10 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
     summary = _summary(chosen, card)
     if 0x5F24 not in card or not (0x5A in card or 0x57 in card):
         return Outcome(END_APPLICATION, "the card lacks its PAN or expiry date", summary)
-    cda_key = yield from _authenticate(card, aip, terminal.capabilities, signed, ca_keys or {}, txn, tvr, tsi)
+    icc_key, use_cda = yield from _authenticate(
+        card, aip, terminal.capabilities, signed, ca_keys or {}, txn, tvr, tsi
+    )
+    cda_key = icc_key if use_cda else None
     check(card, txn, tvr)
     refund = txn.kind == REFUND
     if refund:  # money to the cardholder: no verification (3F0000: none performed), no risk
@@ -278,7 +282,7 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
     elif contactless:
         verified = yield from _contactless_cvm(card, aip, txn, ta, terminal.capabilities, tvr)
     else:
-        verified = yield from cvm.verify(card, aip, txn, terminal.capabilities, tvr, tsi)
+        verified = yield from cvm.verify(card, aip, txn, terminal.capabilities, tvr, tsi, icc_key)
     values[0x9F34] = verified.value
     if refund:
         pass

@@ -5,7 +5,7 @@
 
 A step is a generator that yields an action and is resumed with its answer; its return value
 is the result. ``Transmit(apdu)`` goes to the card reader (the R-APDU comes back);
-``Verify(method)`` to the PIN pad (``await pinpad.verify(method, reader, pan)``: a
+``Verify(method)`` to the PIN pad (``await pinpad.verify(method, reader, pan, key)``: a
 ``cvm.PIN_*`` outcome; without a PIN pad ``PIN_PAD_FAILED``; an online PIN's enciphered block
 is taken from the PIN pad into the next ``GoOnline``); ``Choose(labels)`` to the PIN pad too
 (``await pinpad.choose(labels)``: the cardholder's pick; without one ``NO_CHOICE``);
@@ -28,7 +28,9 @@ async def _answer(action, reader, pinpad, host):
         choose = getattr(pinpad, "choose", None)
         return NO_CHOICE if choose is None else await choose(action.labels)
     if isinstance(action, Verify):
-        return PIN_PAD_FAILED if pinpad is None else await pinpad.verify(action.method, reader, action.pan)
+        if pinpad is None:
+            return PIN_PAD_FAILED
+        return await pinpad.verify(action.method, reader, action.pan, action.key)
     if isinstance(action, GoOnline):
         if host is None:
             return None

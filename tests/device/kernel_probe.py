@@ -36,9 +36,9 @@ class ScriptedPinPad(PinPad):
         self.asked = []
         self.key = load_pin_key("data/emv/pin-key-test.json")  # the acquirer simulator's too
 
-    async def verify(self, method, reader, pan=""):
+    async def verify(self, method, reader, pan="", key=None):
         self.asked.append(method)
-        return await PinPad.verify(self, method, reader, pan)
+        return await PinPad.verify(self, method, reader, pan, key)
 
     async def _entry(self):
         return bytearray(self.pin.encode())

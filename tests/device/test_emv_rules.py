@@ -194,14 +194,13 @@ def test_terminal_action_analysis():
     assert risk.after_no_host(floor, {0x9F0D: H("0000008000")}, tac) == AAC
 
 
-def test_verify_actions_name_the_method():
-    step = cvm.verify(
-        {0x8E: _cvm_list(0, 0, (0x04, 0x00)), 0x9F42: EUR},
-        AIP_CVM,
-        Transaction(1, TODAY),
-        CAPS,
-        bits.Tvr(),
-        bits.Tsi(),
-    )
+def test_verify_actions_name_the_method_and_carry_the_cards_key():
+    key = object()  # the ICC public key ODA recovered
+    card = {0x8E: _cvm_list(0, 0, (0x04, 0x00)), 0x9F42: EUR, 0x5A: H("5413330089010434")}
+    step = cvm.verify(card, AIP_CVM, Transaction(1, TODAY), CAPS, bits.Tvr(), bits.Tsi(), key)
     action = step.send(None)
     assert isinstance(action, Verify) and cvm.NAMES[action.method] == "offline enciphered PIN"
+    assert action.key is key and action.pan == "5413330089010434"
+    # without the card's key an enciphered PIN cannot be made: the rule fails, nobody is asked
+    result, asked, tvr, _ = _verify(_cvm_list(0, 0, (0x04, 0x00)))
+    assert asked == [] and result.value == H("040001") and bits.Tvr(tvr).has(bits.CVM_FAILED)

@@ -5,12 +5,14 @@ keypad over loopback. The PIN never leaves the PIN pad: its buffers are wiped.""
 import asyncio
 import socket
 
+import oda_vectors as v
 from support import TempDir, raises, run
 
 from core.des import des_encrypt, tdes_decrypt, tdes_encrypt
 from core.errors import ConfigError
 from hal import pinpad
 from hal.sim.pinpad import KeypadPinPad
+from payment.emv.oda import PublicKey
 
 H = bytes.fromhex
 
@@ -25,9 +27,18 @@ class Card:
 
     async def transmit(self, apdu):
         self.seen.append(bytes(apdu[:4]))
+        if bytes(apdu[:4]) == H("00840000"):
+            self.challenge = bytes(range(0xA1, 0xA9))
+            return self.challenge + H("9000")
         if self.tries == 0:
             return H("6983")
-        if bytes(apdu[5:]) == self.block:
+        block = bytes(apdu[5:])
+        if apdu[3] == 0x88:  # enciphered with the card's public key: the card deciphers it
+            n, d = int.from_bytes(v.ICC_MODULUS, "big"), int.from_bytes(v.ICC_D, "big")
+            plain = pow(int.from_bytes(block, "big"), d, n).to_bytes(len(v.ICC_MODULUS), "big")
+            ok = plain[0] == 0x7F and plain[9:17] == self.challenge
+            block = plain[1:9] if ok else b""
+        if block == self.block:
             return H("9000")
         self.tries -= 1
         return bytes((0x63, 0xC0 | self.tries))
@@ -152,3 +163,14 @@ def test_the_cardholder_picks_an_application_with_a_digit_key():
     assert pad.events[-1] == ("choose", ["girocard", "Maestro"])
     for entry in (b"3", b"0", b"12", b""):  # out of range, no such key, two keys, none
         assert run(Scripted(entry).choose(["girocard", "Maestro"])) is None
+
+
+def test_an_offline_pin_enciphered_with_the_cards_key():
+    key = PublicKey(v.ICC_MODULUS, v.EXPONENT_9F47)
+    card = Card(pinpad.pin_block(b"1234"))
+    assert run(Scripted(b"1234").verify(0x04, card, "", key)) == pinpad.OK
+    assert card.seen == [H("00840000"), H("00200088")]  # GET CHALLENGE, then VERIFY P2 88
+    card = Card(pinpad.pin_block(b"1234"))
+    assert run(Scripted(b"0000", b"1234").verify(0x04, card, "", key)) == pinpad.OK  # wrong, then right
+    assert card.tries == 2
+    assert run(Scripted(b"1234").verify(0x04, Card(b""), "", None)) == pinpad.FAILED  # no key

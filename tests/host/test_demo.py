@@ -130,7 +130,7 @@ def test_card_payments_every_case_and_an_independent_check_of_each_cryptogram(de
         assert c["pan"].startswith("****") and c["aid"] and c["entry"] in ("chip", "contactless")
         assert len(c["cryptogram"]) == 16 and c["cryptogram_type"] in ("TC", "ARQC", "AAC") and c["tvr"]
     visa = cards["Visa chip, offline PIN"]
-    assert (visa["scheme"], visa["entry"], visa["cvm"][:2]) == ("visa", "chip", "41")  # offline plaintext PIN
+    assert (visa["scheme"], visa["entry"], visa["cvm"][:2]) == ("visa", "chip", "44")  # enciphered
     tap = cards["Mastercard tap under the CVM limit"]
     assert tap["entry"] == "contactless" and tap["cvm"][:2] == "1F"  # no CVM
     giro = cards["girocard tap, online PIN"]

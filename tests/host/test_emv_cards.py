@@ -97,6 +97,8 @@ def test_chip_with_offline_pin_dda_and_an_offline_tc(runtime, ca, tmp_path):
 def test_above_the_cards_offline_limit_the_default_codes_decide_without_a_host(runtime, ca, tmp_path):
     got, card = transact(runtime, ca, "visa-credit", 6000, tmp_path, "pin=4321")
     assert got["result"] == "approved" and got["arc"] == "5933" and got["online"] is False  # "Y3"
+    # its CVM list's first rule: the PIN enciphered with the card's key (GET CHALLENGE, VERIFY 88)
+    assert got["cvm"] == "440302" and got["pins_asked"] == [4]
     assert [e["cid"] for e in card.log] == [0x80, 0x40]  # ARQC, then TC at the second
     de55 = bytes.fromhex(got["de55"])
     first = card.log[0]

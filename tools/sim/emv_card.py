@@ -9,12 +9,12 @@ plays them over the vpcd wire through ``tools.sim.card.CardLink``.
 
 The application answers SELECT (the PSE directory on a contact card, its record in SFI 3 —
 unless the profile says ``"pse": false``; a ``co_badge`` application is its second entry —
-and the PPSE on a contactless one; the AID), GET
-PROCESSING OPTIONS,
-READ RECORD, INTERNAL AUTHENTICATE (DDA), GET CHALLENGE, VERIFY (plaintext PIN, with its try
-counter), GET DATA (ATC, last online ATC, PIN try counter), GENERATE AC (with the CDA signature when
-asked and its AIP offers CDA: format 2 with 9F4B), EXTERNAL AUTHENTICATE and
-an issuer script's PIN UNBLOCK (its MAC checked with pyemv's secure-messaging key from the
+and the PPSE on a contactless one; the AID), GET PROCESSING OPTIONS, READ RECORD, INTERNAL
+AUTHENTICATE (DDA), GET CHALLENGE, VERIFY (plaintext PIN, or enciphered with its ICC key
+after a GET CHALLENGE; with its try counter), GET DATA (ATC, last online ATC, PIN try
+counter), GENERATE AC (with the CDA signature when asked and its AIP offers CDA: format 2
+with 9F4B), EXTERNAL AUTHENTICATE and an issuer script's PIN UNBLOCK (its MAC checked with
+pyemv's secure-messaging key from the
 last ARQC). Its cryptograms are computed by pyemv (``cvn``: Mastercard CVN 16 or Visa CVN
 10, keys derived from the profile's issuer master key), so whoever checks one later — the
 acquirer simulator, a test — recomputes it from the profile, apart from the terminal. Its
@@ -26,6 +26,7 @@ card verification results the cryptogram covers (the simulator's own layout for 
 """
 
 import json
+import os
 import warnings
 
 from tools import upy
@@ -197,10 +198,18 @@ class EmvCard:
         if ins == 0x88:
             return self._internal_authenticate(data)
         if ins == 0x84:
-            self.challenge = bytes(8)
+            self.challenge = os.urandom(8)
             return self.challenge + OK
         if ins == 0x20 and p2 == 0x80:
             return self._verify(data)
+        if ins == 0x20 and p2 == 0x88:  # enciphered with our public key (Book 2 §7)
+            plain = pow(int.from_bytes(data, "big"), self.icc_key.d, self.icc_key.n).to_bytes(
+                self.icc_key.size, "big"
+            )
+            challenge, self.challenge = self.challenge, None
+            if plain[0] != 0x7F or challenge is None or plain[9:17] != challenge:
+                return b"\x69\x84"  # not ours, or not for this challenge
+            return self._verify(plain[1:9])
         if ins == 0xCA:
             return self._get_data((p1 << 8) | p2)
         if ins == 0xAE:
