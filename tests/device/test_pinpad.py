@@ -96,6 +96,12 @@ def _keyed(*entries):
     return pad
 
 
+def test_the_published_pin_block_vectors():
+    # ISO 9564 format 0 (PAYMENTS.md §3.4, checked with psec): PIN 1234, PAN 4111111111111111
+    assert pinpad.pin_block_iso0(bytearray(b"1234"), "4111111111111111") == H("041225EEEEEEEEEE")
+    assert pinpad.pin_block(b"9999") == H("249999FFFFFFFFFF")  # format 2, the card's (pyemv)
+
+
 def test_online_pin_is_enciphered_in_format_0_and_wiped():
     pad = _keyed(b"1234")
     assert run(pad.verify(0x02, Card(b""), PAN)) == pinpad.OK and pad.given[0] == bytearray(4)

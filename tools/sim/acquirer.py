@@ -49,7 +49,7 @@ from iso8583.specs import default as SPEC
 
 from tools import upy
 from tools.sim.card import recv_exact
-from tools.sim.emv_card import CVNS, quiet
+from tools.sim.emv_card import AC_TAGS, CVNS, cryptogram, quiet
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -204,12 +204,9 @@ class AcquirerSim:
         mk = bytes.fromhex(profile["mk_ac"])
         gen = quiet(CVNS[profile["cvn"]], mk, mk, mk, profile["pan"], profile.get("psn", "00"))
         try:
-            values = [
-                bytes(icc[t])
-                for t in ("9F02", "9F03", "9F1A", "95", "5F2A", "9A", "9C", "9F37", "82", "9F36")
-            ]
-            cvr = bytes(icc["9F10"])[3:7]
-            expected = quiet(gen.generate_ac, *values, cvr)
+            values = {t: bytes(icc["%X" % t]) for t in AC_TAGS}
+            aip, atc, cvr = bytes(icc["82"]), bytes(icc["9F36"]), bytes(icc["9F10"])[3:7]
+            expected = cryptogram(gen, values, aip, atc, cvr)
         except KeyError:
             return "05", None
         if expected != bytes(icc.get("9F26", b"")):

@@ -69,6 +69,17 @@ def quiet(fn, *args):
         return fn(*args)
 
 
+# The terminal data a cryptogram covers, in pyemv's order (then AIP, ATC, CVR).
+AC_TAGS = (0x9F02, 0x9F03, 0x9F1A, 0x95, 0x5F2A, 0x9A, 0x9C, 0x9F37)
+
+
+def cryptogram(generator, values, aip, atc, cvr):
+    """pyemv's application cryptogram (``generator``: a CVNS class made with the keys) over
+    ``values`` (by tag: ``AC_TAGS``), the AIP, the ATC and the card verification results: what
+    the card computes and the acquirer checks."""
+    return quiet(generator.generate_ac, *[values[t] for t in AC_TAGS], aip, atc, cvr)
+
+
 class EmvCard:
     def __init__(self, profile, ca):
         p = self.profile = profile
@@ -178,11 +189,7 @@ class EmvCard:
         if ins == 0xB2 and self.selected == PSE and p2 >> 3 == PSE_SFI:  # the payment directory
             if p1 != 1:
                 return b"\x6a\x83"
-            entries = [
-                tlv(0x4F, a) + tlv(0x50, lbl) + tlv(0x87, bytes((i + 1,)))
-                for i, (a, lbl) in enumerate(self.apps)
-            ]
-            return tlv(0x70, b"".join(tlv(0x61, e) for e in entries)) + OK
+            return self._directory() + OK
         if self.selected != self.aid and ins != 0x84:
             return b"\x69\x85"
         if ins == 0xA8:
@@ -203,9 +210,8 @@ class EmvCard:
         if ins == 0x20 and p2 == 0x80:
             return self._verify(data)
         if ins == 0x20 and p2 == 0x88:  # enciphered with our public key (Book 2 §7)
-            plain = pow(int.from_bytes(data, "big"), self.icc_key.d, self.icc_key.n).to_bytes(
-                self.icc_key.size, "big"
-            )
+            key = self.icc_key
+            plain = pow(int.from_bytes(data, "big"), key.d, key.n).to_bytes(key.size, "big")
             challenge, self.challenge = self.challenge, None
             if plain[0] != 0x7F or challenge is None or plain[9:17] != challenge:
                 return b"\x69\x84"  # not ours, or not for this challenge
@@ -286,11 +292,7 @@ class EmvCard:
             if asked == 0x40 and amount > self.offline_limit:
                 kind = 0x80  # above its offline limit the card wants the issuer
         cvr = bytes((0x03, kind | 0x20, 0x00, 0x00))
-        ac = quiet(
-            self.cvn.generate_ac,
-            values[0x9F02], values[0x9F03], values[0x9F1A], values[0x95], values[0x5F2A],
-            values[0x9A], values[0x9C], values[0x9F37], self.aip, self.atc.to_bytes(2, "big"), cvr,
-        )  # fmt: skip
+        ac = cryptogram(self.cvn, values, self.aip, self.atc.to_bytes(2, "big"), cvr)
         iad = b"\x06\x01\x0a" + cvr
         self.log.append({"p1": p1, "cid": kind, "atc": self.atc, "ac": ac, "cvr": cvr, "values": values})
         if kind == 0x80:
