@@ -14,13 +14,16 @@ A scene is a list of widgets, each a tuple (``ui/`` builds them; this module kno
   drawn ``scale`` times as large; a character the font lacks is ``?``), transparent behind;
 - ``("rect", x, y, w, h, color, filled)``;
 - ``("button", x, y, w, h, label, fg, bg, scale)``: a filled box, a frame in ``fg``, the
-  label centred.
+  label centred;
+- ``("qr", x, y, text, scale, dark, light)``: the QR code of ``text`` (UTF-8, level M,
+  ``core.qr``), ``scale`` pixels a module, with its quiet zone of four modules in ``light``.
 
 Colours are the framebuffer's: RGB565 values (``rgb(r, g, b)``), or 0/1 on a mono panel.
 Anything else in a scene is a ``ValueError`` naming it: a scene is data another layer made.
 """
 
 import framebuf
+from core import qr
 from hal import font
 
 
@@ -84,6 +87,17 @@ class Panel:
         tx = x + (w - text_width(label, scale)) // 2
         self.text(tx, y + (h - font.HEIGHT * scale) // 2, label, fg, scale)
 
+    def qr_code(self, x, y, text, scale, dark, light):
+        code = qr.encode(text.encode(), "M")
+        side = (code.size + 8) * scale
+        self.fb.fill_rect(x, y, side, side, light)
+        left, top = x + 4 * scale, y + 4 * scale
+        for row in range(code.size):
+            for col in range(code.size):
+                if code.dark(col, row):
+                    self.fb.fill_rect(left + col * scale, top + row * scale, scale, scale, dark)
+        return side
+
     def render(self, scene):
         for widget in scene:
             kind = widget[0] if isinstance(widget, tuple) and widget else None
@@ -95,5 +109,7 @@ class Panel:
                 self.fb.rect(widget[1], widget[2], widget[3], widget[4], widget[5], widget[6])
             elif kind == "button" and len(widget) == 9:
                 self.button(*widget[1:])
+            elif kind == "qr" and len(widget) == 7:
+                self.qr_code(*widget[1:])
             else:
                 raise ValueError("not a widget this panel draws: %r" % (widget,))
