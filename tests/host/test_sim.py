@@ -422,6 +422,8 @@ def test_operator_ui_commands_and_a_camera_scan(sim, tmp_path):
     assert ui.do("power")  # the open sale is lost with the power: the screen says which and why
     screen = "\n".join(shown[-8:])
     assert "the terminal is back" in screen and "abgebrochen" in screen, screen
+    assert ui.do("return 1006") and ui.do("tap visa-credit")  # money back to another card
+    assert any("VISA" in s and "Gutschrift erfolgt" in s for s in shown[-12:]), shown[-12:]
     assert not ui.do("quit")
 
 

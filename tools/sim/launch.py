@@ -303,8 +303,9 @@ class Simulator:
         """A chip card in the slot: the everyday test card, or ``profile`` of data/cards/."""
         return self._card("chip", False, profile)
 
-    def tap_card(self):
-        return self._card("contactless", True)
+    def tap_card(self, profile=None):
+        """A card in the contactless field: the everyday test card, or ``profile``."""
+        return self._card("contactless", True, profile)
 
     def remove_cards(self):
         for link in self.cards.values():

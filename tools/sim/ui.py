@@ -6,6 +6,8 @@ one command per line.
     scan FILE      "hold" an image in front of the camera: decoded with zxing-cpp, sent by the scanner
     void 2         cancel line 2             abort      cancel the receipt
     cash [12,50]   pay cash (amount given)   card / tap pay by chip card / contactless
+    card visa-credit, tap girocard ...       another virtual card (data/cards/: its profile name)
+    return 1006    goods brought back (then cash or card pays the money back)
     pin 1234       the customer types a PIN on the keypad, ahead of card/tap (pin: none, pin C: cancel)
     drawer         open the drawer           close      push the drawer shut
     pull / insert  the TSE card out / back in
@@ -100,11 +102,14 @@ class OperatorUi:
                     "keypad: %s typed ahead (SIMULATION: never a real PIN)"
                     % ("*" * len(rest[0]) if rest else "no PIN")
                 )
+            elif cmd == "return" and rest:
+                reply = sim.operator(op="return", code=rest[0])
             elif cmd in ("card", "tap"):
+                profile = rest[0] if rest else None
                 if cmd == "tap":
-                    sim.tap_card()
+                    sim.tap_card(profile)
                 else:
-                    sim.insert_card()
+                    sim.insert_card(profile)
                 sim.wait_card()
                 reply = sim.operator(op="card")
                 sim.remove_cards()
