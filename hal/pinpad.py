@@ -201,15 +201,15 @@ class PinPad:
             wipe(digits)
             return WRONG
         wipe(digits)
-        if key is None:
-            apdu = bytearray(b"\x00\x20\x00\x80\x08") + block
-        else:
-            try:
+        try:
+            if key is None:
+                apdu = bytearray(b"\x00\x20\x00\x80\x08") + block
+            else:
                 apdu = await self._verify_enciphered(reader, key, block)
-            except DeviceError:
-                wipe(block)
-                return FAILED
-        wipe(block)
+        except DeviceError:
+            return FAILED  # the card gave no challenge
+        finally:
+            wipe(block)
         if apdu is None:
             return FAILED
         try:

@@ -285,7 +285,7 @@ def transaction(terminal, txn, contactless=False, ca_keys=None):
         verified = yield from cvm.verify(card, aip, txn, terminal.capabilities, tvr, tsi, icc_key)
     values[0x9F34] = verified.value
     if refund:
-        pass
+        pass  # no risk to manage: the money goes to the cardholder
     elif not contactless:
         yield from risk.manage(card, aip, txn, ta.limits, tvr, tsi, txn.rand)
     elif txn.amount > ta.contactless_floor:  # the reader's floor limit (Book C-2)

@@ -141,14 +141,21 @@ def check_sda(issuer, card, static):
     return rec[3:5]
 
 
+def _signed_dynamic(icc, sdad, terminal_data, what):
+    """The recovered block of signed dynamic application data (format 05, SHA-1), its hash
+    over the block and ``terminal_data`` checked: DDA's and CDA's common part."""
+    rec = icc.recover(sdad, what)
+    if rec[1] != 0x05 or rec[2] != 0x01:
+        raise OdaFailed("%s: format %02X, hash %02X" % (what, rec[1], rec[2]))
+    _hash_ok(rec, terminal_data, what)
+    return rec
+
+
 def check_dda(icc, sdad, ddol_data):
     """DDA: the signed dynamic application data from INTERNAL AUTHENTICATE; returns the ICC
     dynamic number."""
     what = "signed dynamic data"
-    rec = icc.recover(sdad, what)
-    if rec[1] != 0x05 or rec[2] != 0x01:
-        raise OdaFailed("%s: format %02X, hash %02X" % (what, rec[1], rec[2]))
-    _hash_ok(rec, ddol_data, what)
+    rec = _signed_dynamic(icc, sdad, ddol_data, what)
     dynamic_len = rec[3]
     if dynamic_len < 1 or 4 + dynamic_len > len(rec) - 21 or rec[4] + 1 > dynamic_len:
         raise OdaFailed("%s: ICC dynamic data of %d bytes" % (what, dynamic_len))
@@ -161,10 +168,7 @@ def check_cda(icc, sdad, un, cid, transaction_data):
     answer's 9F27, ``transaction_data`` the PDOL values, the CDOL values (CDOL1, and CDOL2 at
     the second) and the answer's data objects but 9F4B. Returns (ICC dynamic number, AC)."""
     what = "CDA signature"
-    rec = icc.recover(sdad, what)
-    if rec[1] != 0x05 or rec[2] != 0x01:
-        raise OdaFailed("%s: format %02X, hash %02X" % (what, rec[1], rec[2]))
-    _hash_ok(rec, un, what)
+    rec = _signed_dynamic(icc, sdad, un, what)
     size = rec[3]
     dynamic = rec[4 : 4 + size]
     n = dynamic[0] if dynamic else 0
