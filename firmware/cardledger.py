@@ -26,6 +26,7 @@ reversal. That is the decision for a power cut between the approval and the sale
 the money goes back; once the receipt is in the journal, the sale stands.
 """
 
+from firmware.journal import receipts
 from payment.acquirer import Ledger
 
 _REQUESTS = ("0100", "0200")
@@ -60,19 +61,16 @@ class CardLedger(Ledger):
         return last, [r for r in requests if r[1][11] not in done]
 
 
-def _cards(rec, bon_typ=None):
+def _cards(rec):
     """The card payments of a journal record that holds a whole receipt (``pending``, or a
-    ``beleg`` written without one), optionally only of receipts of ``bon_typ``."""
+    ``beleg`` written without one): at boot a pending receipt counts, since ``Till.recover``
+    completes it."""
     kind, data = rec["type"], rec["data"]
     if kind == "pending":
-        bon = data["bon"]
-    elif kind == "beleg" and "pending" not in data:
-        bon = data
-    else:
-        return ()
-    if bon_typ is not None and bon.get("bon_typ") != bon_typ:
-        return ()
-    return bon.get("cards", ())
+        return data["bon"].get("cards", ())
+    if kind == "beleg" and "pending" not in data:
+        return data.get("cards", ())
+    return ()
 
 
 def _empty():
@@ -85,24 +83,30 @@ def _add(row, amount):
 
 
 def batch(records):
-    """The card payments of the receipts (``Beleg``) since the last ``card_close``:
+    """The card payments of the receipts (``Beleg``, whole as ``journal.receipts`` gives them,
+    as the X and Z reports count them) since the last ``card_close``:
     ``{"schemes": {scheme: [n, cents]}, "debits": [n, cents], "credits": [n, cents],
     "offline": [n, cents]}``. ``debits`` (payments) and ``credits`` (refunds, negative amounts
     in the receipt, counted positive) are what went online and so what the host booked;
     ``offline`` the approvals the card gave itself (TC), which no host has seen. The schemes'
     sum is the receipts' card total, as the X and Z reports show it."""
-    out = _empty()
-    for rec in records:
+    totals = _empty()
+
+    def closing(rec):  # journal.receipts shows it every other record: a closing starts anew
+        nonlocal totals
         if rec["type"] == "card_close":
-            out = _empty()
+            totals = _empty()
+
+    for bon in receipts(records, closing):
+        if bon["bon_typ"] != "Beleg":
             continue
-        for card in _cards(rec, "Beleg"):
+        for card in bon.get("cards", ()):
             amount = card["amount"]
-            _add(out["schemes"].setdefault(card.get("scheme", ""), [0, 0]), amount)
+            _add(totals["schemes"].setdefault(card.get("scheme", ""), [0, 0]), amount)
             if "trace" not in card:
-                _add(out["offline"], amount)
+                _add(totals["offline"], amount)
             elif amount < 0:
-                _add(out["credits"], -amount)
+                _add(totals["credits"], -amount)
             else:
-                _add(out["debits"], amount)
-    return out
+                _add(totals["debits"], amount)
+    return totals

@@ -194,7 +194,7 @@ def slip(record, card, copy, master, width=42, simulation=True):
     if card.get("auth_code"):
         pair("Genehmigungs-Nr.", card["auth_code"])
     else:
-        pair("Genehmigung", "offline (%s)" % _arc_text(card))
+        pair("Genehmigung", "offline (%s)" % response_code(card))
     cvm = _cvm_text(card)
     if copy == MERCHANT or cvm != "KEIN CVM":
         pair("Verifikation", cvm)
@@ -211,7 +211,8 @@ def slip(record, card, copy, master, width=42, simulation=True):
     return doc
 
 
-def _arc_text(card):
+def response_code(card):
+    """The card record's authorisation response code as text ("00", "Y1"; journaled as hex)."""
     arc = card.get("arc", "")
     try:
         return bytes(int(arc[i : i + 2], 16) for i in range(0, len(arc), 2)).decode()

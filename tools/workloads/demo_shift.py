@@ -43,7 +43,7 @@ from firmware.exports.elster import aufzeichnung_146a
 from firmware.exports.tse_export import TseExports
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
-from firmware.receipts import CUSTOMER, MERCHANT, receipt, slip, to_escpos, to_text
+from firmware.receipts import CUSTOMER, MERCHANT, receipt, response_code, slip, to_escpos, to_text
 from firmware.register.bon import TRAINING
 from firmware.register.master import load_master
 from firmware.reports import report, totals
@@ -190,11 +190,6 @@ async def _present(reader):
     return False
 
 
-def _response_code(card):
-    arc = card.get("arc", "")
-    return "".join(chr(int(arc[i : i + 2], 16)) for i in range(0, len(arc), 2))
-
-
 async def card_sales(term, till):
     """The ``CARD_PAYMENTS``; returns the summary row of each."""
     rows = []
@@ -214,7 +209,7 @@ async def card_sales(term, till):
         card = term.card or {}
         row = {"what": what, "profile": profile, "bon_nr": record["bon_nr"] if record else None}
         row.update((k, card[k]) for k in CARD_FIELDS if k in card)
-        row["response_code"] = _response_code(card)
+        row["response_code"] = response_code(card)
         if record is None:  # declined: the customer pays cash
             row["paid_instead"] = "Bar"
             till.pay("Bar", till.due)
