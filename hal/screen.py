@@ -6,6 +6,7 @@ name (``framebuf.py`` at the top of the tree) draws the same bytes.
     panel.render([("fill", WHITE), ("text", 10, 10, "Summe 12,50 €", BLACK, 2)])
     panel.buf                            # what goes to the panel (or the browser)
     text_width("Rückgeld", 2)            # pixels: layout without drawing
+    fit("Kaffee Crema 250 g", 96)        # cut to 96 pixels, ending in "…"
 
 A scene is a list of widgets, each a tuple (``ui/`` builds them; this module knows no screen):
 
@@ -37,6 +38,12 @@ BLACK, WHITE = rgb(0, 0, 0), rgb(255, 255, 255)
 
 def text_width(text, scale=1):
     return len(text) * font.WIDTH * scale
+
+
+def fit(text, width, scale=1):
+    """``text`` cut to what fits in ``width`` pixels (the last character an ellipsis)."""
+    room = max(1, width // (font.WIDTH * scale))
+    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 class Panel:

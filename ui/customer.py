@@ -14,12 +14,12 @@ digits there are, never which.
 """
 
 from core.money import format_cents
-from hal.screen import BLACK, WHITE, rgb, text_width
+from hal import font
+from hal.screen import BLACK, WHITE, fit, rgb, text_width
 
 GREY = rgb(96, 96, 96)
 BLUE = rgb(0, 70, 140)
 RED = rgb(190, 0, 0)
-GLYPH_W, GLYPH_H = 8, 16  # hal/font.py's cell
 BANNER = "SIMULATION - keine echte PIN"
 PAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK")
 
@@ -32,26 +32,20 @@ def _centred(width, y, text, color, scale):
     return ("text", max(0, (width - text_width(text, scale)) // 2), y, text, color, scale)
 
 
-def _fit(text, width, scale=1):
-    """``text`` cut to what fits in ``width`` pixels (the last character an ellipsis)."""
-    room = width // (GLYPH_W * scale)
-    return text if len(text) <= room else text[: max(0, room - 1)] + "…"
-
-
 def _row(width, y, left, right, scale=1, color=BLACK):
     """A line: ``left`` from the left margin, ``right`` right-aligned, on one baseline."""
     margin = 8
     rx = width - margin - text_width(right, scale)
-    left = _fit(left, rx - margin - GLYPH_W * scale, scale)
+    left = fit(left, rx - margin - font.WIDTH * scale, scale)
     return [("text", margin, y, left, color, scale), ("text", rx, y, right, color, scale)]
 
 
 def _two(size, top, bottom, top_style=(BLACK, 2), bottom_style=(BLUE, 2)):
     """Two centred lines on a white panel (``bottom`` may be empty)."""
     w, h = size
-    scene = [("fill", WHITE), _centred(w, h // 2 - 40, _fit(top, w, top_style[1]), *top_style)]
+    scene = [("fill", WHITE), _centred(w, h // 2 - 40, fit(top, w, top_style[1]), *top_style)]
     if bottom:
-        scene.append(_centred(w, h // 2 + 8, _fit(bottom, w, bottom_style[1]), *bottom_style))
+        scene.append(_centred(w, h // 2 + 8, fit(bottom, w, bottom_style[1]), *bottom_style))
     return scene
 
 
@@ -64,12 +58,12 @@ def sale(size, lines, total):
     and the total, large, at the bottom."""
     w, h = size
     scene = [("fill", WHITE)]
-    bottom = h - 2 * GLYPH_H - 16
-    room = max(0, (bottom - 8) // (GLYPH_H + 4))
+    bottom = h - 2 * font.HEIGHT - 16
+    room = max(0, (bottom - 8) // (font.HEIGHT + 4))
     y = 8
     for text, cents in lines[-room:] if room else []:
         scene += _row(w, y, text, money(cents))
-        y += GLYPH_H + 4
+        y += font.HEIGHT + 4
     scene.append(("rect", 0, bottom - 6, w, 2, GREY, True))
     scene += _row(w, bottom, "Summe", money(total), 2)
     return scene

@@ -14,46 +14,42 @@ group with more. Money is ``1.234,56 €``; every label is cut to its key.
 """
 
 from core.money import format_cents
-from hal.screen import BLACK, WHITE, rgb
+from hal import font
+from hal.screen import BLACK, WHITE, fit, rgb, text_width
+from ui.customer import money
 
 GREY = rgb(220, 220, 220)
 DARK = rgb(60, 60, 60)
 BLUE = rgb(0, 70, 140)
 GREEN = rgb(0, 120, 60)
 RED = rgb(190, 0, 0)
-GLYPH_W, GLYPH_H = 8, 16
 COLUMNS, ROWS = 2, 5
 GROUP_W = 136  # the column of group keys
 FUNCTIONS = (("Bar", ("cash",), GREEN), ("Karte", ("card",), BLUE), ("Zwischensumme", ("subtotal",), DARK))
 FUNCTIONS += (("Storno Zeile", ("void",), RED), ("Abbruch", ("abort",), RED))
 
 
-def _fit(text, width):
-    room = max(1, width // GLYPH_W)
-    return text if len(text) <= room else text[: room - 1] + "…"
-
-
 def _key(scene, areas, x, y, w, h, label, intent, fg=BLACK, bg=GREY):
-    scene.append(("button", x, y, w, h, _fit(label, w - 8), fg, bg, 1))
+    scene.append(("button", x, y, w, h, fit(label, w - 8), fg, bg, 1))
     areas.append((x, y, w, h, intent))
 
 
 def _receipt(scene, left, width, height, lines, total):
     """The receipt's lines (the latest that fit) and the total, in the left column."""
-    bottom = height - 2 * GLYPH_H - 12
-    room = (bottom - 8) // (GLYPH_H + 2)
+    bottom = height - 2 * font.HEIGHT - 12
+    room = (bottom - 8) // (font.HEIGHT + 2)
     y = 8
     for text, qty, cents, voided in lines[-room:]:
         amount = format_cents(cents)
         name = ("STORNO " if voided else "") + (qty + " " if qty != "1" else "") + text
-        rx = left + width - 8 - len(amount) * GLYPH_W
-        scene.append(("text", left + 8, y, _fit(name, rx - left - 16), RED if voided else BLACK, 1))
+        rx = left + width - 8 - text_width(amount)
+        scene.append(("text", left + 8, y, fit(name, rx - left - 16), RED if voided else BLACK, 1))
         scene.append(("text", rx, y, amount, RED if voided else BLACK, 1))
-        y += GLYPH_H + 2
+        y += font.HEIGHT + 2
     scene.append(("rect", left, bottom - 6, width, 2, DARK, True))
-    money = format_cents(total) + " €"
+    total_text = money(total)
     scene.append(("text", left + 8, bottom, "Summe", BLACK, 2))
-    scene.append(("text", left + width - 8 - len(money) * 2 * GLYPH_W, bottom, money, BLACK, 2))
+    scene.append(("text", left + width - 8 - text_width(total_text, 2), bottom, total_text, BLACK, 2))
 
 
 def sale(size, groups, articles, group, page, lines, total):
@@ -82,7 +78,7 @@ def sale(size, groups, articles, group, page, lines, total):
         x, y = left + col * kw, top + row * kh
         _key(scene, areas, x, y, kw - 6, kh - 6, name, ("plu", plu))
         price = format_cents(cents) if cents is not None else "Preis?"  # open price: asked at the key
-        scene.append(("text", x + kw - 12 - len(price) * GLYPH_W, y + kh - 6 - GLYPH_H - 4, price, DARK, 1))
+        scene.append(("text", x + kw - 12 - text_width(price), y + kh - 6 - font.HEIGHT - 4, price, DARK, 1))
     nav_y = top + ROWS * kh
     if page > 0:
         _key(scene, areas, left, nav_y, kw - 6, 34, "Zurück", ("page", page - 1))
