@@ -134,6 +134,17 @@ def _journal_belege(sim):
     return [d["bon"] for d in _journal_records(sim, "pending")]
 
 
+def _tap_and_pay(sim, code="1006"):
+    """One article, paid by the everyday test card tapped: the operator link's reply."""
+    sim.operator(op="plu", code=code)
+    sim.tap_card()
+    assert sim.wait_card()
+    r = sim.operator(op="card")
+    sim.remove_cards()
+    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    return r
+
+
 def _traced(text, trace):
     """Whether a printed slip is the one of this trace number."""
     return any(ln.startswith("Trace-Nr.") and ln.split()[-1] == trace for ln in text.splitlines())
@@ -141,12 +152,7 @@ def _traced(text, trace):
 
 def test_card_payment_runs_the_kernel_and_never_shows_the_full_pan(sim):
     before = len(sim.emupos.receipts())
-    sim.operator(op="plu", code="1006")
-    sim.tap_card()
-    assert sim.wait_card()
-    r = sim.operator(op="card")
-    sim.remove_cards()
-    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    r = _tap_and_pay(sim)
     assert "Karte MASTERCARD ************0434: Zahlung erfolgt" in r["state"]["messages"]
     beleg = _journal_belege(sim)[-1]
     assert beleg["payments"] == [{"typ": "Kreditkarte", "name": "Mastercard", "amount": beleg["total"]}]
@@ -483,12 +489,7 @@ def test_power_cut_before_the_card_sale_is_recorded_reverses_the_payment(sim, wh
 
 
 def test_a_power_cut_after_the_card_sale_is_recorded_reverses_nothing(sim):
-    sim.operator(op="plu", code="1006")
-    sim.tap_card()
-    assert sim.wait_card()
-    r = sim.operator(op="card")
-    sim.remove_cards()
-    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    _tap_and_pay(sim)
     trace = _journal_belege(sim)[-1]["cards"][0]["trace"]
     seen = len(sim.acquirer.messages())
     sim.power_cut()
@@ -499,12 +500,7 @@ def test_a_power_cut_after_the_card_sale_is_recorded_reverses_nothing(sim):
 
 
 def test_payment_close_counts_what_the_z_counts_and_the_host_agrees(sim):
-    sim.operator(op="plu", code="1006")
-    sim.tap_card()
-    assert sim.wait_card()
-    r = sim.operator(op="card")
-    sim.remove_cards()
-    assert r["ok"] and r["state"]["bon"] is None, r["state"]["messages"]
+    _tap_and_pay(sim)
     port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
     con = ConsoleClient(port, timeout=60)
     try:
