@@ -16,6 +16,7 @@ import psec.des
 import psec.pinblock
 import pytest
 from iso8583.specs import default as peer_spec
+from pyemv import tlv as peer_tlv
 
 from tools import upy
 from tools.bench import bench_emv
@@ -176,7 +177,8 @@ def test_online_pin_goes_enciphered_in_de52_and_the_issuer_checks_it(runtime, ca
         warnings.simplefilter("ignore")
         clear = psec.des.decrypt_tdes_ecb(acquirer.pin_key, block)
     assert psec.pinblock.decode_pinblock_iso_0(clear, card.pan) == "0000"
-    assert b"0000" not in block and "52" not in req.get("55", "")
+    icc_tags = peer_tlv.decode(bytes.fromhex(req["55"]))  # DE 55 read by pyemv, tag by tag
+    assert b"0000" not in block and "52" not in icc_tags and "99" not in icc_tags
     got, _ = transact(runtime, ca, "girocard", 2500, tmp_path, "pin=1111", host)
     assert got["result"] == "declined" and "issuer (55)" in got["reason"]  # incorrect PIN
 
