@@ -98,6 +98,9 @@ class FrameBuffer:
     def blit(self, fbuf, x, y, key=-1, palette=None):
         """Copy ``fbuf`` with its top left at (x, y); a source pixel is looked up in
         ``palette`` (pixel (value, 0)) first, and not drawn when it equals ``key``."""
+        if fbuf.format == MONO_HLSB and palette is not None and self.format == RGB565:
+            self._blit_mono(fbuf, x, y, key, (palette._get(0, 0), palette._get(1, 0)))
+            return
         for sy in range(max(0, -y), min(fbuf.height, self.height - y)):
             for sx in range(max(0, -x), min(fbuf.width, self.width - x)):
                 c = fbuf._get(sx, sy)
@@ -105,3 +108,18 @@ class FrameBuffer:
                     c = palette._get(c, 0)
                 if c != key:
                     self._set(x + sx, y + sy, c)
+
+    def _blit_mono(self, fbuf, x, y, key, colours):
+        """``blit`` of a one-bit source through a two-colour palette onto RGB565 (a glyph):
+        the same pixels, a row's bits at a time."""
+        pairs = [None if c == key else bytes((c & 0xFF, (c >> 8) & 0xFF)) for c in colours]
+        src, sstride, buf = fbuf.buf, fbuf.stride >> 3, self.buf
+        x0, x1 = max(0, -x), min(fbuf.width, self.width - x)
+        for sy in range(max(0, -y), min(fbuf.height, self.height - y)):
+            row = 2 * ((y + sy) * self.stride + x)
+            at = sy * sstride
+            for sx in range(x0, x1):
+                pair = pairs[(src[at + (sx >> 3)] >> (7 - (sx & 7))) & 1]
+                if pair is not None:
+                    i = row + 2 * sx
+                    buf[i : i + 2] = pair

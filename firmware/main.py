@@ -146,6 +146,10 @@ class Firmware:
                 self.reboot,
             )
             tasks.append(asyncio.create_task(Console(services, users).run()))
+        if board.has("operator_panel") or board.has("customer_panel"):
+            from ui.touch import Screens
+
+            tasks.append(asyncio.create_task(Screens(self.terminal, board, self.log).run()))
         server = None
         if cfg["operator_port"]:
             server = await operator.serve(self.terminal, cfg["operator_port"])

@@ -6,7 +6,8 @@
 
 The document is a list of elements ``(kind, value, style)``: ``("line", text, style)`` with
 style letters ``b`` bold, ``c`` centred, ``r`` right, ``d`` double size; ``("qr", data, "")``;
-``("cut", "", "")``. Layout lives here, never in a printer driver.
+``("image", (width, height, bits), title)`` a raster picture (MONO_HLSB rows, 1 printed: the
+report's charts); ``("cut", "", "")``. Layout lives here, never in a printer driver.
 
 What a receipt shows (§ 6 KassenSichV, AEAO zu § 146a Nr. 2.4.4): the seller's full name and
 address; the date and the TSE's start and end time; quantity and kind of every article; the
@@ -223,11 +224,13 @@ def response_code(card):
 def to_text(doc):
     """Plain text: what the receipt says, the QR code as its content on one line."""
     out = []
-    for kind, value, _ in doc:
+    for kind, value, style in doc:
         if kind == "line":
             out.append(value)
         elif kind == "qr":
             out.append("[QR] " + value)
+        elif kind == "image":
+            out.append("[Grafik] " + style)
     return "\n".join(out) + "\n"
 
 
@@ -255,6 +258,9 @@ def to_escpos(doc, caps=None, qr_size=3, sink=None):
             out.align(LEFT).bold(False).size().text("QR-Code:\n")
             for part in _wrap(value, caps.columns):
                 out.text(part + "\n")
+            current = None
+        elif kind == "image":
+            out.align(CENTER).raster(*value)
             current = None
         elif kind == "cut":
             out.align(LEFT).bold(False).size()

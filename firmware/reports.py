@@ -15,7 +15,7 @@ receipt first, then the closing is journaled and a new journal segment begins; Z
 continuous and never reset.
 """
 
-from core.calendar import local_text
+from core.calendar import local_fields, local_text
 from core.money import format_cents
 from firmware.journal import receipts
 
@@ -66,8 +66,69 @@ def totals(records):
     return t
 
 
-def report(kind, t, master, width=42, closing=None):
-    """The printed X or Z report as receipt document elements (see firmware.receipts)."""
+def _ranked(sums, n=None):
+    bars = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+    return bars if n is None else bars[:n]
+
+
+def charts(records, top=5):
+    """What the report screens and the printed Z draw as bar charts, over the receipts of
+    ``records`` that count (as in ``totals``): ``hours`` [("08-09 Uhr", cents)] in the order of
+    the day, ``groups`` and ``payments`` [(name, cents)] the largest first, ``articles`` the
+    ``top`` articles by turnover; with ``total`` and ``belege``."""
+    hours, groups, payments, articles = {}, {}, {}, {}
+    total = belege = 0
+    for bon in receipts(records):
+        if bon["bon_typ"] != "Beleg":
+            continue
+        belege += 1
+        total += bon["total"]
+        hour = local_fields(bon["end"])[3]
+        hours[hour] = hours.get(hour, 0) + bon["total"]
+        for line in bon["lines"]:
+            if line.get("group"):
+                groups[line["group"]] = groups.get(line["group"], 0) + line["amount"]
+            if line["gv_typ"] == "Umsatz" and not line.get("storno"):
+                articles[line["text"]] = articles.get(line["text"], 0) + line["amount"]
+        for p in bon["payments"]:
+            payments[p["name"] or p["typ"]] = payments.get(p["name"] or p["typ"], 0) + p["amount"]
+    return {
+        "hours": [("%02d-%02d Uhr" % (h, h + 1), hours[h]) for h in sorted(hours)],
+        "groups": _ranked(groups),
+        "payments": _ranked(payments),
+        "articles": _ranked(articles, top),
+        "total": total,
+        "belege": belege,
+    }
+
+
+# the euro's notes and coins in cents: the Z closing's cash count
+DENOMINATIONS = (50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1)
+CHART_ROWS = 10  # bars a printed chart shows at most
+CHARTS = (("hours", "Umsatz nach Stunde"), ("groups", "Nach Warengruppe"), ("payments", "Nach Zahlart"))
+CHARTS += (("articles", "Top-Artikel"),)
+
+
+def picture(pictures, width):
+    """The charts as one raster image ``width`` dots wide: ``(width, height, bits)``."""
+    from hal.screen import Panel
+
+    rows = [min(CHART_ROWS, max(1, len(pictures[key]))) for key, _ in CHARTS]
+    font_height, step = 16, 18  # hal.font's cell, a bar a row
+    height = sum(font_height + 4 + n * step + 12 for n in rows)
+    panel = Panel(width, height, mono=True)
+    scene, y = [("fill", 0)], 0
+    for (key, title), n in zip(CHARTS, rows):
+        h = font_height + 4 + n * step
+        scene.append(("bars", 0, y, width, h, title, tuple(tuple(b) for b in pictures[key][:n]), 1, 1, 1))
+        y += h + 12
+    panel.render(scene)
+    return width, height, panel.buf
+
+
+def report(kind, t, master, width=42, closing=None, pictures=None):
+    """The printed X or Z report as receipt document elements (see firmware.receipts); with
+    ``pictures`` (``charts``) the day's bar charts as a raster image, 12 dots a column wide."""
     doc = []
 
     def line(text, style=""):
@@ -106,5 +167,15 @@ def report(kind, t, master, width=42, closing=None):
         row("Differenz (gebucht)", closing["difference"])
     else:
         row("Soll-Bestand Bar", t["cash"])
+    if closing and closing.get("count"):
+        line("-" * width)
+        line("Kassenzählung", "b")
+        for cents, pieces in closing["count"]:
+            row("%4d x %s" % (pieces, format_cents(cents)), pieces * cents)
+    if pictures is not None:
+        line("-" * width)
+        doc.append(
+            ("image", picture(pictures, width * 12), "Umsatz nach Stunde, Warengruppe, Zahlart; Top-Artikel")
+        )
     doc.append(("cut", "", ""))
     return doc

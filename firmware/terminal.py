@@ -28,8 +28,12 @@ import os
 from core.calendar import local_fields
 from core.errors import DeviceError, EcrError, ProtocolError
 from core.money import format_cents
+from firmware.journal import receipts
 from firmware.receipts import CUSTOMER, MERCHANT, receipt, slip, to_escpos, to_text
+from firmware.register.bon import TRAINING
+from firmware.reports import charts, report, totals
 from hal.drawer import DrawerWatch
+from hal.scale import ScaleError
 from hal.scanner import ScanError
 from tse_sd.errors import TseError
 
@@ -94,6 +98,11 @@ class Terminal:
         self._wake = asyncio.Event()  # the device task has something to do now
         self._stop = asyncio.Event()
         self._owed = asyncio.Event()  # a reversal the acquirer has not confirmed waits
+        self.training = False  # the next receipts are AVTraining
+        self.shown = ("Willkommen", "", 0)  # the customer's last prompt, and when (ticks)
+        self.paying = False  # a card payment is under way: the customer follows its prompts
+        self._watchers = []
+        self.signed_on = False  # an operator signed on at the touch screen
 
     def _device(self, name):
         """The board's device ``name``, or None; why it cannot be opened is said once."""
@@ -113,8 +122,23 @@ class Terminal:
         self.log.info("operator: %s", text)
         self.messages.append(text)
         del self.messages[:-MESSAGES]
+        self.notify()
+
+    def subscribe(self):
+        """An event set whenever what the screens show may have changed (each screen its own)."""
+        event = asyncio.Event()
+        self._watchers.append(event)
+        return event
+
+    def notify(self):
+        for event in self._watchers:
+            event.set()
 
     async def _show(self, top, bottom=""):
+        """What the customer is told now: the DM-D display's two lines; the customer panel
+        (ui/touch.py) reads ``shown``."""
+        self.shown = (top, bottom, self.clock.ticks_ms())
+        self.notify()
         display = self._device("display")
         if display is not None:
             try:
@@ -125,11 +149,18 @@ class Terminal:
     # --- ringing up ------------------------------------------------------------------------
 
     async def _add(self, entry, *args):
+        till = self.till
         try:
-            line = await self.till.ring(entry, *args)
+            if self.training and not till.open_sale:
+                till.open_bon(TRAINING)
+            line = await till.ring(entry, *args)
         except (ValueError, KeyError) as e:
+            if till.open_sale and not till.sale()["lines"]:
+                await till.abort()  # a training receipt opened for a refused first line
             self.say(str(e.args[0]) if e.args else str(e))
             return None
+        if isinstance(line, list):  # a receipt discount: a line per VAT rate
+            line = {"text": "Rabatt auf den Bon", "amount": sum(ln["amount"] for ln in line)}
         await self._show(line["text"], format_cents(line["amount"]) + " EUR")
         return line
 
@@ -153,6 +184,141 @@ class Terminal:
     async def give_back(self, code, qty=1000):
         """Goods brought back (a negative line, its deposit too): paid out in cash or to a card."""
         return await self._add("add_return", code, qty)
+
+    async def weighed(self, code, grams=None):
+        """A weighed article: ``grams`` typed, or (None) what the board's scale weighs now."""
+        if grams is None:
+            scale = self._device("scale")
+            if scale is None:
+                self.say("keine Waage: bitte das Gewicht eingeben")
+                return None
+            try:
+                grams = await scale.weight()
+            except ScaleError as e:
+                self.say("%s: bitte erneut wiegen oder das Gewicht eingeben" % e)
+                return None
+        return await self._add("add_weighed", code, grams)
+
+    async def open_price(self, code, price, qty=1000):
+        """An open-price article (its PLU names the group and VAT) at a typed price."""
+        return await self._add("add_plu", code, qty, price)
+
+    async def pfand(self, code, units):
+        """Empties brought back: the deposit of ``units`` of deposit article ``code`` paid back."""
+        return await self._add("pfand_refund", code, units)
+
+    async def discount(self, pos=None, percent=None, cents=None):
+        """A discount of the typed percent (hundredths) or cents: on line ``pos``, or the receipt."""
+        if not self.till.open_sale:
+            self.say("kein offener Bon")
+            return None
+        if pos is None:
+            return await self._add("receipt_discount", percent, cents)
+        return await self._add("line_discount", pos, percent, cents)
+
+    async def voucher(self, sell, cents, number):
+        return await self._add("sell_voucher" if sell else "redeem_voucher", cents, number)
+
+    async def tip(self, cents):
+        return await self._add("add_tip", cents)
+
+    # --- the operator and the other Vorgänge -------------------------------------------------
+
+    def sign_on(self, operator_id, pin):
+        """The operator who works the till from now: their number and PIN (a wrong one changes
+        nothing). Not while a receipt is open: it belongs to who began it."""
+        till = self.till
+        if till.open_sale:
+            raise ValueError("erst den offenen Bon abschließen")
+        try:
+            op = till.master.operator(operator_id)
+        except ValueError:
+            op = None
+        if op is None or not op.check(pin):
+            self.log.warning("sign-on refused for operator %r", operator_id)
+            raise ValueError("Bediener oder PIN falsch")
+        till.operator = op
+        self.signed_on = True
+        self.say("angemeldet: %s" % op.name)
+
+    def sign_off(self):
+        if self.till.open_sale:
+            raise ValueError("erst den offenen Bon abschließen")
+        self.signed_on = False
+        self.say("abgemeldet: %s" % self.till.operator.name)
+
+    def set_training(self, on):
+        """Training mode: every receipt from now is an AVTraining (marked, signed, never counted)."""
+        if self.till.open_sale:
+            raise ValueError("erst den offenen Bon abschließen")
+        self.training = bool(on)
+        self.say("Training an: keine echten Umsätze" if on else "Training aus")
+
+    async def _whole(self, fn, *args):
+        """A Vorgang of its own (cash movement, Storno): signed, journaled, printed."""
+        record = await fn(*args)
+        if record.get("tse_failure"):
+            self.say("Bon %d ohne TSE-Signatur: %s" % (record["bon_nr"], record["tse_failure"]))
+        self.open_drawer()
+        self.print_receipt(record)
+        return record
+
+    async def movement(self, kind, cents, text=None):
+        """Cash put in (positive) or taken out: Einzahlung, Auszahlung, Geldtransit..."""
+        record = await self._whole(self.till.cash, kind, cents, text)
+        self.say("%s %s EUR gebucht (Bon %d)" % (kind, format_cents(cents), record["bon_nr"]))
+        return record
+
+    async def storno(self, bon_nr):
+        record = await self._whole(self.till.storno, bon_nr)
+        self.say("Bon %d storniert mit Bon %d" % (bon_nr, record["bon_nr"]))
+        return record
+
+    def reprint(self, bon_nr):
+        """A copy of an earlier receipt, marked as one; journaled."""
+        record = self.till.reprint(bon_nr)
+        doc = receipt(record, self.till.master, self._columns(), reprint=True)
+        self._queue(record["bon_nr"], doc)
+        self.say("Kopie von Bon %d gedruckt" % bon_nr)
+
+    def drawer(self, reason):
+        """The drawer opened without a sale: journaled with the reason and who opened it."""
+        self.till.journal.append("drawer", {"reason": reason, "operator": self.till.operator.id})
+        self.open_drawer()
+        self.say("Lade geöffnet: %s" % reason)
+
+    def recent(self, n=20):
+        """The period's latest receipts for a Storno or a copy, newest first:
+        [bon_nr, "HH:MM", total, type]."""
+        out = []
+        for bon in receipts(self.till.journal.records(segment=self.till.z_nr)):
+            _, _, _, h, mi, _ = local_fields(bon["end"])
+            out.append([bon["bon_nr"], "%02d:%02d" % (h, mi), bon["total"], bon["bon_typ"]])
+        return out[::-1][:n]
+
+    def x_report(self, printed=False):
+        """The open period's totals and charts; ``printed``: on the printer too."""
+        records = self.till.journal.records
+        t = totals(records(segment=self.till.z_nr))
+        pictures = charts(records(segment=self.till.z_nr))
+        if printed:
+            doc = report("X", t, self.till.master, self._columns(), pictures=pictures)
+            self._queue(None, doc)
+        return t, pictures
+
+    async def z_close(self, counts):
+        """The Z closing with the cash counted by denomination ({cents: pieces}); printed."""
+        count = sorted(([cents, pieces] for cents, pieces in counts.items() if pieces), reverse=True)
+        counted = sum(cents * pieces for cents, pieces in count)
+        pictures = charts(self.till.journal.records(segment=self.till.z_nr))
+        closing = await self.till.close_day(counted, count)
+        doc = report("Z", closing["totals"], self.till.master, self._columns(), closing, pictures)
+        self._queue(None, doc)
+        self.say(
+            "Z-Bon Nr. %d: gezählt %s EUR, Differenz %s EUR"
+            % (closing["z_nr"], format_cents(counted), format_cents(closing["difference"]))
+        )
+        return closing
 
     async def void(self, pos):
         if not self.till.open_sale:
@@ -193,7 +359,16 @@ class Terminal:
     async def pay_card(self):
         """The card in the reader pays what is due: the EMV kernel (payment/emv/kernel.py)
         with the board's PIN pad; approved, it is booked with its scheme's payment type and
-        the approval goes into the journal with the receipt."""
+        the approval goes into the journal with the receipt. Meanwhile ``paying``: the
+        customer screen follows the card's prompts."""
+        self.paying = True
+        try:
+            return await self._pay_card()
+        finally:
+            self.paying = False
+            self.notify()
+
+    async def _pay_card(self):
         till = self.till
         if not till.open_sale:
             self.say("kein offener Bon")
@@ -306,7 +481,7 @@ class Terminal:
             await self._show("Rückgeld", format_cents(record["change"]) + " EUR")
         else:
             await self._show("Danke!", format_cents(record["total"]) + " EUR")
-        if cash:
+        if cash and record["bon_typ"] != TRAINING:  # a training receipt moves no real money
             self.open_drawer()  # before the receipt: the cashier gives change while it prints
         self.print_receipt(record)
         return record
@@ -321,8 +496,11 @@ class Terminal:
         for card in record.get("cards", ()):
             for copy in (MERCHANT, CUSTOMER):
                 doc += slip(record, card, copy, self.till.master, width, self.simulation)
+        self._queue(record["bon_nr"], doc)
+
+    def _queue(self, bon_nr, doc):
         self.last_receipt = to_text(doc)
-        self.queue.append((record["bon_nr"], doc))
+        self.queue.append((bon_nr, doc))
         self._printer_backoff.ok()  # a new receipt: try the printer now, whatever it did before
         self._wake.set()
 
@@ -422,6 +600,10 @@ class Terminal:
             "drawer_open": self.drawer_open,
             "tse": self._tse_now(),
             "messages": list(self.messages),
+            "operator": {"id": self.till.operator.id, "name": self.till.operator.name},
+            "signed_on": self.signed_on,
+            "training": self.training,
+            "scale": self.board.has("scale"),
         }
 
     async def _scanner_loop(self):

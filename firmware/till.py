@@ -346,12 +346,15 @@ class Till:
 
     def sale(self):
         """What the screens show of the open receipt: ``{"lines": [[pos, text, qty, amount,
-        storno], ...], "total", "paid"}``, or None."""
+        storno, unit], ...], "total", "paid"}`` (qty in thousandths, unit "kg" or ""), or None."""
         bon = self._bon
         if bon is None:
             return None
         return {
-            "lines": [[ln["pos"], ln["text"], ln["qty"], ln["amount"], ln["storno"]] for ln in bon.lines],
+            "lines": [
+                [ln["pos"], ln["text"], ln["qty"], ln["amount"], ln["storno"], ln.get("unit") or ""]
+                for ln in bon.lines
+            ],
             "total": bon.total,
             "paid": bon.paid,
         }
@@ -392,8 +395,10 @@ class Till:
         await self._tse_start()
         return await self.finish()
 
-    async def close_day(self, counted):
-        """Kassenabschluss: book a counted-cash difference, journal the closing, start a new period."""
+    async def close_day(self, counted, count=None):
+        """Kassenabschluss: book a counted-cash difference, journal the closing, start a new
+        period. ``count``: the cash counted by denomination, [[cents, pieces], ...], journaled
+        with the closing."""
         if self._bon is not None:
             raise ValueError("finish the open receipt first")
         if not whole(counted):
@@ -413,6 +418,8 @@ class Till:
             "master": {"business": self.master.business, "register": self.master.register},
             "software": VERSION,
         }
+        if count:
+            closing["count"] = count
         self.journal.append("closing", closing)
         self.journal.new_segment(z_nr)
         waiting = self.waiting_master

@@ -226,6 +226,20 @@ class EscPos:
         self.raw(b"\x1df\x00\x1dH" + bytes((_HRI[hri],)))
         return self.raw(b"\x1dk" + body)
 
+    def raster(self, width, height, data, piece=960):
+        """A raster bit image (``GS v 0``, normal density): ``height`` rows of ``width`` dots,
+        each row ``(width + 7) // 8`` bytes, bit 7 the leftmost dot, 1 printed (framebuf's
+        MONO_HLSB); in pieces of ``piece`` rows (a printer's buffer), as python-escpos sends."""
+        row = (width + 7) // 8
+        if not 1 <= row <= 0xFFFF or not 1 <= height <= 0xFFFF or len(data) != row * height:
+            raise ValueError("a raster image needs (width + 7) // 8 * height bytes")
+        view = memoryview(data)
+        for top in range(0, height, piece):
+            rows = min(piece, height - top)
+            self.raw(b"\x1dv0\x00" + bytes((row & 0xFF, row >> 8, rows & 0xFF, rows >> 8)))
+            self.raw(bytes(view[top * row : (top + rows) * row]))
+        return self
+
     def cut(self, feed=True, partial=False):
         if feed:
             self.feed(6)

@@ -17,7 +17,10 @@ A scene is a list of widgets, each a tuple (``ui/`` builds them; this module kno
 - ``("button", x, y, w, h, label, fg, bg, scale)``: a filled box, a frame in ``fg``, the
   label centred;
 - ``("qr", x, y, text, scale, dark, light)``: the QR code of ``text`` (UTF-8, level M,
-  ``core.qr``), ``scale`` pixels a module, with its quiet zone of four modules in ``light``.
+  ``core.qr``), ``scale`` pixels a module, with its quiet zone of four modules in ``light``;
+- ``("bars", x, y, w, h, title, bars, fg, bar, minus)``: a bar chart in (x, y, w, h): the
+  title, then a row per ``(label, cents)`` of ``bars`` (those that fit) with the label, a bar
+  whose length is its share of the largest, and the amount; negative amounts in ``minus``.
 
 Colours are the framebuffer's: RGB565 values (``rgb(r, g, b)``), or 0/1 on a mono panel.
 Anything else in a scene is a ``ValueError`` naming it: a scene is data another layer made.
@@ -25,6 +28,7 @@ Anything else in a scene is a ``ValueError`` naming it: a scene is data another 
 
 import framebuf
 from core import qr
+from core.money import format_cents
 from hal import font
 
 
@@ -105,6 +109,29 @@ class Panel:
                     self.fb.fill_rect(left + col * scale, top + row * scale, scale, scale, dark)
         return side
 
+    def bars(self, x, y, w, h, title, bars, fg, bar, minus):
+        self.text(x, y, title, fg)
+        if not bars:
+            self.text(x, y + font.HEIGHT + 4, "keine Umsätze", fg)
+            return
+        rows = max(1, (h - font.HEIGHT - 4) // (font.HEIGHT + 2))
+        bars = bars[:rows]
+        top = max(abs(cents) for _, cents in bars) or 1
+        label_w, value_w = 13 * font.WIDTH, 10 * font.WIDTH
+        room = w - label_w - value_w - 8
+        for i, (label, cents) in enumerate(bars):
+            by = y + font.HEIGHT + 4 + i * (font.HEIGHT + 2)
+            self.text(x, by, fit(label, label_w - 4), fg)
+            self.fb.fill_rect(
+                x + label_w,
+                by + 2,
+                max(1, room * abs(cents) // top),
+                font.HEIGHT - 4,
+                minus if cents < 0 else bar,
+            )
+            amount = format_cents(cents)
+            self.text(x + w - text_width(amount), by, amount, fg)
+
     def render(self, scene):
         for widget in scene:
             kind = widget[0] if isinstance(widget, tuple) and widget else None
@@ -118,5 +145,7 @@ class Panel:
                 self.button(*widget[1:])
             elif kind == "qr" and len(widget) == 7:
                 self.qr_code(*widget[1:])
+            elif kind == "bars" and len(widget) == 10:
+                self.bars(*widget[1:])
             else:
                 raise ValueError("not a widget this panel draws: %r" % (widget,))

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 TTF = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 SIZE = 13  # pixels: an 8-pixel advance in a 16-pixel cell
 WIDTH, HEIGHT = 8, 16
-EXTRA = "ÄÖÜäöüß€°×–…"
+EXTRA = "ÄÖÜäöüßéèêëàâáçñóòôúùûíî€°×–…←"
 CHARS = "".join(chr(c) for c in range(0x20, 0x7F)) + EXTRA
 
 

@@ -4,13 +4,12 @@
     welcome(size, "Mustermann Feinkost GmbH")
     sale(size, [("Kaffee Crema 250 g", 1098), ...], total=1467)   # the latest lines, the total
     message(size, "Betrag 12,50 €", "Karte bitte")                  # the card prompts
-    pin_pad(size, digits=3)       # "PIN eingeben", *** and the keys; SIMULATION banner
-    key_at(pin_keys(size), x, y)  # a touch on the pad -> "1".."9", "0", "C", "OK", or None
     change(size, 533); thanks(size, 1467)
+    qr(size, "https://...", "Ihr digitaler Bon")                    # a code for the customer's phone
 
 ``size`` is the panel's (width, height) as the board names it (480 x 272 on the sim board).
-Money is ``1.234,56 €``. The PIN pad shows one ``*`` per digit: the screen is told how many
-digits there are, never which.
+Money is ``1.234,56 €``. The PIN pad is not drawn here: while the PIN is typed the PIN pad
+(hal/touchpin.py) holds the panel and draws its own screens (hal/pinscreen.py).
 """
 
 from core.money import format_cents
@@ -19,9 +18,6 @@ from hal.screen import BLACK, WHITE, fit, rgb, text_width
 
 GREY = rgb(96, 96, 96)
 BLUE = rgb(0, 70, 140)
-RED = rgb(190, 0, 0)
-BANNER = "SIMULATION - keine echte PIN"
-PAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK")
 
 
 def money(cents):
@@ -81,37 +77,14 @@ def thanks(size, total):
     return _two(size, "Vielen Dank!", money(total), (BLUE, 2), (BLACK, 2))
 
 
-def pin_keys(size):
-    """The PIN pad's keys: ``[(x, y, w, h, key), ...]``, 3 x 4, in the lower part of the panel."""
+def qr(size, text, caption):
+    """A QR code for the customer's phone, as large as fits above ``caption``."""
+    from core.qr import encode
+
     w, h = size
-    top = 72
-    kw, kh = min(96, (w - 40) // 3), min(44, (h - top - 28) // 4)
-    left = (w - 3 * kw - 2 * 8) // 2
-    keys = []
-    for i, key in enumerate(PAD_KEYS):
-        row, col = divmod(i, 3)
-        keys.append((left + col * (kw + 8), top + row * (kh + 6), kw, kh, key))
-    return keys
-
-
-def pin_pad(size, digits, banner=True):
-    """The PIN entry: ``digits`` typed so far shown as ``*``; the keys; the simulator's
-    banner (a simulator takes no real PIN)."""
-    w, _ = size
-    scene = [("fill", WHITE), _centred(w, 4, "PIN eingeben", BLACK, 2)]
-    scene.append(_centred(w, 40, "*" * digits if digits else "_", BLACK, 2))
-    for x, y, kw, kh, key in pin_keys(size):
-        fg, bg = (WHITE, RED) if key == "C" else (WHITE, BLUE) if key == "OK" else (BLACK, rgb(230, 230, 230))
-        scene.append(("button", x, y, kw, kh, key, fg, bg, 2))
-    if banner:
-        scene.append(("rect", 0, size[1] - 20, w, 20, RED, True))
-        scene.append(_centred(w, size[1] - 18, BANNER, WHITE, 1))
+    modules = encode(text.encode(), "M").size + 8
+    scale = max(1, min(w, h - 40) // modules)
+    side = modules * scale
+    scene = [("fill", WHITE), ("qr", (w - side) // 2, 4, text, scale, BLACK, WHITE)]
+    scene.append(_centred(w, h - 28, fit(caption, w), BLACK, 1))
     return scene
-
-
-def key_at(keys, x, y):
-    """The key under a touch at (x, y), or None."""
-    for kx, ky, kw, kh, key in keys:
-        if kx <= x < kx + kw and ky <= y < ky + kh:
-            return key
-    return None

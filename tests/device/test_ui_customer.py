@@ -1,5 +1,6 @@
 """The customer screen's scenes on both runtimes (ui/customer.py): what each shows, where,
-and that every one draws on the sim board's 480 x 272 panel."""
+and that every one draws on the sim board's 480 x 272 panel (the PIN pad's own screens:
+tests/device/test_panel.py)."""
 
 from hal.screen import Panel
 from ui import customer
@@ -42,23 +43,8 @@ def test_welcome_sale_change_and_thanks():
     long = customer.sale(SIZE, [("Ein sehr langer Artikelname, der nicht passt " * 2, 99)], 99)
     assert _texts(long)[0].endswith("…")
     prompt = customer.message(SIZE, "Betrag 12,50 €", "Karte bitte")
-    for each in (customer.welcome(SIZE, business), scene, long, prompt):
+    code = customer.qr(SIZE, "https://bon.example/r/1#k", "Ihr digitaler Bon")
+    assert [w[0] for w in code][:2] == ["fill", "qr"] and _texts(code) == ["Ihr digitaler Bon"]
+    for each in (customer.welcome(SIZE, business), scene, long, prompt, code):
         _inside(each)
         _panel().render(each)
-
-
-def test_the_pin_pad_shows_stars_the_keys_and_the_banner():
-    scene = customer.pin_pad(SIZE, 3)
-    texts = _texts(scene)
-    assert texts[:2] == ["PIN eingeben", "***"] and customer.BANNER in texts
-    labels = [w[5] for w in scene if w[0] == "button"]
-    assert labels == list(customer.PAD_KEYS)
-    assert _texts(customer.pin_pad(SIZE, 0, banner=False))[1] == "_" and customer.BANNER not in _texts(
-        customer.pin_pad(SIZE, 0, banner=False)
-    )
-    _inside(scene)
-    _panel().render(scene)
-    keys = customer.pin_keys(SIZE)
-    for x, y, w, h, key in keys:  # a touch in the middle of each key is that key
-        assert customer.key_at(keys, x + w // 2, y + h // 2) == key
-    assert customer.key_at(keys, 0, 0) is None

@@ -108,3 +108,29 @@ def test_bad_arguments():
             EscPos().barcode(code, kind)
     with pytest.raises(ValueError):
         EscPos().barcode("4006381333931", "UPC")
+
+
+def test_the_reports_charts_are_the_raster_image_python_escpos_sends():
+    """The printed X/Z charts (firmware/reports.py: the bar charts drawn on a one-bit panel)
+    as GS v 0: byte for byte what python-escpos makes of the same picture."""
+    import PIL.Image
+
+    from firmware.reports import picture
+
+    pictures = {
+        "hours": [("08-09 Uhr", 1250), ("09-10 Uhr", 4480), ("10-11 Uhr", -300)],
+        "groups": [("Lebensmittel", 3980), ("Getränke", 1450)],
+        "payments": [("Bargeld", 5100), ("Mastercard", 330)],
+        "articles": [("Kaffee Crema 250 g", 2196), ("Brötchen", 450)],
+    }
+    width, height, bits = picture(pictures, 42 * 12)
+    assert any(bits) and len(bits) == width // 8 * height
+    image = PIL.Image.frombytes("1", (width, height), bytes(b ^ 0xFF for b in bits))  # 1 = a dot
+    assert EscPos().raster(width, height, bits).take() == escpos(lambda p: p.image(image))
+    tall = bytes(range(256)) * (576 // 8 * 1000 // 256) + bytes(576 // 8 * 1000 % 256)
+    image = PIL.Image.frombytes("1", (576, 1000), bytes(b ^ 0xFF for b in tall))
+    theirs = Dummy(profile="TM-T20II")
+    theirs.image(image)  # taller than 960 rows: in two pieces, as python-escpos sends it
+    assert EscPos().raster(576, 1000, tall).take() == theirs.output
+    with pytest.raises(ValueError):
+        EscPos().raster(576, 10, bytes(10))

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import iso8583 as peer8583
 import PIL.Image
@@ -21,6 +22,7 @@ from iso8583.specs import default as peer_spec
 
 from tools import upy
 from tools.console.client import ConsoleClient
+from tools.sim import until
 from tools.sim.launch import Simulator
 
 RUNTIMES = ("cpython", "micropython")
@@ -32,15 +34,6 @@ def sim(request, tmp_path_factory):
     s = Simulator(out, request.param, {"drawer_warn_s": 5}).start()
     yield s
     s.stop()
-
-
-def until(fn, timeout=10):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def firmware_log(sim):
@@ -306,7 +299,11 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
         assert endpoints["printer"].startswith("127.0.0.1:")
         assert endpoints["display"].startswith("/dev/pts/")
         assert endpoints["tse"].startswith("nbd://127.0.0.1:")
-        assert endpoints["acquirer"].startswith("127.0.0.1:") and endpoints["pin pad"].startswith("keypad ")
+        assert endpoints["acquirer"].startswith("127.0.0.1:") and endpoints["customer panel"].endswith(
+            "(480x272)"
+        )
+        with urllib.request.urlopen(endpoints["browser"], timeout=10) as page:  # the virtual terminal
+            assert b'<canvas id="operator"' in page.read()
     finally:
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]
@@ -374,7 +371,7 @@ def test_two_simulators_and_a_system_pcscd_side_by_side(tmp_path):
         for s in sims:
             assert "card reader" not in s.missing, s.missing
             assert s.operator(op="plu", code="1001")["ok"]
-            s.pin("1234")  # typed ahead on the keypad: the card's CVM list asks for an offline PIN
+            s.pin("1234")  # typed ahead on the customer screen: the card's CVM list asks for an offline PIN
             s.insert_card()
             assert s.wait_card()
             r = s.operator(op="card")
@@ -480,8 +477,8 @@ def test_power_cut_before_the_card_sale_is_recorded_reverses_the_payment(sim, wh
     assert reversal["90"][:10] == "0100" + request["11"] and reversal["4"] == request["4"]
     assert "2" not in reversal and "55" not in reversal  # no card data in a reversal
     assert done and done[-1]["39"] == ("00" if where == "issuer approved" else "25")  # 25: nothing booked
-    settled = _journal_records(sim, "card_settled")
-    assert {"stan": request["11"], "how": "reversed"} in settled
+    reversed_ = {"stan": request["11"], "how": "reversed"}  # journaled once the 0410 is read
+    assert until(lambda: reversed_ in _journal_records(sim, "card_settled"), 10)
     assert all(c.get("trace") != request["11"] for b in _journal_belege(sim) for c in b.get("cards", ()))
     st = state(sim)
     assert st["bon"] is None and any("wird storniert (Trace %s)" % request["11"] in m for m in st["messages"])

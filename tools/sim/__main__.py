@@ -1,9 +1,10 @@
 """``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]
 [--camera /dev/video0|FILE]``
 
-Starts the firmware with every virtual peripheral (tools/sim/launch.py). Interactive: an
-operator terminal UI (type ``help``). ``--headless``: prints one line per endpoint and runs
-until SIGINT or SIGTERM. Ctrl-C stops everything it started.
+Starts the firmware with every virtual peripheral (tools/sim/launch.py) and the virtual
+terminal in the browser (tools/sim/browser.py: ``browser: http://127.0.0.1:PORT/``).
+Interactive: also an operator terminal UI (type ``help``). ``--headless``: prints one line
+per endpoint and runs until SIGINT or SIGTERM. Ctrl-C stops everything it started.
 """
 
 import argparse
@@ -11,6 +12,7 @@ import signal
 import sys
 import threading
 
+from tools.sim.browser import BrowserTerminal
 from tools.sim.launch import Simulator
 from tools.sim.ui import OperatorUi
 
@@ -38,9 +40,12 @@ def main(argv=None):
     except (RuntimeError, OSError, ValueError) as e:
         print("sim: %s" % e, file=sys.stderr)
         return 1
+    page = None
     try:
         for name, problem in sim.missing.items():
             print("%s: not available (%s)" % (name, problem), flush=True)
+        page = BrowserTerminal(sim).start()
+        sim.endpoints["browser"] = page.url
         for name in (
             "console",
             "printer",
@@ -48,10 +53,12 @@ def main(argv=None):
             "tse",
             "scanner",
             "card reader",
-            "pin pad",
+            "operator panel",
+            "customer panel",
             "acquirer",
             "operator",
             "emupos",
+            "browser",
         ):
             if name in sim.endpoints:
                 print("%s: %s" % (name, sim.endpoints[name]), flush=True)
@@ -64,6 +71,8 @@ def main(argv=None):
         pass
     finally:
         print("stopping ...", flush=True)
+        if page is not None:
+            page.stop()
         sim.stop()
     return 0
 

@@ -5,6 +5,8 @@
     sim.operator(op="plu", code="1001")      # the operator link (ui/operator.py)
     sim.insert_card() / sim.tap_card()       # a card into the chip slot / onto the contactless one
     sim.tse_card(removed=True)               # pull the TSE card; False puts it back
+    sim.scale.put(1250)                      # 1,250 kg on the scale
+    sim.pin("1234")                          # the customer types the PIN on the customer panel
     sim.power_cut()                          # SIGKILL the firmware and boot it again
     sim.stop()
 
@@ -34,7 +36,9 @@ from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
 from tools.sim.emv_card import EmvCard, SimCa
 from tools.sim.nullmodem import NullModem
+from tools.sim.panels import PinRobot, VirtualPanel
 from tools.sim.pcsc import Pcscd, PcscUnavailable, PortTaken
+from tools.sim.scale import VirtualScale
 from tools.sim.tse.server import CardServer
 
 # The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
@@ -56,6 +60,9 @@ SIM_CONSOLE = {
         },
     ],
 }
+
+
+HEAP = "8M"  # the MicroPython firmware's heap in the simulator
 
 
 def free_port_pair():
@@ -84,13 +91,16 @@ class Simulator:
         self.missing = {}
         self.endpoints = {}
         self.devices = {}
-        self.tse = self.emupos = self.display = self.pcscd = self.cable = None
+        self.tse = self.emupos = self.display = self.pcscd = self.cable = self.scale = None
         self.proc = None
         self._control = None
         self._link = None
         self.cards = {}
         self.ca = None
-        self._keypad = None
+        self.panels = {}  # "operator", "customer": tools/sim/panels.VirtualPanel
+        self.tse_removed = False
+        self.master_path = str(upy.ROOT / "data" / "demo-master.json")
+        self.robot = None
         self.acquirer = None
 
     # --- peers ---------------------------------------------------------------------------------
@@ -137,24 +147,33 @@ class Simulator:
         self.acquirer = AcquirerSim(os.path.join(self.out, "acquirer")).start()
         self.endpoints["acquirer"] = "127.0.0.1:%d" % self.acquirer.port
 
-    def _start_pinpad(self):
-        """The customer's keypad: the firmware's PIN pad listens, ``pin()`` connects and types."""
-        self.pinpad_port = free_port()
-        self.devices["pinpad"] = {"port": self.pinpad_port}
-        self.endpoints["pin pad"] = "keypad 127.0.0.1:%d" % self.pinpad_port
+    def _start_panels(self):
+        """The operator's and the customer's touch panels; the customer types the PIN on the
+        customer panel (``pin()``: the robot finger of tools/sim/panels.py)."""
+        board = json.loads((upy.ROOT / "boards" / "sim.json").read_text())["devices"]
+        for name in ("operator_panel", "customer_panel"):
+            entry = board[name]
+            panel = VirtualPanel(name.split("_")[0], entry["width"], entry["height"]).start()
+            self.panels[name.split("_")[0]] = panel
+            self.devices[name] = {"port": panel.port}
+            self.endpoints[name.replace("_", " ")] = "127.0.0.1:%d (%dx%d)" % (
+                panel.port,
+                panel.width,
+                panel.height,
+            )
+        self.robot = PinRobot(self.panels["customer"])
+        self.robot.start()
+
+    def _start_scale(self):
+        self.scale = VirtualScale().start()
+        self.devices["scale"] = {"port": self.scale.port}
+        self.endpoints["scale"] = "127.0.0.1:%d" % self.scale.port
 
     def pin(self, entry):
-        """The customer types ``entry`` on the keypad and presses OK ("" for none, "C" to
-        cancel). Typed ahead of the prompt, it waits there for the next PIN the card asks."""
-        deadline = time.monotonic() + 10
-        while self._keypad is None:
-            try:
-                self._keypad = socket.create_connection(("127.0.0.1", self.pinpad_port), timeout=5)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self._keypad.sendall(entry.encode() + b"\n")
+        """The customer types ``entry`` on the PIN pad of the customer panel and presses OK
+        ("" for none, "C" to cancel; on the choice of a card's applications, "2" picks the
+        second). Typed ahead of the prompt, it waits there for the next PIN the card asks."""
+        self.robot.type(entry)
 
     def _start_readers(self):
         port = free_port_pair()
@@ -185,7 +204,7 @@ class Simulator:
         config = {
             "platform": "sim",
             "board": str(upy.ROOT / "boards" / "sim.json"),
-            "master": str(upy.ROOT / "data" / "demo-master.json"),
+            "master": self.master_path,
             "data_dir": os.path.join(self.out, "data"),
             "devices": self.devices,
             "operator_port": self.operator_port,
@@ -212,7 +231,8 @@ class Simulator:
         config = self._config()
         log = open(os.path.join(self.out, "firmware.log"), "ab")
         if self.runtime == "micropython":
-            argv, env = upy.command(["-m", "firmware", "--config", config]), upy.env()
+            # a board with the two RGB565 panels has PSRAM: 1 MB of framebuffers and their copies
+            argv, env = upy.command(["-m", "firmware", "--config", config], HEAP), upy.env()
         else:
             argv = [sys.executable, "-m", "firmware", "--config", config]
             env = upy.env(dict(self.pcscd.client_env() if self.pcscd else {}, PYTHONPATH=str(upy.ROOT)))
@@ -246,7 +266,8 @@ class Simulator:
             self._use_camera()
             self._start_display()
             self._start_readers()
-            self._start_pinpad()
+            self._start_panels()
+            self._start_scale()
             self._start_acquirer()
             self.devices.update(self.replaced)
             self._boot()
@@ -319,6 +340,7 @@ class Simulator:
         return True
 
     def tse_card(self, removed):
+        self.tse_removed = removed
         return self._control.set(removed=removed)
 
     def power_cut(self, while_off=None):
@@ -329,7 +351,7 @@ class Simulator:
             self.proc.kill()
             self.proc.wait()
         self.remove_cards()
-        self._close_keypad()  # the PIN pad went with the firmware: the next pin() connects anew
+        self.robot.clear()  # what the customer meant to type went with the payment
         if while_off is not None:
             while_off()
         self._boot()
@@ -342,25 +364,22 @@ class Simulator:
             self._link.close()
             self._link = None
 
-    def _close_keypad(self):
-        if self._keypad is not None:
-            self._keypad.close()
-            self._keypad = None
-
     def stop(self):
         self._close_link()
         self.remove_cards()
-        self._close_keypad()
+        if self.robot is not None:
+            self.robot.stop()
         if self.acquirer is not None:
             self.acquirer.stop()
             self.acquirer = None
         if self.proc is not None:
             stop_process(self.proc)
         self.proc = None
-        for peer in (self.pcscd, self.emupos, self.display, self.cable):
+        for peer in (self.pcscd, self.emupos, self.display, self.cable, self.scale, *self.panels.values()):
             if peer is not None:
                 peer.stop()
-        self.pcscd = self.emupos = self.display = self.cable = None
+        self.pcscd = self.emupos = self.display = self.cable = self.scale = None
+        self.panels = {}
         if self._control is not None:
             self._control.close()
             self._control = None

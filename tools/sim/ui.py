@@ -8,7 +8,7 @@ one command per line.
     cash [12,50]   pay cash (amount given)   card / tap pay by chip card / contactless
     card visa-credit, tap girocard ...       another virtual card (data/cards/: its profile name)
     return 1006    goods brought back (then cash or card pays the money back)
-    pin 1234       the customer types a PIN on the keypad, ahead of card/tap (pin: none, pin C: cancel)
+    pin 1234       the customer types a PIN on the customer screen when asked (pin: none, pin C: cancel)
     drawer         open the drawer           close      push the drawer shut
     pull / insert  the TSE card out / back in
     power          cut the power (the firmware is killed and boots again)
@@ -37,7 +37,7 @@ class OperatorUi:
         out("customer display | %s" % " | ".join(display))
         bon = state["bon"]
         if bon:
-            for pos, text, qty, amount, storno in bon["lines"]:
+            for pos, text, qty, amount, storno, _ in bon["lines"]:
                 mark = " (storniert)" if storno else ""
                 out("  %2d %-32s %6.3f %10s%s" % (pos, text, qty / 1000, format_cents(amount), mark))
             out("  %-39s %10s" % ("SUMME", format_cents(bon["total"])))
@@ -99,7 +99,7 @@ class OperatorUi:
             elif cmd == "pin":
                 sim.pin(rest[0] if rest else "")
                 self.out(
-                    "keypad: %s typed ahead (SIMULATION: never a real PIN)"
+                    "customer screen: %s typed when the PIN pad asks (SIMULATION: never a real PIN)"
                     % ("*" * len(rest[0]) if rest else "no PIN")
                 )
             elif cmd == "return" and rest:
