@@ -18,6 +18,7 @@ continuous and never reset.
 from core.calendar import local_fields, local_text
 from core.money import format_cents
 from firmware.journal import receipts
+from hal.screen import Panel
 
 
 def totals(records):
@@ -111,8 +112,6 @@ CHARTS += (("articles", "Top-Artikel"),)
 
 def picture(pictures, width):
     """The charts as one raster image ``width`` dots wide: ``(width, height, bits)``."""
-    from hal.screen import Panel
-
     rows = [min(CHART_ROWS, max(1, len(pictures[key]))) for key, _ in CHARTS]
     font_height, step = 16, 18  # hal.font's cell, a bar a row
     height = sum(font_height + 4 + n * step + 12 for n in rows)

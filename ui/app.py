@@ -381,7 +381,9 @@ class OperatorApp:
 
     @staticmethod
     def _form_back(kind):
-        return "menu" if kind in MOVEMENTS or kind == "voucher_sell" else "sale"
+        """Where a form leads back: a voucher redeemed pays (the payment screen), a tip is
+        rung up on the receipt (the sale), the rest came from the menu."""
+        return {"voucher_redeem": "pay", "tip": "sale"}.get(kind, "menu")
 
     def _form_value(self, state):
         kind, labels, values = self.form

@@ -82,6 +82,3 @@ def banner(scene, width, words, color):
     """A coloured bar across the top with ``words`` centred (training mode, a warning)."""
     scene.append(("rect", 0, 0, width, font.HEIGHT + 4, color, True))
     scene.append(("text", (width - text_width(words)) // 2, 2, words, WHITE, 1))
-
-
-__all__ = ("BLACK", "WHITE", "fit", "text_width")

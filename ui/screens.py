@@ -16,9 +16,9 @@ A search typed on the keyboard replaces the group's page with the articles whose
 from core.money import format_cents
 from firmware.reports import DENOMINATIONS
 from hal import font
-from hal.screen import WHITE, fit, text_width
+from hal.screen import BLACK, WHITE, fit, text_width
 from ui.customer import money
-from ui.kit import BLACK, BLUE, DARK, GREEN, GREY, ORANGE, RED, banner, field, key, pad, right, text
+from ui.kit import BLUE, DARK, GREEN, GREY, ORANGE, RED, banner, field, key, pad, right, text
 
 COLUMNS, ROWS = 2, 5
 GROUP_W = 136
@@ -226,6 +226,7 @@ def pay(size, view):
     side = x + 290
     keys = (
         ("Karte", ("card",), BLUE),
+        ("Gutschein", ("form", "voucher_redeem"), DARK),
         ("Bon-Rabatt %", ("bon_discount", "percent"), DARK),
         ("Bon-Rabatt €", ("bon_discount", "cents"), DARK),
         ("Zurück", ("go", "sale"), GREY),

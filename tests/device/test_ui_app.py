@@ -166,6 +166,12 @@ def test_paying_with_quick_amounts_a_typed_amount_a_card_and_a_receipt_discount(
     typed(app, st, "5")
     assert press(app, st, ("cash", None)) == [{"op": "cash", "given": 500}]  # split: the rest by card
     assert press(app, st, ("card",)) == [{"op": "card"}]
+    press(app, st, ("form", "voucher_redeem"))
+    typed(app, st, "10")
+    press(app, st, ("enter",))
+    typed(app, st, "7001")
+    assert press(app, st, ("enter",)) == [{"op": "voucher", "sell": False, "cents": 1000, "number": "7001"}]
+    assert app.screen == "pay"  # the voucher pays part: the rest is paid here
     typed(app, st, "5")
     assert press(app, st, ("bon_discount", "percent")) == [{"op": "discount", "percent": 500}]
     assert press(app, st, ("cash", None)) == [{"op": "cash"}]  # nothing typed: exactly what is due

@@ -8,9 +8,12 @@ Where a key is, the test asks the screens' own layout (ui/app.py, a mirror kept 
 the firmware's by the same intents: tools/sim/cashier.py), as a cashier reads the label on
 the glass."""
 
+import base64
+import io
 import os
 import time
 
+import PIL.Image
 import pytest
 
 from tools import upy
@@ -22,9 +25,9 @@ SHOTS = upy.ROOT / "out" / "browser"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
 
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    sim = Simulator(str(tmp_path_factory.mktemp("browser")), "cpython").start()
+@pytest.fixture(scope="module", params=("cpython", "micropython"))
+def desk(request, tmp_path_factory):
+    sim = Simulator(str(tmp_path_factory.mktemp("browser-" + request.param)), request.param).start()
     try:
         with Desk(sim) as desk:
             yield desk
@@ -42,6 +45,7 @@ def shot_on_failure(request, desk):
 
 
 def test_the_page_shows_the_panels_pixel_for_pixel_and_signs_on(desk):
+    """What the firmware drew (CPython: the framebuf stand-in; MicroPython: its own C code)."""
     page, sim = desk.page, desk.sim
     assert sim.panels["operator"].wait_drawn() and sim.panels["customer"].wait_drawn()
     desk.sign_on()
@@ -49,11 +53,9 @@ def test_the_page_shows_the_panels_pixel_for_pixel_and_signs_on(desk):
     assert st["operator"]["name"] == "Anna Kasse" and desk.mirror.screen == "sale"
     panel = sim.panels["operator"]
     time.sleep(0.5)  # the last rows to the page
-    drawn = page.evaluate(
-        "() => Array.from(document.getElementById('operator').getContext('2d')"
-        ".getImageData(0, 0, 800, 480).data.filter((v, i) => i % 4 != 3))"
-    )
-    assert bytes(drawn) == panel.image().tobytes()  # what the firmware drew, pixel for pixel
+    png = page.evaluate("() => document.getElementById('operator').toDataURL('image/png')")
+    drawn = PIL.Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1]))).convert("RGB")
+    assert drawn.tobytes() == panel.image().tobytes()  # what the firmware drew, pixel for pixel
 
 
 def test_ring_up_by_touch_weigh_discount_and_pay_cash_with_a_quick_amount(desk):
@@ -187,3 +189,28 @@ def test_a_weighed_article_with_the_scales_weight(desk):
     [receipt] = desk.printed(before)
     assert "0,480 kg x 14,90 EUR/kg" in receipt
     page.click("#unload")
+
+
+def test_the_peripherals_on_the_page_scanner_tse_card_and_power(desk):
+    desk.sign_on()
+    page = desk.page
+    page.select_option("#code", "4000000001010")  # Vollmilch, scanned
+    page.click("#scan")
+    assert until(lambda: desk.state()["bon"])
+    assert [ln[1] for ln in desk.state()["bon"]["lines"]] == ["Vollmilch 1 l"]
+    page.click("#tse-pull")  # the TSE card out: selling goes on, the receipt says so
+    assert until(lambda: desk.sim.tse_removed)
+    before = len(desk.sim.emupos.receipts())
+    desk.tap(("go", "pay"), ("cash", None))
+    assert until(lambda: desk.state()["bon"] is None)
+    [failed] = desk.printed(before)
+    assert "TSE AUSGEFALLEN" in failed
+    page.click("#tse-insert")
+    assert until(lambda: not desk.sim.tse_removed)
+    desk.tap(("group", "bakery"), ("plu", "1003"))  # an open receipt the power cut takes
+    assert until(lambda: desk.state()["bon"])
+    page.click("#power")
+    assert until(lambda: not desk.state()["signed_on"], 60)  # booted again: nobody signed on
+    desk.mirror.screen = "signon"  # the firmware's screens started afresh
+    desk.sign_on()
+    assert desk.state()["bon"] is None and any("abgebrochen" in m for m in desk.state()["messages"])

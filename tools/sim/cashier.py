@@ -51,7 +51,11 @@ class Desk:
             self.server.stop()
 
     def state(self):
-        return self.sim.operator(op="state")["state"]
+        """The terminal's state; the mirror sees it too, as the firmware's screens see every
+        change (paid: back from the payment screen to the sale)."""
+        st = self.sim.operator(op="state")["state"]
+        self.mirror.scene(st)
+        return st
 
     def _click(self, canvas, x, y):
         box = self.page.locator(canvas).bounding_box()

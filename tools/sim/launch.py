@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from hal.sim.tse_control import TseControl
@@ -98,6 +99,7 @@ class Simulator:
         self.cards = {}
         self.ca = None
         self.panels = {}  # "operator", "customer": tools/sim/panels.VirtualPanel
+        self._turn = threading.RLock()  # one thread at a time on the operator link and the power
         self.tse_removed = False
         self.master_path = str(upy.ROOT / "data" / "demo-master.json")
         self.robot = None
@@ -281,7 +283,12 @@ class Simulator:
     def operator(self, **request):
         """One request on the operator link; returns the reply (``ok``, ``state``, ``error``).
         If the terminal restarted (a console ``reboot``, a power cut) the link is made again
-        and the reply says so (``"restarted": true``; the request was not run)."""
+        and the reply says so (``"restarted": true``; the request was not run). Threads take
+        turns (the browser terminal's power switch and a script, say)."""
+        with self._turn:
+            return self._operator(request)
+
+    def _operator(self, request):
         try:
             if self._link is None:
                 raise OSError("no operator link")
@@ -292,7 +299,7 @@ class Simulator:
         if line:
             return json.loads(line)
         self._connect(60)
-        reply = self.operator(op="state")
+        reply = self._operator({"op": "state"})
         reply.update(
             ok=False,
             restarted=True,
@@ -346,6 +353,10 @@ class Simulator:
     def power_cut(self, while_off=None):
         """The power goes: the firmware dies where it stands; then it boots again.
         ``while_off()`` runs while it is off (someone at the storage card, say)."""
+        with self._turn:
+            self._power_cut(while_off)
+
+    def _power_cut(self, while_off):
         self._close_link()
         if self.proc is not None:
             self.proc.kill()
