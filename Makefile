@@ -10,6 +10,7 @@
 #   make gates     mpy-cross over every device file + the MicroPython API gate
 #   make demo      a scripted shift on the simulator (RUNTIME=micropython for the MicroPython firmware)
 #   make bench     benchmarks: table on stdout, results in out/bench.json
+#   make qemu-image  the QEMU target's arm64 guest (kernel + initramfs) from Debian packages
 #   make lock      re-resolve deps/requirements.in into deps/requirements.lock
 #   make clean     remove the environment and everything generated
 #
@@ -37,7 +38,7 @@ APT_PKGS   = $(shell sed -e 's/\#.*//' deps/apt.txt)
 
 RUNTIME   ?= cpython
 
-.PHONY: sim setup test test-py test-upy lint gates demo bench lock clean
+.PHONY: sim setup test test-py test-upy lint gates demo bench qemu-image lock clean
 
 sim: setup
 	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(HEADLESS),--headless) $(if $(CAMERA),--camera $(CAMERA))
@@ -96,6 +97,9 @@ demo: setup
 
 bench: setup
 	$(PY) -m tools.bench
+
+qemu-image: setup
+	$(PY) -m tools.qemu.image
 
 lock:
 	rm -rf $(VENV)-lock $(EMU)-lock $(EMVV)-lock

@@ -164,6 +164,9 @@ SCHEMA = {
     "emv_terminal": Field("str", "data/emv/terminal.json", doc="card payments: the AIDs accepted"),
     "emv_ca_keys": Field("str", "", doc="card payments: the CA key store (empty: no offline authentication)"),
     "operator_port": Field("int", 0, min=0, max=65535, doc="operator link on 127.0.0.1 (0: none)"),
+    "operator_host": Field(
+        "str", "127.0.0.1", doc="the operator link's address: loopback, or the guest's own on the QEMU target"
+    ),
     "drawer_warn_s": Field("int", 30, min=5, max=600, doc="warn when the drawer stays open longer"),
     "tse": Field(
         "dict",

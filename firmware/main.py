@@ -152,8 +152,8 @@ class Firmware:
             tasks.append(asyncio.create_task(Screens(self.terminal, board, self.log).run()))
         server = None
         if cfg["operator_port"]:
-            server = await operator.serve(self.terminal, cfg["operator_port"])
-            self.log.info("operator link on 127.0.0.1:%d", cfg["operator_port"])
+            server = await operator.serve(self.terminal, cfg["operator_port"], cfg["operator_host"])
+            self.log.info("operator link on %s:%d", cfg["operator_host"], cfg["operator_port"])
         self.log.info("ready: board %s, devices %s", board.name, ", ".join(board.names()))
         try:
             await self._stop.wait()

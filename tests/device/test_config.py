@@ -43,6 +43,7 @@ def test_defaults_are_valid_and_complete():
             "timeout_ms": 15000,
         },
         "operator_port": 0,
+        "operator_host": "127.0.0.1",
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},
         "elster": {

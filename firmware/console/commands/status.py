@@ -17,6 +17,22 @@ def _storage(path):
     return {"total_bytes": st[1] * st[2], "free_bytes": st[1] * st[4]}
 
 
+def _machine():
+    """The CPU the firmware runs on (``aarch64`` on the QEMU target), where the runtime says."""
+    try:
+        return os.uname()[4]
+    except (AttributeError, OSError):
+        return sys.platform
+
+
+def _tse_where(board):
+    """Where the TSE card is: its driver and the mount point, file or address it is reached at."""
+    entry = board.entries.get("tse") if board.has("tse") else None
+    if not entry:
+        return "none"
+    return " ".join(str(entry[k]) for k in ("driver", "mount", "path", "host", "port") if entry.get(k))
+
+
 async def cmd_status(con, args):
     _need(args, 0)
     svc = con.svc
@@ -31,6 +47,8 @@ async def cmd_status(con, args):
         "runtime": sys.implementation.name,
         "platform": svc.platform,
         "board": svc.board.name,
+        "machine": _machine(),
+        "tse_card": _tse_where(svc.board),
         "uptime_s": clock.ticks_diff(clock.ticks_ms(), svc.boot_ms) // 1000,
         "time": iso8601(now),
         "time_valid": now > 1735689600,  # after 2025-01-01: the clock has been set
@@ -42,8 +60,9 @@ async def cmd_status(con, args):
         "print_queue": [n for n, _ in svc.terminal.queue],
     }
     lines = [
-        "smartECR %s on %s, platform %s, board %s"
-        % (VERSION, data["runtime"], data["platform"], data["board"]),
+        "smartECR %s on %s (%s), platform %s, board %s"
+        % (VERSION, data["runtime"], data["machine"], data["platform"], data["board"]),
+        "TSE card: %s" % data["tse_card"],
         "up %d s; time %s (%s)"
         % (data["uptime_s"], local_text(now), "valid" if data["time_valid"] else "NOT SET"),
     ]

@@ -1,0 +1,88 @@
+"""The QEMU target: the firmware boots in an arm64 guest (qemu-system-aarch64, virt, cortex-a53)
+built from Debian packages (tools/qemu/image.py), the TSE card the simulator's NBD export as a
+virtio-blk disk that the guest kernel mounts, the service console on the guest's /dev/hvc0;
+a sale through the operator link signed over the guest's block device, journaled on the
+guest's own disk, and the journal still there after the machine lost its power."""
+
+import json
+import shutil
+import socket
+
+import pytest
+import serial
+
+from tools.console.client import ConsoleClient
+from tools.qemu.machine import Machine
+from tools.sim import until
+from tools.sim.launch import SIM_CONSOLE
+from tools.sim.tse.server import CardServer
+
+pytestmark = pytest.mark.skipif(
+    not shutil.which("qemu-system-aarch64") or not shutil.which("mmdebstrap"), reason="no QEMU here"
+)
+OPERATOR = 9120  # the operator link's port in the guest
+
+
+@pytest.fixture(scope="module")
+def guest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qemu")
+    card = CardServer(str(out / "card"), control_port=0).start()
+    config = {
+        "platform": "linux",
+        "board": "boards/qemu-virt.json",
+        "data_dir": "/mnt/data/ecr",
+        "console": SIM_CONSOLE,
+        "operator_port": OPERATOR,
+        "operator_host": "0.0.0.0",  # the guest's own network: QEMU forwards a loopback port to it
+        "devices": {"printer": None, "drawer": None, "scanner": None},
+    }
+    machine = Machine(str(out), "cpython", card.nbd.address, config, guest_ports=(OPERATOR,)).start()
+    assert machine.wait_for("I ecr: ready", 120), "\n".join(machine.lines[-30:])
+    yield machine, card
+    machine.stop()
+    card.close()
+
+
+def _console(machine):
+    port = serial.serial_for_url("socket://" + machine.console, timeout=1)
+    con = ConsoleClient(port)
+    assert con.run("login technician 246810")["ok"]
+    return port, con
+
+
+def _operator(machine, **request):
+    with socket.create_connection(("127.0.0.1", machine.forward(OPERATOR)), timeout=60) as s:
+        s.sendall((json.dumps(request) + "\n").encode())
+        return json.loads(s.makefile("rb").readline())
+
+
+def test_the_guest_boots_and_its_console_names_the_card_it_mounted(guest):
+    machine, _ = guest
+    line = machine.wait_for("smartECR guest:", 1)
+    assert "aarch64" in line and "cpython" in line and "/dev/vd" in line, line
+    port, con = _console(machine)
+    try:
+        status = con.run("status")
+        assert status["ok"], status
+        data = status["data"]
+        assert data["machine"] == "aarch64" and data["runtime"] == "cpython" and data["board"] == "qemu-virt"
+        assert data["tse_card"] == "file-tse /mnt/tse" and data["tse"]["state"] == "ready", data["tse"]
+    finally:
+        port.close()
+
+
+def test_a_sale_in_the_guest_is_signed_over_its_block_device_and_survives_a_power_cut(guest):
+    machine, _ = guest
+    reply = _operator(machine, op="plu", code="1001")
+    assert reply["ok"], reply
+    reply = _operator(machine, op="cash")
+    assert reply["ok"] and reply["state"]["bon"] is None, reply
+    receipt = reply["state"]["last_receipt"]
+    assert "Kaffee Crema 250 g" in receipt and "TSE-Signatur" in receipt and "AUSGEFALLEN" not in receipt
+    bon_nr = reply["state"]["last_bon_nr"]
+    machine.kill()  # the power goes: the whole machine
+    since = len(machine.lines)
+    machine.start()
+    assert machine.wait_for("I ecr: ready", 120, since), "\n".join(machine.lines[-30:])
+    state = until(lambda: _operator(machine, op="state")["state"], 30)
+    assert state["last_bon_nr"] == bon_nr  # journaled on the guest's disk, there after the cut
