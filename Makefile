@@ -2,7 +2,8 @@
 #
 #   make sim       the host simulator: firmware + every virtual peripheral, operator UI
 #                  (RUNTIME=micropython for the MicroPython firmware, HEADLESS=1 for no UI,
-#                  CAMERA=/dev/video0 or a video file to scan with a camera)
+#                  CAMERA=/dev/video0 or a video file to scan with a camera, TARGET=qemu for the
+#                  firmware in an arm64 QEMU guest: docs/qemu.md)
 #   make setup     virtual environment, pinned Python packages, Debian packages (idempotent)
 #   make test      lint + device-code gates + CPython tests + MicroPython tests (what CI runs)
 #   make test-upy  only the device tests under the MicroPython unix port
@@ -41,7 +42,7 @@ RUNTIME   ?= cpython
 .PHONY: sim setup test test-py test-upy lint gates demo bench qemu-image lock clean
 
 sim: setup
-	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(HEADLESS),--headless) $(if $(CAMERA),--camera $(CAMERA))
+	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(HEADLESS),--headless) $(if $(CAMERA),--camera $(CAMERA)) $(if $(TARGET),--target $(TARGET))
 
 
 setup: $(STAMP_PIP) $(STAMP_APT) $(STAMP_EMU) $(STAMP_EMV)

@@ -4,20 +4,23 @@ virtio-blk disk that the guest kernel mounts, the service console on the guest's
 a sale through the operator link signed over the guest's block device, journaled on the
 guest's own disk, and the journal still there after the machine lost its power."""
 
+import io
 import json
 import random
 import shutil
 import socket
 import time
 
+import PIL.Image
 import pytest
 import serial
+import zxingcpp
 
 from hal.sim.tse_control import TseControl
 from tools.console.client import ConsoleClient
-from tools.qemu.machine import Machine
+from tools.qemu.machine import ONLY_CONSOLE_AND_CARD, Machine
 from tools.sim import until
-from tools.sim.launch import SIM_CONSOLE
+from tools.sim.launch import SIM_CONSOLE, Simulator
 from tools.sim.tse.server import CardServer
 
 pytestmark = pytest.mark.skipif(
@@ -37,7 +40,7 @@ def guest(tmp_path_factory):
         "console": SIM_CONSOLE,
         "operator_port": OPERATOR,
         "operator_host": "0.0.0.0",  # the guest's own network: QEMU forwards a loopback port to it
-        "devices": {"printer": None, "drawer": None, "scanner": None},
+        "devices": {name: None for name in ONLY_CONSOLE_AND_CARD},
     }
     machine = Machine(str(out), "cpython", card.nbd.address, config, guest_ports=(OPERATOR,)).start()
     assert machine.wait_for("I ecr: ready", 120), "\n".join(machine.lines[-30:])
@@ -142,3 +145,33 @@ def test_three_power_cuts_in_the_guest_at_random_points_of_sales(guest):
         assert now >= last, (seed, now, last)  # nothing lost; a number is never given out twice
         last = now
     assert _signed_sale(machine), seed  # and the card signs the next sale
+
+
+def test_make_sim_target_qemu_has_the_simulators_peripherals_around_the_guest(tmp_path):
+    """``make sim TARGET=qemu``'s simulator: the guest's firmware prints into emupos (its QR
+    code the TSE's), draws on the panels, takes a card with the PIN typed on the customer panel
+    and the acquirer's approval, and a power cut of the machine finishes what it began."""
+    sim = Simulator(str(tmp_path), "cpython", target="qemu").start()
+    try:
+        assert sim.missing == {} and sim.endpoints["qemu"].isdigit()
+        before = len(sim.emupos.receipts())
+        assert sim.operator(op="plu", code="1001")["ok"]
+        reply = sim.operator(op="cash", given=1000)
+        assert reply["ok"] and reply["state"]["bon"] is None, reply
+        qr = [ln[5:] for ln in reply["state"]["last_receipt"].splitlines() if ln.startswith("[QR] ")][0]
+        printed = sim.emupos.wait_receipts(before + 1)
+        image = PIL.Image.open(io.BytesIO(sim.emupos.image(printed[0]["id"])))
+        assert [c.text for c in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)] == [qr]
+        assert sim.panels["operator"].wait_drawn() and sim.panels["customer"].wait_drawn()
+        sim.pin("1234")
+        sim.insert_card()
+        assert sim.operator(op="plu", code="1002")["ok"]
+        reply = sim.operator(op="card")
+        sim.remove_cards()
+        assert reply["ok"] and "Zahlung erfolgt" in reply["state"]["messages"][-1], reply["state"]["messages"]
+        assert sim.operator(op="plu", code="1003")["ok"]
+        sim.power_cut()
+        st = sim.operator(op="state")["state"]
+        assert st["bon"] is None and any("abgebrochen" in m for m in st["messages"]), st["messages"]
+    finally:
+        sim.stop()

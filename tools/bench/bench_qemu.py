@@ -9,7 +9,7 @@ import time
 
 from tools.bench.bench_sale import row
 from tools.qemu import image
-from tools.qemu.machine import Machine
+from tools.qemu.machine import ONLY_CONSOLE_AND_CARD, Machine
 from tools.sim.launch import SIM_CONSOLE
 from tools.sim.tse.server import CardServer
 
@@ -26,7 +26,7 @@ def run():
         with tempfile.TemporaryDirectory() as out:
             card = CardServer(os.path.join(out, "card"), control_port=0).start()
             config = {"platform": "linux", "board": "boards/qemu-virt.json", "data_dir": "/mnt/data/ecr"}
-            config.update(console=SIM_CONSOLE, devices={"printer": None, "drawer": None, "scanner": None})
+            config.update(console=SIM_CONSOLE, devices={name: None for name in ONLY_CONSOLE_AND_CARD})
             machine = Machine(out, runtime, card.nbd.address, config)
             try:
                 started = time.monotonic()

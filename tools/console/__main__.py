@@ -104,7 +104,7 @@ def main(argv=None, out=None):
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply")
     args = parser.parse_args(argv)
     try:
-        port = serial.Serial(args.port, args.baudrate, timeout=0.5)
+        port = serial.serial_for_url(args.port, args.baudrate, timeout=0.5)  # a tty, or socket:// (QEMU)
     except (serial.SerialException, OSError) as e:
         print("console: cannot open %s: %s" % (args.port, e), file=sys.stderr)
         return 2

@@ -27,6 +27,17 @@ from tools.qemu import image
 from tools.sim import stop_process
 
 DATA_MB = 64
+# boards/qemu-virt.json's devices other than the console and the TSE card: a guest without peers
+ONLY_CONSOLE_AND_CARD = (
+    "printer",
+    "drawer",
+    "scanner",
+    "operator_panel",
+    "customer_panel",
+    "pinpad",
+    "scale",
+)
+ONLY_CONSOLE_AND_CARD += ("card_reader", "contactless_reader")
 
 
 def _free_port():
@@ -36,12 +47,14 @@ def _free_port():
 
 
 class Machine:
-    def __init__(self, out, runtime, tse, config, guest_ports=()):
+    def __init__(self, out, runtime, tse, config, guest_ports=(), forwards=None, files=None):
         self.out = os.path.abspath(out)
         self.runtime = runtime
         self.tse = tse
         self.config = config
         self.ports = {port: _free_port() for port in guest_ports}  # guest port -> host port
+        self.ports.update(forwards or {})
+        self.files = files or {}  # name on the guest's disk -> a host file copied there at boot
         self.console_port = _free_port()
         self.console = "127.0.0.1:%d" % self.console_port
         self.proc = None
@@ -62,8 +75,9 @@ class Machine:
         path = os.path.join(self.out, "config.json")
         with open(path, "w") as f:
             json.dump(self.config, f, indent=1)
-        mcopy = ["mcopy", "-o", "-i", self.data, path, "::config.json"]
-        subprocess.run(mcopy, check=True, capture_output=True)
+        for name, source in [("config.json", path)] + sorted(self.files.items()):
+            mcopy = ["mcopy", "-o", "-i", self.data, source, "::" + name]
+            subprocess.run(mcopy, check=True, capture_output=True)
 
     def command(self):
         img = image.build(self.runtime)

@@ -1,5 +1,5 @@
 """``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]
-[--camera /dev/video0|FILE]``
+[--camera /dev/video0|FILE] [--target host|qemu]``
 
 Starts the firmware with every virtual peripheral (tools/sim/launch.py) and the virtual
 terminal in the browser (tools/sim/browser.py: ``browser: http://127.0.0.1:PORT/``).
@@ -23,6 +23,12 @@ def main(argv=None):
     parser.add_argument("--headless", action="store_true", help="no operator UI: endpoints, then wait")
     parser.add_argument("--out", default="out/sim", help="state, logs and receipts (default out/sim)")
     parser.add_argument("--camera", help="scan with a camera (/dev/videoN) or a video file (CPython only)")
+    parser.add_argument(
+        "--target",
+        choices=("host", "qemu"),
+        default="host",
+        help="qemu: the firmware in an arm64 guest (docs/qemu.md)",
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -34,7 +40,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     print("starting the simulator (%s firmware) in %s ..." % (args.runtime, args.out), flush=True)
     try:
-        sim = Simulator(args.out, args.runtime, camera=args.camera).start()
+        sim = Simulator(args.out, args.runtime, camera=args.camera, target=args.target).start()
     except KeyboardInterrupt:
         return 130
     except (RuntimeError, OSError, ValueError) as e:
@@ -58,6 +64,7 @@ def main(argv=None):
             "acquirer",
             "operator",
             "emupos",
+            "qemu",
             "browser",
         ):
             if name in sim.endpoints:

@@ -64,6 +64,7 @@ SIM_CONSOLE = {
 
 
 HEAP = "8M"  # the MicroPython firmware's heap in the simulator
+GUEST_OPERATOR = 9120  # the operator link's port inside the QEMU guest
 
 
 def free_port_pair():
@@ -81,9 +82,17 @@ def free_port_pair():
 
 
 class Simulator:
-    def __init__(self, out="out/sim", runtime="cpython", settings=None, camera=None, devices=None):
+    def __init__(
+        self, out="out/sim", runtime="cpython", settings=None, camera=None, devices=None, target="host"
+    ):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
+        if target not in ("host", "qemu"):
+            raise ValueError("target is host or qemu")
+        if target == "qemu" and runtime != "cpython":
+            raise ValueError("the QEMU guest runs the CPython firmware for now (docs/qemu.md)")
+        self.target = target
+        self.machine = None  # tools/qemu/machine.Machine on the QEMU target
         self.out = os.path.abspath(out)
         self.runtime = runtime
         self.settings = settings or {}  # more firmware configuration (drawer_warn_s, log...)
@@ -136,11 +145,15 @@ class Simulator:
         self.endpoints["scanner"] = "camera " + self.camera
 
     def _start_console(self):
+        if self.target == "qemu":
+            return  # the guest's /dev/hvc0, on TCP once the machine exists
         self.cable = NullModem().start()
         self.devices["console"] = {"path": self.cable.device}
         self.endpoints["console"] = self.cable.path
 
     def _start_display(self):
+        if self.target == "qemu":
+            return  # a pty does not reach into the guest: the customer panel shows the customer
         self.display = VirtualDisplay().start()
         self.devices["display"] = {"path": self.display.path}
         self.endpoints["display"] = self.display.path
@@ -179,6 +192,10 @@ class Simulator:
 
     def _start_readers(self):
         port = free_port_pair()
+        if self.target == "qemu":  # the guest's vpcd readers, forwarded to port and port + 1
+            self.reader_port = port
+            self.endpoints["card reader"] = "vpcd 127.0.0.1:%d (chip), :%d (contactless)" % (port, port + 1)
+            return
         if self.runtime == "micropython":  # the firmware is the reader: cards connect to it
             self.devices["card_reader"] = {"port": port}
             self.devices["contactless_reader"] = {"port": port + 1}
@@ -229,7 +246,53 @@ class Simulator:
             json.dump(self.ca.store(), f, indent=1)
         return path
 
+    def _guest_config(self):
+        """The firmware's configuration inside the QEMU guest: its board, its disk, the host's
+        peers at 10.0.2.2 (boards/qemu-virt.json), the operator link on its own address."""
+        devices = {
+            name: dev for name, dev in self.devices.items() if name not in ("tse", "console", "display")
+        }
+        config = {
+            "platform": "linux",
+            "board": "boards/qemu-virt.json",
+            "data_dir": "/mnt/data/ecr",
+            "devices": devices,
+            "operator_port": GUEST_OPERATOR,
+            "operator_host": "0.0.0.0",
+            "console": SIM_CONSOLE,
+            "emv_ca_keys": "/mnt/data/capk.json",
+            "acquirer": {"host": "10.0.2.2", "port": self.acquirer.port, "timeout_ms": 5000},
+        }
+        config.update(self.settings)
+        return config
+
+    def _boot_guest(self, timeout):
+        from tools.qemu.machine import Machine
+
+        config = self._guest_config()
+        if self.machine is None:
+            forwards = {GUEST_OPERATOR: free_port(), 35963: self.reader_port, 35964: self.reader_port + 1}
+            files = {"capk.json": self._ca_store()}
+            guest = os.path.join(self.out, "qemu")
+            self.machine = Machine(
+                guest, "cpython", self.tse.nbd.address, config, forwards=forwards, files=files
+            )
+            self.endpoints["console"] = "socket://" + self.machine.console  # tools.console --port
+        self.machine.config = config
+        since = len(self.machine.lines)
+        self.machine.start()
+        self.proc = self.machine.proc
+        self.endpoints["qemu"] = str(self.proc.pid)
+        self.operator_port = self.machine.forward(GUEST_OPERATOR)
+        if not self.machine.wait_for("I ecr: ready", timeout, since):
+            raise RuntimeError("the guest did not come up; see %s" % self.machine.log_path)
+        self._connect(timeout)
+        self.endpoints["operator"] = "127.0.0.1:%d" % self.operator_port
+
     def _boot(self, timeout=60):
+        if self.target == "qemu":
+            self._boot_guest(max(timeout, 120))
+            return
         config = self._config()
         log = open(os.path.join(self.out, "firmware.log"), "ab")
         if self.runtime == "micropython":
@@ -314,7 +377,9 @@ class Simulator:
         self._link.sendall((json.dumps(request) + "\n").encode())
 
     def _card(self, slot, contactless, profile=None):
-        if slot in self.missing or (self.runtime == "cpython" and self.pcscd is None):
+        if slot in self.missing or (
+            self.target == "host" and self.runtime == "cpython" and self.pcscd is None
+        ):
             raise RuntimeError("no card reader: %s" % self.missing.get("card reader", "not started"))
         link = self.cards.get(slot)
         if link is None or not link.inserted:
@@ -342,7 +407,7 @@ class Simulator:
 
     def wait_card(self, timeout=5):
         """Give the reader time to notice the card (pcscd polls its slots)."""
-        if self.runtime == "cpython":
+        if self.runtime == "cpython" and self.target == "host":
             return self.pcscd.wait_present(timeout)
         return True
 
@@ -359,8 +424,11 @@ class Simulator:
     def _power_cut(self, while_off):
         self._close_link()
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
+            if self.machine is not None:
+                self.machine.kill()  # the whole machine
+            else:
+                self.proc.kill()
+                self.proc.wait()
         self.remove_cards()
         self.robot.clear()  # what the customer meant to type went with the payment
         if while_off is not None:
@@ -383,7 +451,9 @@ class Simulator:
         if self.acquirer is not None:
             self.acquirer.stop()
             self.acquirer = None
-        if self.proc is not None:
+        if self.machine is not None:
+            self.machine.stop()
+        elif self.proc is not None:
             stop_process(self.proc)
         self.proc = None
         for peer in (self.pcscd, self.emupos, self.display, self.cable, self.scale, *self.panels.values()):
