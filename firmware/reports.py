@@ -18,6 +18,7 @@ continuous and never reset.
 from core.calendar import local_fields, local_text
 from core.money import format_cents
 from firmware.journal import receipts
+from hal import font
 from hal.screen import Panel
 
 
@@ -113,12 +114,12 @@ CHARTS += (("articles", "Top-Artikel"),)
 def picture(pictures, width):
     """The charts as one raster image ``width`` dots wide: ``(width, height, bits)``."""
     rows = [min(CHART_ROWS, max(1, len(pictures[key]))) for key, _ in CHARTS]
-    font_height, step = 16, 18  # hal.font's cell, a bar a row
-    height = sum(font_height + 4 + n * step + 12 for n in rows)
+    step = font.HEIGHT + 2  # a bar a row, as hal/screen.py draws them
+    height = sum(font.HEIGHT + 4 + n * step + 12 for n in rows)
     panel = Panel(width, height, mono=True)
     scene, y = [("fill", 0)], 0
     for (key, title), n in zip(CHARTS, rows):
-        h = font_height + 4 + n * step
+        h = font.HEIGHT + 4 + n * step
         scene.append(("bars", 0, y, width, h, title, tuple(tuple(b) for b in pictures[key][:n]), 1, 1, 1))
         y += h + 12
     panel.render(scene)

@@ -256,10 +256,15 @@ class Terminal:
 
     async def _whole(self, fn, *args):
         """A Vorgang of its own (cash movement, Storno): signed, journaled, printed."""
-        record = await fn(*args)
+        return self._recorded(await fn(*args), drawer=True)
+
+    def _recorded(self, record, drawer):
+        """A Vorgang the Till signed and journaled: a failed signature said, the drawer opened
+        (before the receipt: the cashier gives change while it prints), the receipt queued."""
         if record.get("tse_failure"):
             self.say("Bon %d ohne TSE-Signatur: %s" % (record["bon_nr"], record["tse_failure"]))
-        self.open_drawer()
+        if drawer:
+            self.open_drawer()
         self.print_receipt(record)
         return record
 
@@ -475,16 +480,11 @@ class Terminal:
 
     async def _finish(self, cash):
         record = await self.till.finish()
-        if record.get("tse_failure"):
-            self.say("Bon %d ohne TSE-Signatur: %s" % (record["bon_nr"], record["tse_failure"]))
         if record.get("change"):
             await self._show("Rückgeld", format_cents(record["change"]) + " EUR")
         else:
             await self._show("Danke!", format_cents(record["total"]) + " EUR")
-        if cash and record["bon_typ"] != TRAINING:  # a training receipt moves no real money
-            self.open_drawer()  # before the receipt: the cashier gives change while it prints
-        self.print_receipt(record)
-        return record
+        return self._recorded(record, cash and record["bon_typ"] != TRAINING)  # training: no money
 
     # --- printer and drawer ------------------------------------------------------------------
 

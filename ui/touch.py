@@ -18,37 +18,40 @@ or "Vielen Dank" for ``AFTER_MS``; then the welcome again.
 import asyncio
 
 from core.errors import DeviceError
+from firmware.terminal import Backoff
 from ui import customer
 from ui.app import OperatorApp
 from ui.operator import request
 
 AFTER_MS = 15000  # change / thanks stay this long on the customer screen
-BACKOFF_MS = (1000, 30000)
 
 
 class _Drawer:
-    """One panel's frames: ``draw(scene)`` unless the panel is being given time after a fault."""
+    """One panel's frames: ``draw(scene)`` unless the panel is being given time after a fault
+    (the terminal's ``Backoff``: 1, 2, 4 ... 30 s)."""
 
     def __init__(self, panel, clock, log, name):
-        self.panel, self.clock, self.log, self.name = panel, clock, log, name
-        self.delay = 0
-        self._at = None
+        self.panel, self.log, self.name = panel, log, name
+        self.backoff = Backoff(clock)
         self.last = None
 
+    @property
+    def delay(self):
+        return self.backoff.delay_ms
+
     async def draw(self, scene):
-        if self._at is not None and self.clock.ticks_diff(self.clock.ticks_ms(), self._at) < 0:
+        if not self.backoff.due():
             return
         try:
             await self.panel.draw(scene)
         except DeviceError as e:
             if not self.delay:
                 self.log.warning("%s: %s", self.name, e)
-            self.delay = min(max(self.delay * 2, BACKOFF_MS[0]), BACKOFF_MS[1])
-            self._at = self.clock.ticks_ms() + self.delay
+            self.backoff.failed()
             return
         if self.delay:
             self.log.info("%s: drawing again", self.name)
-        self.delay, self._at = 0, None
+        self.backoff.ok()
         self.last = scene
 
 

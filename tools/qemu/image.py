@@ -93,16 +93,24 @@ def module_order(root, version, wanted=MODULES):
     return order
 
 
+def _files(path):
+    """``path`` if it is a file, else the files under it (no ``__pycache__``), in order."""
+    if os.path.isfile(path):
+        yield str(path)
+        return
+    for folder, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")  # walked in this order, pruned
+        for name in sorted(names):
+            yield os.path.join(folder, name)
+
+
 def _digest(paths, extra):
     h = hashlib.sha256(extra.encode())
     for path in paths:
-        for folder, dirs, files in sorted(os.walk(path)) if os.path.isdir(path) else [("", [], [str(path)])]:
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                full = os.path.join(folder, name)
-                h.update(full.encode())
-                with open(full, "rb") as f:
-                    h.update(f.read())
+        for full in _files(path):
+            h.update(full.encode())
+            with open(full, "rb") as f:
+                h.update(f.read())
     return h.hexdigest()[:16]
 
 

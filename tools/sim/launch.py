@@ -218,20 +218,26 @@ class Simulator:
 
     # --- the firmware -------------------------------------------------------------------------
 
+    def _firmware_config(self, peers, **where):
+        """The firmware's configuration: where it runs (``where``), the simulator's console
+        users, the acquirer at ``peers``, and the caller's own settings over it all."""
+        config = dict(where, console=SIM_CONSOLE)
+        config["acquirer"] = {"host": peers, "port": self.acquirer.port, "timeout_ms": 5000}
+        config.update(self.settings)
+        return config
+
     def _config(self):
         self.operator_port = free_port()
-        config = {
-            "platform": "sim",
-            "board": str(upy.ROOT / "boards" / "sim.json"),
-            "master": self.master_path,
-            "data_dir": os.path.join(self.out, "data"),
-            "devices": self.devices,
-            "operator_port": self.operator_port,
-            "console": SIM_CONSOLE,
-            "emv_ca_keys": self._ca_store(),
-            "acquirer": {"host": "127.0.0.1", "port": self.acquirer.port, "timeout_ms": 5000},
-        }
-        config.update(self.settings)
+        config = self._firmware_config(
+            "127.0.0.1",
+            platform="sim",
+            board=str(upy.ROOT / "boards" / "sim.json"),
+            master=self.master_path,
+            data_dir=os.path.join(self.out, "data"),
+            devices=self.devices,
+            operator_port=self.operator_port,
+            emv_ca_keys=self._ca_store(),
+        )
         path = os.path.join(self.out, "config.json")
         with open(path, "w") as f:
             json.dump(config, f, indent=1)
@@ -252,19 +258,16 @@ class Simulator:
         devices = {
             name: dev for name, dev in self.devices.items() if name not in ("tse", "console", "display")
         }
-        config = {
-            "platform": "linux",
-            "board": "boards/qemu-virt.json",
-            "data_dir": "/mnt/data/ecr",
-            "devices": devices,
-            "operator_port": GUEST_OPERATOR,
-            "operator_host": "0.0.0.0",
-            "console": SIM_CONSOLE,
-            "emv_ca_keys": "/mnt/data/capk.json",
-            "acquirer": {"host": "10.0.2.2", "port": self.acquirer.port, "timeout_ms": 5000},
-        }
-        config.update(self.settings)
-        return config
+        return self._firmware_config(
+            "10.0.2.2",
+            platform="linux",
+            board="boards/qemu-virt.json",
+            data_dir="/mnt/data/ecr",
+            devices=devices,
+            operator_port=GUEST_OPERATOR,
+            operator_host="0.0.0.0",
+            emv_ca_keys="/mnt/data/capk.json",
+        )
 
     def _boot_guest(self, timeout):
         from tools.qemu.machine import Machine
