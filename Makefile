@@ -37,7 +37,8 @@ STAMP_EMV := $(EMVV)/.stamp
 UPYPATH   := .frozen:$(CURDIR):$(CURDIR)/tests/device
 APT_PKGS   = $(shell sed -e 's/\#.*//' deps/apt.txt)
 
-RUNTIME   ?= cpython
+# the QEMU target's firmware is MicroPython unless RUNTIME= says otherwise
+RUNTIME   ?= $(if $(filter qemu,$(TARGET)),micropython,cpython)
 
 .PHONY: sim setup test test-py test-upy lint gates demo bench qemu-image lock clean
 

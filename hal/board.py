@@ -37,6 +37,7 @@ DRIVERS = {
     "nbd-tse": "tse_sd.nbd:create",
     "file-tse": "hal.linux.tse_file:create",
     "sdcard-tse": "hal.mpy.board:create_tse",
+    "ffi-file-tse": "hal.mpy.tse_file:create",
     "pin-drawer": "hal.mpy.board:create_drawer",
     "serial-line": "hal.link:create_line",
     "tty-line": "hal.linux.tty:create_line",

@@ -17,6 +17,7 @@ the simulator's pty, a Linux serial port, a LAN printer and a board's UART.
 """
 
 import asyncio
+import errno
 import select
 
 from core.errors import ConfigError, DeviceError
@@ -242,13 +243,37 @@ async def open_stream(s):
     """Asyncio ``(reader, writer)`` on a serial line: a tty or pty ``path`` (8N1 at
     ``baudrate``) or a board's ``uart``."""
     baudrate = s.int("baudrate", 115200, lo=1200, hi=4000000)
-    if s.has("path"):  # the MicroPython unix port's pty (on Linux: the tty-line driver)
-        line = LinkStream(PolledLink(FileLink(s.str("path")), s.str("path")))
+    if s.has("path"):  # MicroPython's unix port: a pty or tty (CPython: the tty-line driver)
+        port = FileLink(s.str("path"))
+        _raw(port.f, baudrate)
+        line = LinkStream(PolledLink(port, s.str("path")))
         return line, line
     if s.has("uart"):
         uart = _uart(s, baudrate, 0)
         return asyncio.StreamReader(uart), asyncio.StreamWriter(uart, {})
     raise ConfigError(s.path, "a serial line needs a path (tty, pty) or a uart (board)")
+
+
+def _raw(f, baudrate):
+    """The tty in raw mode (no echo, no line editing, 8N1) at ``baudrate``, with MicroPython's
+    ``termios``: a console line must see each byte as it comes. A file that is not a tty (a
+    FIFO) has nothing to set."""
+    try:
+        import termios
+    except ImportError:
+        return
+    if not hasattr(termios, "setraw"):  # CPython's is tty.setraw: its tty-line driver does this
+        return
+    try:
+        termios.setraw(f.fileno())
+        speed = getattr(termios, "B%d" % baudrate, None)
+        if speed is not None:
+            attrs = termios.tcgetattr(f.fileno())
+            attrs[4] = attrs[5] = speed
+            termios.tcsetattr(f.fileno(), termios.TCSANOW, attrs)
+    except OSError as e:
+        if e.errno != errno.ENOTTY:
+            raise DeviceError("cannot set the serial line raw: %s" % e)
 
 
 class LinkStream:

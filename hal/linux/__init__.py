@@ -1,13 +1,11 @@
-"""The embedded-Linux platform (CPython only): real peripherals through CPython libraries."""
+"""The embedded-Linux platform: the terminal runs Linux. The drivers of this package are
+CPython's (real peripherals through CPython libraries); a Linux terminal that runs the
+firmware on MicroPython's unix port names MicroPython drivers for its devices in its board
+file (``"micropython": {"driver": ...}``), such as ``hal.mpy.tse_file``."""
 
-import sys
-
-from core.errors import DeviceError
 from hal.clock import SystemClock
 from hal.platform import Platform
 
 
 def create(config):
-    if sys.implementation.name != "cpython":
-        raise DeviceError("platform 'linux' needs CPython, this is %s" % sys.implementation.name)
     return Platform("linux", SystemClock())

@@ -72,11 +72,10 @@ def test_firmware_runs_on_the_configured_platform_until_stopped():
 def test_platform_is_chosen_by_configuration_for_this_runtime():
     linux = loads('{"platform": "linux"}')
     board = loads('{"platform": "mpy"}')
+    assert platform.load(linux).name == "linux"  # an embedded-Linux terminal runs either runtime
     if RUNTIME == "micropython":
         assert platform.load(board).name == "mpy"
-        assert "needs CPython" in str(raises(DeviceError, platform.load, linux))
     else:
-        assert platform.load(linux).name == "linux"
         assert "needs MicroPython" in str(raises(DeviceError, platform.load, board))
 
 

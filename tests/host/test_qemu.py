@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(
 OPERATOR = 9120  # the operator link's port in the guest
 
 
-@pytest.fixture(scope="module")
-def guest(tmp_path_factory):
+@pytest.fixture(scope="module", params=["micropython", "cpython"])
+def guest(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("qemu")
     card = CardServer(str(out / "card"), control_port=0).start()
     config = {
@@ -42,7 +42,7 @@ def guest(tmp_path_factory):
         "operator_host": "0.0.0.0",  # the guest's own network: QEMU forwards a loopback port to it
         "devices": {name: None for name in ONLY_CONSOLE_AND_CARD},
     }
-    machine = Machine(str(out), "cpython", card.nbd.address, config, guest_ports=(OPERATOR,)).start()
+    machine = Machine(str(out), request.param, card.nbd.address, config, guest_ports=(OPERATOR,)).start()
     assert machine.wait_for("I ecr: ready", 120), "\n".join(machine.lines[-30:])
     yield machine, card
     machine.stop()
@@ -65,14 +65,16 @@ def _operator(machine, **request):
 def test_the_guest_boots_and_its_console_names_the_card_it_mounted(guest):
     machine, _ = guest
     line = machine.wait_for("smartECR guest:", 1)
-    assert "aarch64" in line and "cpython" in line and "/dev/vd" in line, line
+    assert "aarch64" in line and machine.runtime in line and "/dev/vd" in line, line
     port, con = _console(machine)
     try:
         status = con.run("status")
         assert status["ok"], status
         data = status["data"]
-        assert data["machine"] == "aarch64" and data["runtime"] == "cpython" and data["board"] == "qemu-virt"
-        assert data["tse_card"] == "file-tse /mnt/tse" and data["tse"]["state"] == "ready", data["tse"]
+        assert data["machine"] == "aarch64" and data["board"] == "qemu-virt"
+        assert data["runtime"] == machine.runtime
+        driver = {"cpython": "file-tse", "micropython": "ffi-file-tse"}[machine.runtime]  # O_DIRECT both ways
+        assert data["tse_card"] == driver + " /mnt/tse" and data["tse"]["state"] == "ready", data["tse"]
     finally:
         port.close()
 
@@ -151,7 +153,7 @@ def test_make_sim_target_qemu_has_the_simulators_peripherals_around_the_guest(tm
     """``make sim TARGET=qemu``'s simulator: the guest's firmware prints into emupos (its QR
     code the TSE's), draws on the panels, takes a card with the PIN typed on the customer panel
     and the acquirer's approval, and a power cut of the machine finishes what it began."""
-    sim = Simulator(str(tmp_path), "cpython", target="qemu").start()
+    sim = Simulator(str(tmp_path), "micropython", target="qemu").start()
     try:
         assert sim.missing == {} and sim.endpoints["qemu"].isdigit()
         before = len(sim.emupos.receipts())

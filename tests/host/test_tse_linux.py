@@ -8,13 +8,14 @@ import pytest
 
 from firmware.fiscal.qr import receipt_qr
 from hal.clock import SystemClock
-from hal.linux.tse_file import FileTransport, find_card
+from hal.linux.tse_file import DirectFile
 from tools.audit.tse import verify_qr, verify_tar
 from tools.sim.tse.fuse_card import FuseCard
 from tools.sim.tse.server import open_card
 from tse_sd import errors
 from tse_sd.client import TseClient
 from tse_sd.service import TseService
+from tse_sd.transport import FileTransport, find_card
 
 SALE = "Beleg^2.38_0.00_0.00_0.00_0.00^2.38:Unbar"
 
@@ -46,7 +47,7 @@ def test_driver_works_through_the_mounted_files(mounted, tmp_path):
     card, mnt = mounted
     assert sorted(os.listdir(mnt)) == ["TSE_COMM.DAT", "TSE_INFO.DAT", "TSE_TAR.001"]
     clock = SystemClock()
-    client = TseClient(lambda: FileTransport(mnt), clock)
+    client = TseClient(lambda: FileTransport(mnt, DirectFile), clock)
 
     async def scenario():
         await client.setup("123456", "12345", "54321", "LINUX-1", clock.now())
@@ -61,7 +62,7 @@ def test_driver_works_through_the_mounted_files(mounted, tmp_path):
         return qrs
 
     qrs = asyncio.run(scenario())
-    for fd in client.transport._fds:
+    for fd in [f.fd for f in client.transport.files]:
         assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT  # the page cache is bypassed
     client.close()
     assert all(verify_qr(q)[0] for q in qrs)
@@ -73,7 +74,7 @@ def test_driver_works_through_the_mounted_files(mounted, tmp_path):
 def test_a_pulled_card_fails_cleanly_and_comes_back(mounted):
     card, mnt = mounted
     clock = SystemClock()
-    client = TseClient(lambda: FileTransport(mnt), clock)
+    client = TseClient(lambda: FileTransport(mnt, DirectFile), clock)
     service = TseService(client, clock, _Log(), "LINUX-1", "54321")
 
     async def scenario():
@@ -104,10 +105,10 @@ def test_a_card_without_its_files_is_a_clear_error(tmp_path):
     folder = tmp_path / "not-a-card"
     folder.mkdir()
     with pytest.raises(OSError, match="cannot open .*TSE_COMM.DAT with O_DIRECT"):
-        FileTransport(str(folder))
+        FileTransport(str(folder), DirectFile)
     for name in ("TSE_COMM.DAT", "TSE_INFO.DAT"):
         (folder / name).write_bytes(bytes(512))
     before = len(os.listdir("/proc/self/fd"))
     with pytest.raises(OSError, match="TSE_TAR.001 not found"):
-        FileTransport(str(folder))
+        FileTransport(str(folder), DirectFile)
     assert len(os.listdir("/proc/self/fd")) == before  # what was opened is closed again

@@ -9,7 +9,13 @@ QEMU target's guest, built from Debian packages only.
 - a userland: busybox (static) and trixie's arm64 ``micropython`` 1.25, or bookworm's
   ``python3-minimal`` 3.11 with its standard library, taken apart by ``mmdebstrap --variant=
   extract`` (no qemu-user, no binfmt);
-- the firmware's device folders and its data, and ``/init`` (tools/qemu/init.sh).
+- for MicroPython, ``asyncio``: Debian's binary package lacks the frozen asyncio its own build
+  manifest names, so the image takes ``extmod/asyncio`` from Debian's source of the very same
+  package (the orig tarball in the archive's pool, checked against its pinned sha256) into
+  ``/usr/lib/micropython``;
+- the firmware's device folders and its data, and ``/init`` (tools/qemu/init.sh): compiled to
+  ``.mpy`` with the project's ``mpy-cross`` for MicroPython (bytecode v6.3, which 1.25 loads),
+  as sources with their ``.pyc`` for CPython.
 
 Everything is cached under ``out/qemu/``: the package trees by their package lists, the
 initramfs by a digest of everything that goes into it, so a second build does nothing slow.
@@ -18,15 +24,18 @@ initramfs by a digest of everything that goes into it, so a second build does no
 import argparse
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
 from pathlib import Path
 
-from tools import upy
+from tools import gates, upy
 
 OUT = upy.ROOT / "out" / "qemu"
 MIRROR = "http://deb.debian.org/debian"
@@ -41,6 +50,9 @@ MODULES += ("nls_iso8859-1",)
 FIRMWARE = ("core", "firmware", "hal", "tse_sd", "payment", "ui", "data", "boards")
 FIRMWARE_FILES = ("framebuf.py", "micropython.py")
 INIT = upy.ROOT / "tools" / "qemu" / "init.sh"
+# the sha256 of Debian's micropython orig tarball by upstream version, from the archive's Sources
+MICROPYTHON_SOURCE = {"1.25.0+ds": "7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea"}
+ASYNCIO_SKIP = ("manifest.py", "uasyncio.py")  # the freezing recipe; the old name's alias
 APPLETS = ("sh", "mount", "umount", "insmod", "ifconfig", "route", "sleep", "cat", "echo", "grep", "cut")
 APPLETS += ("uname", "sync", "poweroff", "ls", "test", "[", "mkdir", "stty", "dmesg")
 DROP = ("usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info", "usr/lib/python3.11/test")
@@ -114,12 +126,66 @@ def _digest(paths, extra):
     return h.hexdigest()[:16]
 
 
-def _copy_firmware(rootfs):
+def package_version(tree, name):
+    """The version of package ``name`` in an extracted tree: the first line of its Debian
+    changelog (the extract variant leaves dpkg's status empty)."""
+    path = tree / "usr" / "share" / "doc" / name / "changelog.Debian.gz"
+    try:
+        with gzip.open(path, "rt") as f:
+            first = f.readline()
+    except OSError as e:
+        raise RuntimeError("no %s in %s: %s" % (name, tree, e))
+    return first.split("(", 1)[1].split(")", 1)[0]
+
+
+def micropython_asyncio(userland):
+    """The folder of ``asyncio``'s sources from Debian's source of the tree's micropython."""
+    upstream = package_version(userland, "micropython").split(":")[-1].rsplit("-", 1)[0]
+    if upstream not in MICROPYTHON_SOURCE:
+        raise RuntimeError(
+            "no pinned source for micropython %s: add its orig tarball's sha256 (Debian's Sources) "
+            "to MICROPYTHON_SOURCE" % upstream
+        )
+    folder = OUT / "debian" / ("micropython-%s-asyncio" % upstream)
+    if (folder / ".done").exists():
+        return folder
+    url = "%s/pool/main/m/micropython/micropython_%s.orig.tar.xz" % (MIRROR, upstream)
+    with urllib.request.urlopen(url, timeout=300) as answer:
+        data = answer.read()
+    if hashlib.sha256(data).hexdigest() != MICROPYTHON_SOURCE[upstream]:
+        raise RuntimeError("%s does not have the pinned sha256" % url)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:xz") as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            if parts[1:3] == ["extmod", "asyncio"] and len(parts) == 4 and parts[3].endswith(".py"):
+                if member.isfile() and parts[3] not in ASYNCIO_SKIP:
+                    (folder / parts[3]).write_bytes(tar.extractfile(member).read())
+    if not (folder / "core.py").exists():
+        raise RuntimeError("%s has no extmod/asyncio/core.py" % url)
+    (folder / ".done").write_text("")
+    return folder
+
+
+def _compile(files, out, root):
+    problems = gates.mpy_cross(files, out, root)
+    if problems:
+        raise RuntimeError("mpy-cross failed: %s" % problems)
+
+
+def _copy_firmware(rootfs, runtime):
+    """The firmware under /opt/smartecr: sources for CPython, ``.mpy`` and data for MicroPython."""
     dest = rootfs / "opt" / "smartecr"
+    skip = ("__pycache__", "*.pyc") + (("*.py",) if runtime == "micropython" else ())
     for name in FIRMWARE:
-        shutil.copytree(upy.ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in FIRMWARE_FILES:
-        shutil.copy(upy.ROOT / name, dest / name)
+        shutil.copytree(upy.ROOT / name, dest / name, ignore=shutil.ignore_patterns(*skip))
+    if runtime == "micropython":
+        sources = [Path(f) for name in FIRMWARE + FIRMWARE_FILES for f in _files(upy.ROOT / name)]
+        _compile([f for f in sources if f.suffix == ".py"], dest, upy.ROOT)
+    else:
+        for name in FIRMWARE_FILES:
+            shutil.copy(upy.ROOT / name, dest / name)
 
 
 def _cpio(rootfs, target):
@@ -140,7 +206,10 @@ def build(runtime="micropython"):
     kroot, version = kernel_tree()
     userland = _tree(*USERLAND[runtime])
     sources = [upy.ROOT / n for n in FIRMWARE + FIRMWARE_FILES] + [INIT, Path(__file__)]  # the recipe too
-    digest = _digest(sources, "%s %s %s %s" % (runtime, version, userland.name, " ".join(MODULES)))
+    if runtime == "micropython":
+        sources.append(micropython_asyncio(userland))
+    versions = "%s %s %s %s %s" % (runtime, version, userland.name, " ".join(MODULES), _mpy_cross())
+    digest = _digest(sources, versions)
     initrd = OUT / ("initrd-%s-%s.cpio.gz" % (runtime, digest))
     kernel = kroot / "boot" / ("vmlinuz-" + version)
     if not initrd.exists():
@@ -154,6 +223,10 @@ def build(runtime="micropython"):
     sizes = {"kernel": kernel.stat().st_size, "initrd": initrd.stat().st_size}
     return {"kernel": str(kernel), "initrd": str(initrd), "version": version, "runtime": runtime,
             "sizes": sizes}  # fmt: skip
+
+
+def _mpy_cross():
+    return subprocess.run([gates.MPY_CROSS, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def _plain_files(top):
@@ -194,7 +267,10 @@ def _rootfs(tmp, userland, kroot, version, runtime):
     shutil.copy(INIT, rootfs / "init")
     os.chmod(rootfs / "init", 0o755)
     (rootfs / "etc" / "runtime").write_text(runtime + "\n")
-    _copy_firmware(rootfs)
+    _copy_firmware(rootfs, runtime)
+    if runtime == "micropython":
+        lib = micropython_asyncio(userland)
+        _compile(sorted(lib.glob("*.py")), rootfs / "usr" / "lib" / "micropython" / "asyncio", lib)
     if runtime == "cpython" and sys.version_info[:2] == (3, 11):
         # the extract variant runs no py3compile: the guest would compile the standard library
         # and the firmware at every boot (seconds under TCG); 3.11's bytecode is the same here

@@ -31,7 +31,7 @@ runtime=$(cat /etc/runtime)
 echo "smartECR guest: $(uname -m) $(uname -r), $runtime, TSE card $(grep /mnt/tse /proc/mounts | cut -d' ' -f1)"
 cd /opt/smartecr
 if [ "$runtime" = micropython ]; then
-  MICROPYPATH=/opt/smartecr micropython -X heapsize=16M -m firmware --config /mnt/data/config.json
+  MICROPYPATH=/opt/smartecr:/usr/lib/micropython micropython -X heapsize=16M -m firmware --config /mnt/data/config.json
 else
   PYTHONPATH=/opt/smartecr python3 -m firmware --config /mnt/data/config.json
 fi

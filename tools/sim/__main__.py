@@ -19,7 +19,9 @@ from tools.sim.ui import OperatorUi
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.sim", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
+    parser.add_argument(
+        "--runtime", choices=("cpython", "micropython"), help="default cpython (qemu: micropython)"
+    )
     parser.add_argument("--headless", action="store_true", help="no operator UI: endpoints, then wait")
     parser.add_argument("--out", default="out/sim", help="state, logs and receipts (default out/sim)")
     parser.add_argument("--camera", help="scan with a camera (/dev/videoN) or a video file (CPython only)")
@@ -30,6 +32,7 @@ def main(argv=None):
         help="qemu: the firmware in an arm64 guest (docs/qemu.md)",
     )
     args = parser.parse_args(argv)
+    args.runtime = args.runtime or ("micropython" if args.target == "qemu" else "cpython")
 
     stop = threading.Event()
 

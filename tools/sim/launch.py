@@ -89,8 +89,6 @@ class Simulator:
             raise ValueError("runtime is cpython or micropython")
         if target not in ("host", "qemu"):
             raise ValueError("target is host or qemu")
-        if target == "qemu" and runtime != "cpython":
-            raise ValueError("the QEMU guest runs the CPython firmware for now (docs/qemu.md)")
         self.target = target
         self.machine = None  # tools/qemu/machine.Machine on the QEMU target
         self.out = os.path.abspath(out)
@@ -278,7 +276,7 @@ class Simulator:
             files = {"capk.json": self._ca_store()}
             guest = os.path.join(self.out, "qemu")
             self.machine = Machine(
-                guest, "cpython", self.tse.nbd.address, config, forwards=forwards, files=files
+                guest, self.runtime, self.tse.nbd.address, config, forwards=forwards, files=files
             )
             self.endpoints["console"] = "socket://" + self.machine.console  # tools.console --port
         self.machine.config = config

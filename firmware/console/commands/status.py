@@ -18,10 +18,16 @@ def _storage(path):
 
 
 def _machine():
-    """The CPU the firmware runs on (``aarch64`` on the QEMU target), where the runtime says."""
+    """The CPU the firmware runs on (``aarch64`` on the QEMU target): ``os.uname`` on CPython,
+    Linux's ``kernel.arch`` on MicroPython's unix port (which has no uname), else the platform."""
     try:
         return os.uname()[4]
     except (AttributeError, OSError):
+        pass
+    try:
+        with open("/proc/sys/kernel/arch") as f:
+            return f.read().strip()
+    except OSError:
         return sys.platform
 
 

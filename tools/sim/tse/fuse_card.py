@@ -1,7 +1,7 @@
 """The emulated card as a mounted file system (FUSE), the way embedded Linux sees a real one.
 
     mount = FuseCard(image, "/mnt/tse")       # TSE_COMM.DAT, TSE_INFO.DAT, TSE_TAR.001 appear
-    FileTransport("/mnt/tse")                 # hal.linux.tse_file: O_DIRECT | O_SYNC
+    FileTransport("/mnt/tse", DirectFile)     # hal.linux.tse_file: O_DIRECT | O_SYNC
     mount.unmount()
 
 Each file maps onto its sectors of the card image (found with the FAT reader), so a write to
