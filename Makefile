@@ -9,7 +9,8 @@
 #   make test-upy  only the device tests under the MicroPython unix port
 #   make lint      ruff (also bans CPython-only imports in device code)
 #   make gates     mpy-cross over every device file + the MicroPython API gate
-#   make demo      a scripted shift on the simulator (RUNTIME=micropython for the MicroPython firmware)
+#   make demo      a scripted shift on the simulator (RUNTIME=micropython for the MicroPython firmware,
+#                  TARGET=qemu for the shift in the arm64 guest)
 #   make bench     benchmarks: table on stdout, results in out/bench.json
 #   make qemu-image  the QEMU target's arm64 guest (kernel + initramfs) from Debian packages
 #   make lock      re-resolve deps/requirements.in into deps/requirements.lock
@@ -95,7 +96,7 @@ gates: setup
 	$(PY) -m tools.gates
 
 demo: setup
-	$(PY) -m tools.demo --runtime $(RUNTIME)
+	$(PY) -m tools.demo --runtime $(RUNTIME) $(if $(TARGET),--target $(TARGET))
 
 bench: setup
 	$(PY) -m tools.bench

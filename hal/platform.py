@@ -9,6 +9,9 @@ returning a ``Platform``. A platform that cannot run on this runtime says so wit
 ``DeviceError`` instead of an import traceback.
 """
 
+import os
+import sys
+
 from core.errors import ConfigError, DeviceError
 
 PLATFORMS = ("sim", "linux", "mpy")
@@ -31,3 +34,17 @@ def load(config):
     except ImportError as e:
         raise DeviceError("platform %r cannot run here: %s" % (name, e))
     return module.create(config)
+
+
+def machine():
+    """The CPU the firmware runs on (``aarch64`` on the QEMU target): ``os.uname`` on CPython,
+    Linux's ``kernel.arch`` on MicroPython's unix port (which has no uname), else the platform."""
+    try:
+        return os.uname()[4]
+    except (AttributeError, OSError):
+        pass
+    try:
+        with open("/proc/sys/kernel/arch") as f:
+            return f.read().strip()
+    except OSError:
+        return sys.platform

@@ -74,7 +74,7 @@ def check(out):
             problems.append("receipt %d: the printed QR code is not the TSE's" % r["bon_nr"])
     problems += ["dsfinvk.zip: " + p for p in check_dsfinvk(os.path.join(out, "dsfinvk.zip")).problems]
     problems += ["elster-146a.xml: " + p for p in check_elster(os.path.join(out, "elster-146a.xml"))]
-    freed = verify_tar(summary["tse_freed"]["file"])
+    freed = verify_tar(os.path.join(out, "tse-exports", os.path.basename(summary["tse_freed"]["file"])))
     problems += ["tse-exports: " + p for p in freed.problems]
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
@@ -119,13 +119,10 @@ class CardDesk:
         self.link = None
         self.keypad = None
 
-    def options(self):
-        return ["--reader", str(self.reader_port), "--pinpad", str(self.pinpad_port)] + [
-            "--acquirer",
-            str(self.acquirer.port),
-            "--capk",
-            self.capk,
-        ]
+    def options(self, capk=None):
+        """The workload's card options (``capk``: where it finds the CA keys, if not here)."""
+        ports = ["--reader", str(self.reader_port), "--pinpad", str(self.pinpad_port)]
+        return ports + ["--acquirer", str(self.acquirer.port), "--capk", capk or self.capk]
 
     def serve(self, line):
         """One ``card <profile> <chip|contactless> <pins|-> <fault|->`` request."""
@@ -155,8 +152,23 @@ class CardDesk:
             self.keypad.close()
 
 
+def converse(lines, answer, desk):
+    """The workload's requests on ``lines`` served (a card in: ``answer("in\\n")``); returns
+    the other lines it printed."""
+    printed = []
+    for line in lines:
+        if line.startswith("card "):
+            desk.serve(line)
+            answer("in\n")
+        elif line.strip() == "done":
+            desk.remove()
+        else:
+            printed.append(line)
+    return "".join(printed)
+
+
 def run_shift(runtime, out, card, printer, desk):
-    """The workload on ``runtime``; returns (exit status, its stdout, its stderr)."""
+    """The workload on ``runtime`` on this host; returns (exit status, its stdout, its stderr)."""
     argv = [
         str(upy.ROOT / "tools" / "workloads" / "demo_shift.py"),
         "--nbd",
@@ -176,25 +188,57 @@ def run_shift(runtime, out, card, printer, desk):
         proc = subprocess.Popen(
             argv, cwd=upy.ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
         )
-        lines = []
-        for line in proc.stdout:
-            if line.startswith("card "):
-                desk.serve(line)
-                proc.stdin.write("in\n")
-                proc.stdin.flush()
-            elif line.strip() == "done":
-                desk.remove()
-            else:
-                lines.append(line)
+
+        def answer(text):
+            proc.stdin.write(text)
+            proc.stdin.flush()
+
+        printed = converse(proc.stdout, answer, desk)
         proc.wait()
         err.seek(0)
-        return proc.returncode, "".join(lines), err.read()
+        return proc.returncode, printed, err.read()
+
+
+GUEST_OUT = "demo"  # the guest writes its outputs to this folder of its disk (/mnt/data/demo)
+
+
+def run_shift_in_guest(runtime, out, card, printer, desk):
+    """The workload on ``runtime`` in the QEMU guest (tools/qemu): the card mounted by the
+    guest kernel from the NBD export, the host's peers at 10.0.2.2, the card readers and the PIN
+    pad forwarded into the guest, the conversation on the guest's console line; its outputs
+    copied off the guest's disk into ``out`` when it has powered off."""
+    from tools.qemu.machine import Machine
+
+    args = ["-m", "tools.workloads.demo_shift", "--tse-mount", "/mnt/tse", "--out", "/mnt/data/" + GUEST_OUT]
+    args += ["--control", str(card.control_port), "--peers", "10.0.2.2", "--listen", "0.0.0.0"]
+    args += ["--printer", "10.0.2.2:%d" % printer.printer_port]
+    args += desk.options("/mnt/data/capk.json")  # the same ports, seen from the guest
+    forwards = {port: port for port in (desk.reader_port, desk.reader_port + 1, desk.pinpad_port)}
+    files = {"capk.json": desk.capk}
+    machine = Machine(
+        os.path.join(out, "qemu"), runtime, card.nbd.address, {}, forwards=forwards, files=files, run=args
+    )
+    machine.start()
+    try:
+        line = machine.connect_console()
+        line.settimeout(600)  # the shift in the guest talks only when it asks for a card
+        with line, line.makefile("r", newline="\n") as lines:
+            printed = converse(lines, lambda text: line.sendall(text.encode()), desk)
+        status = machine.wait_ended(120)
+    finally:
+        if machine.proc is not None:
+            machine.kill()
+    log = "\n".join(machine.lines[-60:])
+    if status == 0:
+        machine.fetch(GUEST_OUT, out)
+    return (1 if status is None else status), printed, log
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
     parser.add_argument("--out", default=str(upy.ROOT / "out" / "demo"))
+    parser.add_argument("--target", choices=("host", "qemu"), default="host", help="qemu: in the arm64 guest")
     args = parser.parse_args(argv)
     out = os.path.abspath(args.out)
     if os.path.exists(out):
@@ -206,7 +250,8 @@ def main(argv=None):
     try:
         printer = Emupos(os.path.join(out, "emupos")).start()
         try:
-            status, stdout, stderr = run_shift(args.runtime, out, card, printer, desk)
+            shift = run_shift_in_guest if args.target == "qemu" else run_shift
+            status, stdout, stderr = shift(args.runtime, out, card, printer, desk)
             if status == 0:
                 with open(os.path.join(out, "summary.json")) as f:
                     done = json.load(f)
@@ -227,9 +272,10 @@ def main(argv=None):
     for r in summary["receipts"]:
         kinds[r["bon_typ"]] = kinds.get(r["bon_typ"], 0) + 1
     print(
-        "demo on %s: %d receipts %s, %d without TSE (card pulled), Z %d, difference %d cents"
+        "demo on %s (%s): %d receipts %s, %d without TSE (card pulled), Z %d, difference %d cents"
         % (
-            args.runtime,
+            summary["runtime"],
+            summary["machine"],
             len(summary["receipts"]),
             json.dumps(kinds),
             sum(1 for r in summary["receipts"] if not r["qr"]),

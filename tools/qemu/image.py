@@ -48,7 +48,8 @@ USERLAND = {
 MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "virtio_net", "vfat", "nls_cp437", "nls_utf8")
 MODULES += ("nls_iso8859-1",)
 FIRMWARE = ("core", "firmware", "hal", "tse_sd", "payment", "ui", "data", "boards")
-FIRMWARE_FILES = ("framebuf.py", "micropython.py")
+FIRMWARE += ("tools/workloads",)  # the scripted shift of ``make demo TARGET=qemu``
+FIRMWARE_FILES = ("framebuf.py", "micropython.py", "tools/__init__.py")
 INIT = upy.ROOT / "tools" / "qemu" / "init.sh"
 # the sha256 of Debian's micropython orig tarball by upstream version, from the archive's Sources
 MICROPYTHON_SOURCE = {"1.25.0+ds": "7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea"}

@@ -30,11 +30,18 @@ mount -t vfat -o iocharset=utf8,flush "$data" /mnt/data
 runtime=$(cat /etc/runtime)
 echo "smartECR guest: $(uname -m) $(uname -r), $runtime, TSE card $(grep /mnt/tse /proc/mounts | cut -d' ' -f1)"
 cd /opt/smartecr
-if [ "$runtime" = micropython ]; then
-  MICROPYPATH=/opt/smartecr:/usr/lib/micropython micropython -X heapsize=16M -m firmware --config /mnt/data/config.json
+export MICROPYPATH=/opt/smartecr:/usr/lib/micropython PYTHONPATH=/opt/smartecr
+python=python3
+[ "$runtime" = micropython ] && python="micropython -X heapsize=16M"
+if [ -e /mnt/data/run ]; then
+  # a job instead of the firmware (make demo TARGET=qemu): its arguments on the data disk, its
+  # stdin and stdout the service console's line (raw: the host talks to it line by line)
+  stty -F /dev/hvc0 raw -echo
+  $python $(cat /mnt/data/run) < /dev/hvc0 > /dev/hvc0
+  echo "smartECR guest: the run ended ($?)"
 else
-  PYTHONPATH=/opt/smartecr python3 -m firmware --config /mnt/data/config.json
+  $python -m firmware --config /mnt/data/config.json
+  echo "smartECR guest: the firmware ended ($?)"
 fi
-echo "smartECR guest: the firmware ended ($?)"
 sync
 poweroff -f

@@ -7,6 +7,9 @@
     m.wait_for("ready")  # a line of the guest's serial console (the firmware's log)
     m.kill(); m.start()  # a power cut of the whole machine, and power again
 
+    job = Machine(out, "micropython", tse, config, run=["-m", "tools.workloads.demo_shift", ...])
+    job.start().wait_ended(); job.fetch("demo", "out/demo")  # a job's outputs off its disk
+
 Disks: the TSE card is the simulator's NBD export as a **virtio-blk** disk (a card that dies
 is an I/O error in the guest, not the silent zeros of QEMU's SD card emulation), and the
 terminal's storage a second virtio disk (a FAT image under ``out``: the journal survives a
@@ -24,7 +27,7 @@ import threading
 import time
 
 from tools.qemu import image
-from tools.sim import stop_process
+from tools.sim import stop_process, until
 
 DATA_MB = 64
 # boards/qemu-virt.json's devices other than the console and the TSE card: a guest without peers
@@ -47,7 +50,7 @@ def _free_port():
 
 
 class Machine:
-    def __init__(self, out, runtime, tse, config, guest_ports=(), forwards=None, files=None):
+    def __init__(self, out, runtime, tse, config, guest_ports=(), forwards=None, files=None, run=None):
         self.out = os.path.abspath(out)
         self.runtime = runtime
         self.tse = tse
@@ -55,6 +58,7 @@ class Machine:
         self.ports = {port: _free_port() for port in guest_ports}  # guest port -> host port
         self.ports.update(forwards or {})
         self.files = files or {}  # name on the guest's disk -> a host file copied there at boot
+        self.run = run  # the arguments of a job the guest runs instead of the firmware
         self.console_port = _free_port()
         self.console = "127.0.0.1:%d" % self.console_port
         self.proc = None
@@ -75,7 +79,15 @@ class Machine:
         path = os.path.join(self.out, "config.json")
         with open(path, "w") as f:
             json.dump(self.config, f, indent=1)
-        for name, source in [("config.json", path)] + sorted(self.files.items()):
+        files = [("config.json", path)] + sorted(self.files.items())
+        if self.run is not None:
+            if any(not arg or any(c.isspace() for c in arg) for arg in self.run):
+                raise ValueError("a job's arguments are words without spaces: %r" % (self.run,))
+            job = os.path.join(self.out, "run")
+            with open(job, "w") as f:
+                f.write(" ".join(self.run) + "\n")
+            files.append(("run", job))
+        for name, source in files:
             mcopy = ["mcopy", "-o", "-i", self.data, source, "::" + name]
             subprocess.run(mcopy, check=True, capture_output=True)
 
@@ -132,6 +144,37 @@ class Machine:
                 if left <= 0 or (self.proc is not None and self.proc.poll() is not None):
                     return None
                 self._cond.wait(min(left, 0.5))
+
+    def connect_console(self, timeout=30):
+        """A TCP connection to the guest's console line, once QEMU listens for it."""
+
+        def attempt():
+            try:
+                return socket.create_connection(("127.0.0.1", self.console_port), timeout=timeout)
+            except ConnectionRefusedError:
+                return None
+
+        line = until(attempt, timeout)
+        if line is None:
+            raise RuntimeError("QEMU's console line %s did not answer" % self.console)
+        return line
+
+    def wait_ended(self, timeout):
+        """The guest's exit status of its job (None if it did not end within ``timeout``)."""
+        line = self.wait_for("smartECR guest: the run ended", timeout)
+        if line is None:
+            return None
+        self.proc.wait(30)  # /init powers off
+        self._ended()
+        return int(line.rsplit("(", 1)[1].rstrip(")"))
+
+    def fetch(self, folder, dest):
+        """Copy ``folder`` of the guest's disk (while the guest is off) to ``dest``."""
+        os.makedirs(dest, exist_ok=True)
+        mcopy = ["mcopy", "-s", "-n", "-i", self.data, "::" + folder + "/*", dest]
+        proc = subprocess.run(mcopy, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError("mcopy %s: %s" % (folder, proc.stderr.strip()))
 
     def kill(self):
         """The power goes: QEMU is killed where it stands."""

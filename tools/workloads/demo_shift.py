@@ -3,6 +3,12 @@ on CPython or MicroPython against the emulated TSE card.
 
     demo_shift.py --nbd 127.0.0.1:PORT --control PORT --out out/demo [--printer 127.0.0.1:9100]
                   [--reader PORT --pinpad PORT --acquirer PORT --capk FILE]
+    demo_shift.py --tse-mount /mnt/tse --peers 10.0.2.2 --listen 0.0.0.0 ...   # the QEMU guest
+
+With ``--tse-mount`` the card is the file system Linux mounted (the board drivers ``file-tse``
+on CPython, ``ffi-file-tse`` on MicroPython: O_DIRECT either way) instead of the NBD export;
+``--peers`` is where the card's control port and the acquirer are (default 127.0.0.1), and
+``--listen`` the address the card readers and the PIN pad listen on (default 127.0.0.1).
 
 The shift: opening float; more than twenty sales over 19/7/0 % VAT with quantities, a weighed
 article, a line void, line and receipt discounts, cash with change, an external card terminal,
@@ -19,10 +25,11 @@ stdout, ``card <profile> chip|contactless <PINs or -> <acquirer fault or ->``, a
 line on stdin: the host (tools/demo.py) has put that virtual card in and typed the PINs ahead.
 A declined card is paid in cash instead.
 
-It writes ``OUT/summary.json`` (runtime, and per receipt: number, BON_TYP, total in cents, TSE
-transaction number, QR string or the TSE failure), ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``,
-``OUT/z0001.txt``, ``OUT/tse-export.tar`` (everything the card signed), the DSFinV-K export
-``OUT/dsfinvk.zip``, the ELSTER notification ``OUT/elster-146a.xml``, and the journal in
+It writes ``OUT/summary.json`` (runtime, the machine's CPU, and per receipt: number, BON_TYP,
+total in cents, TSE transaction number, QR string or the TSE failure),
+``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``, ``OUT/z0001.txt``, ``OUT/tse-export.tar``
+(everything the card signed), the DSFinV-K export ``OUT/dsfinvk.zip``, the ELSTER notification
+``OUT/elster-146a.xml``, and the journal in
 ``OUT/journal/``. Last, the card's store is freed the way a technician does it: an
 incremental export into ``OUT/tse-exports/``, checked, then deleteStoredData. With
 ``--printer`` every receipt is also printed over TCP to that ESC/POS printer (emupos in the
@@ -48,7 +55,9 @@ from firmware.register.bon import TRAINING
 from firmware.register.master import load_master
 from firmware.reports import report, totals
 from firmware.till import Till
+from hal.board import Board
 from hal.clock import SystemClock
+from hal.platform import machine
 from hal.sim.printer import NetworkPrinter
 from hal.sim.tse_control import TseControl
 from tools.workloads.tse_exercise import DEMO_ADMIN_PIN, DEMO_PUK, DEMO_TIME_ADMIN_PIN
@@ -57,7 +66,8 @@ from tse_sd.nbd import NbdBlockDevice
 from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
-USAGE = "usage: demo_shift.py --nbd HOST:PORT --control PORT --out DIR [--master FILE] [--printer HOST:PORT]"
+USAGE = "usage: demo_shift.py --nbd HOST:PORT|--tse-mount DIR --control PORT --out DIR [--master FILE] "
+USAGE += "[--printer HOST:PORT] [--peers HOST] [--listen HOST]"
 
 
 async def sale(till, steps, payments):
@@ -153,29 +163,25 @@ def card_terminal(opts, till, service, log, clock):
     prints every receipt at the end)."""
     from firmware.cardledger import CardLedger
     from firmware.terminal import Terminal
-    from hal.board import Board
     from payment.acquirer import Acquirer
     from payment.emv.capk import load_ca_keys
     from payment.emv.config import load_terminal
 
-    port, pinpad = int(opts["reader"]), int(opts["pinpad"])
+    port, pinpad, host = int(opts["reader"]), int(opts["pinpad"]), opts["listen"]
+    reader = {"driver": "vpcd-reader", "host": host}
     board = Board(
         {
             "devices": {
-                "card_reader": {"driver": "vpcd-reader", "port": port},
-                "contactless_reader": {"driver": "vpcd-reader", "port": port + 1, "contactless": True},
-                "pinpad": {
-                    "driver": "keypad-pinpad",
-                    "port": pinpad,
-                    "pin_key": "data/emv/pin-key-test.json",
-                },
+                "card_reader": dict(reader, port=port),
+                "contactless_reader": dict(reader, port=port + 1, contactless=True),
+                "pinpad": {"driver": "keypad-pinpad", "host": host, "port": pinpad, "pin_key": PIN_KEY},
             }
         },
         "demo",
     )
     for name in board.names():  # listening before the host puts a card in or types a PIN
         board.get(name)
-    acquirer = Acquirer("127.0.0.1", int(opts["acquirer"]), "SECR0001", "SMARTECR-SIM-01", 2000, log)
+    acquirer = Acquirer(opts["peers"], int(opts["acquirer"]), "SECR0001", "SMARTECR-SIM-01", 2000, log)
     acquirer.ledger = CardLedger(till.journal)
     emv = load_terminal(DEFAULTS["emv_terminal"])
     emv.online = True
@@ -240,13 +246,22 @@ def elster_xml(journal, master):
 
 
 def parse_args(argv):
-    return options(
-        argv,
-        USAGE,
-        ("nbd", "control", "out", "master", "printer", "reader", "pinpad", "acquirer", "capk"),
-        ("nbd", "control", "out"),
-        {"master": "data/demo-master.json"},
-    )
+    names = ("nbd", "tse-mount", "control", "out", "master", "printer", "peers", "listen")
+    names += ("reader", "pinpad", "acquirer", "capk")
+    defaults = {"master": "data/demo-master.json", "peers": "127.0.0.1", "listen": "127.0.0.1"}
+    opts = options(argv, USAGE, names, ("control", "out"), defaults)
+    if ("nbd" in opts) == ("tse-mount" in opts):
+        raise ValueError("the card is --nbd HOST:PORT or --tse-mount DIR; %s" % USAGE)
+    return opts
+
+
+def tse_transport(opts):
+    """The card's transport opener: the NBD export, or the mounted card's files."""
+    if "nbd" in opts:
+        host, _, port = opts["nbd"].rpartition(":")
+        return lambda: BlockTransport(NbdBlockDevice.connect(host, int(port), "tse"))
+    entry = {"driver": "file-tse", "mount": opts["tse-mount"], "micropython": {"driver": "ffi-file-tse"}}
+    return Board({"devices": {"tse": entry}}, "demo").get("tse")
 
 
 async def run(opts):
@@ -255,9 +270,8 @@ async def run(opts):
     master = load_master(opts["master"])
     clock = SystemClock()
     log = Logger("demo", ring=200, clock=clock)
-    host, _, port = opts["nbd"].rpartition(":")
-    client = TseClient(lambda: BlockTransport(NbdBlockDevice.connect(host, int(port), "tse")), clock)
-    card = TseControl(int(opts["control"]))
+    client = TseClient(tse_transport(opts), clock)
+    card = TseControl(int(opts["control"]), opts["peers"])
     journal = Journal(out + "/journal", clock)
     try:
         client_id = master.register["serial"]
@@ -324,6 +338,7 @@ async def run(opts):
                 json.dumps(
                     {
                         "runtime": sys.implementation.name,
+                        "machine": machine(),
                         "receipts": summary,
                         "cards": cards,
                         "card_close": card_close,

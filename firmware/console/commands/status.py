@@ -7,6 +7,7 @@ from core.calendar import days_from_civil, iso8601, local_text, parse_date
 from core.errors import DeviceError
 from firmware import VERSION
 from firmware.console.commands.base import UsageError, _need
+from hal import platform as platforms
 
 
 def _storage(path):
@@ -15,20 +16,6 @@ def _storage(path):
     except (AttributeError, OSError):
         return None
     return {"total_bytes": st[1] * st[2], "free_bytes": st[1] * st[4]}
-
-
-def _machine():
-    """The CPU the firmware runs on (``aarch64`` on the QEMU target): ``os.uname`` on CPython,
-    Linux's ``kernel.arch`` on MicroPython's unix port (which has no uname), else the platform."""
-    try:
-        return os.uname()[4]
-    except (AttributeError, OSError):
-        pass
-    try:
-        with open("/proc/sys/kernel/arch") as f:
-            return f.read().strip()
-    except OSError:
-        return sys.platform
 
 
 def _tse_where(board):
@@ -53,7 +40,7 @@ async def cmd_status(con, args):
         "runtime": sys.implementation.name,
         "platform": svc.platform,
         "board": svc.board.name,
-        "machine": _machine(),
+        "machine": platforms.machine(),
         "tse_card": _tse_where(svc.board),
         "uptime_s": clock.ticks_diff(clock.ticks_ms(), svc.boot_ms) // 1000,
         "time": iso8601(now),
