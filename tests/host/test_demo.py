@@ -1,6 +1,9 @@
-"""`make demo` (python -m tools.demo) on both runtimes: the shift's contract and its outputs."""
+"""`make demo` (python -m tools.demo) on both runtimes, and on MicroPython in the arm64 QEMU
+guest (``make demo TARGET=qemu``): the shift's contract and its outputs."""
 
 import json
+import platform
+import shutil
 import subprocess
 import sys
 import warnings
@@ -19,11 +22,17 @@ with warnings.catch_warnings():
     from pyemv import tlv as peer_tlv
 
 
-@pytest.fixture(scope="module", params=["cpython", "micropython"])
+QEMU = shutil.which("qemu-system-aarch64") and shutil.which("mmdebstrap")
+IN_GUEST = pytest.param("micropython-qemu", marks=pytest.mark.skipif(not QEMU, reason="no QEMU here"))
+
+
+@pytest.fixture(scope="module", params=["cpython", "micropython", IN_GUEST])
 def demo(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-" + request.param)
+    runtime, _, target = request.param.partition("-")
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.demo", "--runtime", request.param, "--out", str(out)],
+        [sys.executable, "-m", "tools.demo", "--runtime", runtime, "--target", target or "host"]
+        + ["--out", str(out)],
         cwd=upy.ROOT,
         capture_output=True,
         text=True,
@@ -32,7 +41,10 @@ def demo(request, tmp_path_factory):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "checked with the audit tools: ok" in proc.stdout
-    return request.param, out, json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runtime"] == runtime
+    assert summary["machine"] == ("aarch64" if target else platform.machine())  # where it ran
+    return runtime, out, summary
 
 
 def journal_belege(out):

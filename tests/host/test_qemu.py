@@ -17,6 +17,7 @@ import serial
 import zxingcpp
 
 from hal.sim.tse_control import TseControl
+from tools.audit.journal import verify_journal
 from tools.console.client import ConsoleClient
 from tools.qemu.machine import ONLY_CONSOLE_AND_CARD, Machine
 from tools.sim import until
@@ -120,7 +121,7 @@ def _signed_sale(machine):
     return receipt if "AUSGEFALLEN" not in receipt else None
 
 
-def test_three_power_cuts_in_the_guest_at_random_points_of_sales(guest):
+def test_three_power_cuts_in_the_guest_at_random_points_of_sales(guest, tmp_path):
     """QEMU killed at a random moment of a sale, three times (the seed is printed for a replay);
     after each boot the guest's journal agrees with the card (``journal verify``: the chain
     and every signed receipt against the card's own log) and receipt numbers go on."""
@@ -147,6 +148,13 @@ def test_three_power_cuts_in_the_guest_at_random_points_of_sales(guest):
         assert now >= last, (seed, now, last)  # nothing lost; a number is never given out twice
         last = now
     assert _signed_sale(machine), seed  # and the card signs the next sale
+    machine.stop()  # the host's own audit tool on the journal the guest wrote to its disk
+    machine.fetch("ecr/journal", str(tmp_path / "journal"))
+    report = verify_journal(str(tmp_path / "journal"))
+    assert report.problems == [] and report.signed >= 2, (seed, report.problems, report.signed)
+    since = len(machine.lines)
+    machine.start()  # the fixture's machine stays up for the tests after this one
+    assert machine.wait_for("I ecr: ready", 120, since)
 
 
 def test_make_sim_target_qemu_has_the_simulators_peripherals_around_the_guest(tmp_path):
