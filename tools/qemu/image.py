@@ -50,6 +50,7 @@ MODULES += ("nls_iso8859-1",)
 FIRMWARE = ("core", "firmware", "hal", "tse_sd", "payment", "ui", "data", "boards")
 FIRMWARE += ("tools/workloads",)  # the scripted shift of ``make demo TARGET=qemu``
 FIRMWARE_FILES = ("framebuf.py", "micropython.py", "tools/__init__.py")
+FIRMWARE_FILES += ("tools/bench/sale_workload.py",)  # bench_qemu: a sale's time in the guest
 INIT = upy.ROOT / "tools" / "qemu" / "init.sh"
 # the sha256 of Debian's micropython orig tarball by upstream version, from the archive's Sources
 MICROPYTHON_SOURCE = {"1.25.0+ds": "7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea"}
@@ -186,6 +187,7 @@ def _copy_firmware(rootfs, runtime):
         _compile([f for f in sources if f.suffix == ".py"], dest, upy.ROOT)
     else:
         for name in FIRMWARE_FILES:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(upy.ROOT / name, dest / name)
 
 
