@@ -218,20 +218,18 @@ def run_shift_in_guest(runtime, out, card, printer, desk):
     machine = Machine(
         os.path.join(out, "qemu"), runtime, card.nbd.address, {}, forwards=forwards, files=files, run=args
     )
-    machine.start()
-    try:
-        line = machine.connect_console()
+    printed = []
+
+    def talk(line):
         line.settimeout(600)  # the shift in the guest talks only when it asks for a card
-        with line, line.makefile("r", newline="\n") as lines:
-            printed = converse(lines, lambda text: line.sendall(text.encode()), desk)
-        status = machine.wait_ended(120)
-    finally:
-        if machine.proc is not None:
-            machine.kill()
+        with line.makefile("r", newline="\n") as lines:
+            printed.append(converse(lines, lambda text: line.sendall(text.encode()), desk))
+
+    status = machine.run_job(talk)
     log = "\n".join(machine.lines[-60:])
     if status == 0:
         machine.fetch(GUEST_OUT, out)
-    return (1 if status is None else status), printed, log
+    return (1 if status is None else status), "".join(printed), log
 
 
 def main(argv=None):

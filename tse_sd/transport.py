@@ -12,8 +12,7 @@ with ``O_DIRECT | O_SYNC`` so that the page cache never answers for the card. I/
 ``OSError``; the client turns them into ``TseUnavailable``.
 """
 
-import os
-
+from core.storage import exists
 from tse_sd.errors import TseProtocolError
 from tse_sd.fat import SECTOR, FatVolume
 
@@ -82,14 +81,6 @@ class BlockTransport:
             self.dev.close()
 
 
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def find_card(mounts="/proc/mounts"):
     """The mount point of the TSE card: the first mounted file system with ``TSE_COMM.DAT``."""
     with open(mounts) as f:
@@ -97,7 +88,7 @@ def find_card(mounts="/proc/mounts"):
             fields = line.split()
             if len(fields) >= 2:
                 point = fields[1].replace("\\040", " ")
-                if _exists(point + "/TSE_COMM.DAT"):
+                if exists(point + "/TSE_COMM.DAT"):
                     return point
     raise OSError("no mounted TSE card (no file system with TSE_COMM.DAT in %s)" % mounts)
 
@@ -113,7 +104,7 @@ class FileTransport:
             self._comm = self._open(direct, mount_point, "TSE_COMM.DAT")
             self._info = self._open(direct, mount_point, "TSE_INFO.DAT")
             self._store = []
-            while _exists("%s/TSE_TAR.%03d" % (mount_point, len(self._store) + 1)):
+            while exists("%s/TSE_TAR.%03d" % (mount_point, len(self._store) + 1)):
                 self._store.append(self._open(direct, mount_point, "TSE_TAR.%03d" % (len(self._store) + 1)))
             if not self._store:
                 raise OSError("TSE_TAR.001 not found in %s" % mount_point)

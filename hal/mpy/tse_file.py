@@ -62,12 +62,12 @@ def libc():
 
 class DirectFile:
     def __init__(self, path):
-        c = libc()
+        self._c = c = libc()
         self.fd = c.open(path, c.flags)
         if self.fd < 0:
             raise c.error("cannot open %s with O_DIRECT|O_SYNC" % path)
-        self._buf = 0
-        self._size = 0
+        self._buf = 0  # the page-aligned buffer's address, and its size
+        self._capacity = 0
         try:
             self.size = os.stat(path)[6]
         except OSError:
@@ -76,43 +76,41 @@ class DirectFile:
 
     def _aligned(self, n):
         """A page-aligned buffer of at least ``n`` bytes, kept for the next call."""
-        c = libc()
-        if n > self._size:
+        if n > self._capacity:
             if self._buf:
-                c.free(self._buf)
-            size = (n + _PAGE - 1) // _PAGE * _PAGE
-            self._buf = c.aligned_alloc(_PAGE, size)
+                self._c.free(self._buf)
+            capacity = (n + _PAGE - 1) // _PAGE * _PAGE
+            self._buf = self._c.aligned_alloc(_PAGE, capacity)
             if not self._buf:
-                self._size = 0
+                self._capacity = 0
                 raise OSError(errno.ENOMEM, "no aligned buffer for the TSE card")
-            self._size = size
+            self._capacity = capacity
         return uctypes.bytearray_at(self._buf, n)
 
     def read(self, buf):
         block = self._aligned(SECTOR)
-        got = libc().pread(self.fd, self._buf, SECTOR, 0)
+        got = self._c.pread(self.fd, self._buf, SECTOR, 0)
         if got < 0:
-            raise libc().error("TSE card read")
+            raise self._c.error("TSE card read")
         if got != SECTOR:
             raise OSError("short read from the TSE card")
         buf[:SECTOR] = block
 
     def write(self, data, offset):
         self._aligned(len(data))[:] = data
-        done = libc().pwrite(self.fd, self._buf, len(data), offset)
+        done = self._c.pwrite(self.fd, self._buf, len(data), offset)
         if done < 0:
-            raise libc().error("TSE card write")
+            raise self._c.error("TSE card write")
         if done != len(data):
             raise OSError("short write to the TSE card")
 
     def close(self):
-        c = libc()
         if self.fd >= 0:
-            c.close(self.fd)
+            self._c.close(self.fd)
             self.fd = -1
         if self._buf:
-            c.free(self._buf)
-            self._buf = self._size = 0
+            self._c.free(self._buf)
+            self._buf = self._capacity = 0
 
 
 def create(s, board):

@@ -60,14 +60,15 @@ def sale_in_guest(runtime):
         card = CardServer(os.path.join(out, "card"), control_port=0).start()
         job = ["-m", "tools.bench.sale_workload", "/tmp/journal", str(SALES)]  # the guest's tmpfs
         machine = Machine(out, runtime, card.nbd.address, {}, run=job)
+        printed = []
+
+        def talk(line):
+            with line.makefile("r") as lines:
+                printed.extend(text for text in lines if text.strip())
+
         try:
-            machine.start()
-            with machine.connect_console() as line, line.makefile("r") as lines:
-                printed = [text for text in lines if text.strip()]
-            status = machine.wait_ended(120)
+            status = machine.run_job(talk)
         finally:
-            if machine.proc is not None:
-                machine.kill()
             card.close()
     if status != 0 or not printed:
         raise RuntimeError("the sale workload failed in the guest: %s" % "\n".join(machine.lines[-20:]))

@@ -22,6 +22,7 @@ initramfs by a digest of everything that goes into it, so a second build does no
 """
 
 import argparse
+import functools
 import gzip
 import hashlib
 import io
@@ -209,15 +210,16 @@ def build(runtime="micropython"):
     kroot, version = kernel_tree()
     userland = _tree(*USERLAND[runtime])
     sources = [upy.ROOT / n for n in FIRMWARE + FIRMWARE_FILES] + [INIT, Path(__file__)]  # the recipe too
-    if runtime == "micropython":
-        sources.append(micropython_asyncio(userland))
+    asyncio = micropython_asyncio(userland) if runtime == "micropython" else None
+    if asyncio is not None:
+        sources.append(asyncio)
     versions = "%s %s %s %s %s" % (runtime, version, userland.name, " ".join(MODULES), _mpy_cross())
     digest = _digest(sources, versions)
     initrd = OUT / ("initrd-%s-%s.cpio.gz" % (runtime, digest))
     kernel = kroot / "boot" / ("vmlinuz-" + version)
     if not initrd.exists():
         with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-            rootfs = _rootfs(tmp, userland, kroot, version, runtime)
+            rootfs = _rootfs(tmp, userland, kroot, version, runtime, asyncio)
             _cpio(rootfs, str(initrd) + ".part")
         os.replace(str(initrd) + ".part", initrd)
         for old in OUT.glob("initrd-%s-*.cpio.gz" % runtime):
@@ -228,7 +230,9 @@ def build(runtime="micropython"):
             "sizes": sizes}  # fmt: skip
 
 
+@functools.cache
 def _mpy_cross():
+    """mpy-cross's version line (in the digest: new bytecode, new image), asked once."""
     return subprocess.run([gates.MPY_CROSS, "--version"], capture_output=True, text=True).stdout.strip()
 
 
@@ -247,7 +251,7 @@ def _plain_files(top):
     return ignore
 
 
-def _rootfs(tmp, userland, kroot, version, runtime):
+def _rootfs(tmp, userland, kroot, version, runtime, asyncio=None):
     rootfs = Path(tmp) / "root"
     shutil.copytree(userland, rootfs, symlinks=True, ignore=_plain_files(userland))
     for path in DROP:
@@ -271,9 +275,8 @@ def _rootfs(tmp, userland, kroot, version, runtime):
     os.chmod(rootfs / "init", 0o755)
     (rootfs / "etc" / "runtime").write_text(runtime + "\n")
     _copy_firmware(rootfs, runtime)
-    if runtime == "micropython":
-        lib = micropython_asyncio(userland)
-        _compile(sorted(lib.glob("*.py")), rootfs / "usr" / "lib" / "micropython" / "asyncio", lib)
+    if asyncio is not None:  # MicroPython's, from Debian's source (micropython_asyncio)
+        _compile(sorted(asyncio.glob("*.py")), rootfs / "usr" / "lib" / "micropython" / "asyncio", asyncio)
     if runtime == "cpython" and sys.version_info[:2] == (3, 11):
         # the extract variant runs no py3compile: the guest would compile the standard library
         # and the firmware at every boot (seconds under TCG); 3.11's bytecode is the same here

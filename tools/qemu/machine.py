@@ -8,7 +8,8 @@
     m.kill(); m.start()  # a power cut of the whole machine, and power again
 
     job = Machine(out, "micropython", tse, config, run=["-m", "tools.workloads.demo_shift", ...])
-    job.start().wait_ended(); job.fetch("demo", "out/demo")  # a job's outputs off its disk
+    status = job.run_job(talk)       # talk(line): the job's stdio, on the console line
+    job.fetch("demo", "out/demo")    # a job's outputs off its disk
 
 Disks: the TSE card is the simulator's NBD export as a **virtio-blk** disk (a card that dies
 is an I/O error in the guest, not the silent zeros of QEMU's SD card emulation), and the
@@ -167,6 +168,19 @@ class Machine:
         self.proc.wait(30)  # /init powers off
         self._ended()
         return int(line.rsplit("(", 1)[1].rstrip(")"))
+
+    def run_job(self, talk, timeout=120):
+        """Boot the guest with its job, hand ``talk`` the console line (a connected socket: the
+        job's stdin and stdout) and return the job's exit status once the guest has powered
+        off (None if it did not end ``timeout`` s after ``talk`` returned); off either way."""
+        self.start()
+        try:
+            with self.connect_console() as line:
+                talk(line)
+            return self.wait_ended(timeout)
+        finally:
+            if self.proc is not None:
+                self.kill()
 
     def fetch(self, folder, dest):
         """Copy ``folder`` of the guest's disk (while the guest is off) to ``dest``."""
