@@ -34,6 +34,18 @@ def raises(exc_type, fn, *args, **kwargs):
     raise AssertionError("%s did not raise %s" % (getattr(fn, "__name__", fn), exc_type.__name__))
 
 
+async def listen(serve):
+    """A loopback server on a free port: ``(server, port)`` (MicroPython's server does not say
+    which port it got)."""
+    for _ in range(20):
+        port = 20000 + int.from_bytes(os.urandom(2), "big") % 40000
+        try:
+            return await asyncio.start_server(serve, "127.0.0.1", port), port
+        except OSError:
+            continue
+    raise OSError("no free loopback port")
+
+
 def run(coro):
     """Run a coroutine to completion on a fresh event loop and return its result."""
     return asyncio.run(coro)

@@ -4,10 +4,7 @@ reversal owed at boot for a request no receipt carries, sent again until the hos
 The host here is a loopback server answering by script (the real simulator's side is
 tests/host/test_sim.py's power-cut tests)."""
 
-import asyncio
-import os
-
-from support import TempDir, run
+from support import TempDir, listen, run
 
 from firmware.cardledger import CardLedger
 from firmware.journal import Journal
@@ -47,20 +44,9 @@ class Host:
         await writer.wait_closed()
 
 
-async def _listen(serve):
-    """A loopback server on a free port (MicroPython's server does not say which it got)."""
-    for _ in range(20):
-        port = 20000 + int.from_bytes(os.urandom(2), "big") % 40000
-        try:
-            return await asyncio.start_server(serve, "127.0.0.1", port), port
-        except OSError:
-            continue
-    raise OSError("no free loopback port")
-
-
 async def _scenario(folder):
     host = Host()
-    server, port = await _listen(host.serve)
+    server, port = await listen(host.serve)
     try:
         journal = Journal(folder, ManualClock())
         link = Acquirer("127.0.0.1", port, "SECR0001", "SMARTECR-SIM-01", 2000, ledger=CardLedger(journal))
