@@ -26,6 +26,7 @@ reversal. That is the decision for a power cut between the approval and the sale
 the money goes back; once the receipt is in the journal, the sale stands.
 """
 
+from core.calendar import local_fields
 from firmware.journal import receipts
 from payment.acquirer import Ledger
 
@@ -54,14 +55,17 @@ class CardLedger(Ledger):
                     requests.append((data["mti"], fields))
             elif kind == "card_settled":
                 done.add(data["stan"])
+            elif kind == "zvt_pt":  # our PT side's payment for an external register
+                if data.get("online_trace"):
+                    done.add(data["online_trace"])
             else:
-                for card in _cards(rec):
+                for card in cards_of(rec):
                     if "trace" in card:
                         done.add(card["trace"])
         return last, [r for r in requests if r[1][11] not in done]
 
 
-def _cards(rec):
+def cards_of(rec):
     """The card payments of a journal record that holds a whole receipt (``pending``, or a
     ``beleg`` written without one): at boot a pending receipt counts, since ``Till.recover``
     completes it."""
@@ -96,17 +100,57 @@ def batch(records):
         nonlocal totals
         if rec["type"] == "card_close":
             totals = _empty()
+        elif rec["type"] == "zvt_pt":  # paid through our PT side for an external register
+            _external(totals, rec["data"])
 
     for bon in receipts(records, closing):
         if bon["bon_typ"] != "Beleg":
             continue
         for card in bon.get("cards", ()):
-            amount = card["amount"]
-            _add(totals["schemes"].setdefault(card.get("scheme", ""), [0, 0]), amount)
-            if "trace" not in card:
-                _add(totals["offline"], amount)
-            elif amount < 0:
-                _add(totals["credits"], -amount)
-            else:
-                _add(totals["debits"], amount)
+            if card.get("via") != "zvt":  # an external terminal's payments are its acquirer's
+                _count(totals, card)
     return totals
+
+
+def _external(totals, record):
+    """A ``zvt_pt`` record in the batch: a payment or refund as the receipts' are counted; a
+    reversal takes its original back out (the host drops a reversed request from its totals)."""
+    kind, sign = record["kind"], 1
+    if kind == "reversal":
+        kind, sign = record["was"], -1
+    amount = -record["amount"] if kind == "refund" else record["amount"]
+    row = totals["schemes"].setdefault(record["card"].get("scheme", ""), [0, 0])
+    row[0] += sign
+    row[1] += sign * amount
+    online = record.get("online_trace") or record.get("online")
+    row = totals["offline"] if not online else totals["credits"] if amount < 0 else totals["debits"]
+    row[0] += sign
+    row[1] += sign * (abs(amount) if online else amount)
+
+
+def _count(totals, card):
+    amount = card["amount"]
+    _add(totals["schemes"].setdefault(card.get("scheme", ""), [0, 0]), amount)
+    if "trace" not in card:
+        _add(totals["offline"], amount)
+    elif amount < 0:
+        _add(totals["credits"], -amount)
+    else:
+        _add(totals["debits"], amount)
+
+
+async def end_of_day(journal, acquirer, clock):
+    """The card terminal's end of day: the batch to the acquirer as a 0500, then ``card_close``
+    journaled. ``(totals, code, host)``, or None when the host did not answer (nothing closed)."""
+    totals = batch(journal.records())
+    _, mo, d, h, mi, s = local_fields(clock.now())
+    answer = await acquirer.close(totals, "%02d%02d%02d" % (h, mi, s), "%02d%02d" % (mo, d))
+    if answer is None:
+        return None
+    host = {
+        "debits": [int(answer.get(76, "0")), int(answer.get(88, "0"))],
+        "credits": [int(answer.get(74, "0")), int(answer.get(86, "0"))],
+    }
+    code = answer[39]
+    journal.append("card_close", {"totals": totals, "code": code, "host": host, "time": clock.now()})
+    return totals, code, host

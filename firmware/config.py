@@ -39,6 +39,12 @@ def date_or_empty(text):
         parse_date(text)
 
 
+def digits(text):
+    """A ``check``: digits only (a ZVT password, a terminal id)."""
+    if not text.isdigit():
+        raise ValueError("must be digits only, got %r" % text)
+
+
 # --- settings changed on the terminal (the service console's `config set`) -------------------
 #
 # They live in ``<data_dir>/settings.json`` as ``{"log.level": "debug", ...}`` and are laid
@@ -185,6 +191,38 @@ SCHEMA = {
             "terminal_id": Field("str", "SECR0001", min=8, max=8, doc="DE 41"),
             "merchant_id": Field("str", "SMARTECR-SIM-01", min=15, max=15, doc="DE 42"),
             "timeout_ms": Field("int", 15000, min=1000, max=60000, doc="no answer: reversal, default codes"),
+        },
+    ),
+    "zvt": Field(
+        "dict",
+        schema={
+            "card": Field(
+                "str",
+                "integrated",
+                choices=("integrated", "external"),
+                doc="card payments: our EMV kernel, or the external ZVT terminal (device zvt_terminal)",
+            ),
+            "port": Field(
+                "int", 0, min=0, max=65535, doc="our PT side for an external register (ZVT: 20007; 0: off)"
+            ),
+            "host": Field("str", "0.0.0.0", doc="the address our PT side listens on"),
+            "password": Field(
+                "str",
+                "000000",
+                min=6,
+                max=6,
+                check=digits,
+                secret=True,
+                doc="the password an external register sends",
+            ),
+            "tid": Field(
+                "str",
+                "52000001",
+                min=8,
+                max=8,
+                check=digits,
+                doc="our PT side's terminal id (BMP 29, eight digits)",
+            ),
         },
     ),
     "elster": Field(

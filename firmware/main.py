@@ -126,6 +126,7 @@ class Firmware:
         for problem in report.problems:  # Till.check_journal logged them
             self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
         tasks = [asyncio.create_task(self.terminal.run())]
+        zvt_server = await self._zvt(board, journal, tasks)
         if service is not None:
             tasks.append(asyncio.create_task(service.run()))
         if board.has("console"):
@@ -163,11 +164,50 @@ class Firmware:
                 task.cancel()
             if server is not None:
                 await server.close()
+            if zvt_server is not None:
+                zvt_server.close()
             board.close()
             journal.close()
             if client is not None:
                 client.close()
             self.log.info("stopped")
+
+    async def _zvt(self, board, journal, tasks):
+        """ZVT both ways: the external payment terminal the sale's card payments may go to
+        (board device ``zvt_terminal``), and our PT side for an external register (TCP on
+        ``zvt.port``; the board's ``zvt_ecr`` serial port). Returns the TCP server, or None."""
+        from firmware import zvt
+
+        cfg, term = self.config["zvt"], self.terminal
+        term.card_terminal = cfg["card"]
+        if board.has("zvt_terminal"):
+            try:
+                term.zvt = zvt.External(board.get("zvt_terminal"), journal, self.log, term.zvt_status)
+            except EcrError as e:
+                term.say("zvt_terminal: %s" % e)
+            else:
+                term.zvt.load(journal.records())
+                if term.zvt.open is not None:
+                    tasks.append(asyncio.create_task(term.zvt.recover()))
+        if cfg["card"] == "external" and term.zvt is None:
+            term.say("Kartenzahlung über externes Terminal eingestellt, aber keins angeschlossen")
+        if not cfg["port"] and not board.has("zvt_ecr"):
+            return None
+        from payment.zvt.pt import PtServer
+        from payment.zvt.wire import TcpWire
+
+        backend = zvt.PtBackend(term, journal, cfg["tid"], "smartECR " + VERSION)
+        backend.load(journal.records())
+        pt = PtServer(backend, cfg["password"], self.log)
+        if board.has("zvt_ecr"):
+            tasks.append(asyncio.create_task(pt.serve(board.get("zvt_ecr"))))
+        if not cfg["port"]:
+            return None
+        server = await asyncio.start_server(
+            lambda r, w: pt.serve(TcpWire(r, w, "ecr")), cfg["host"], cfg["port"]
+        )
+        self.log.info("zvt: our payment terminal on %s:%d", cfg["host"], cfg["port"])
+        return server
 
     def stop(self):
         self._stop.set()

@@ -178,7 +178,8 @@ def slip(record, card, copy, master, width=42, simulation=True):
     _address(doc, master.business, "cb")
     line("- " + " ".join(copy) + " -", "cb")
     refund = card["amount"] < 0
-    line("Gutschrift" if refund else "Kartenzahlung", "c")
+    reversal = card.get("reversal")  # our PT side's Storno for an external register
+    line("Storno" if reversal else "Gutschrift" if refund else "Kartenzahlung", "c")
     line("Kontaktlos" if card.get("entry") == "contactless" else "Chip", "c")
     pair("Datum", local_text(record["end"]))
     if card.get("tid"):
@@ -199,7 +200,7 @@ def slip(record, card, copy, master, width=42, simulation=True):
     cvm = _cvm_text(card)
     if copy == MERCHANT or cvm != "KEIN CVM":
         pair("Verifikation", cvm)
-    line("Gutschrift erfolgt" if refund else "Zahlung erfolgt", "cb")
+    line("Storno erfolgt" if reversal else "Gutschrift erfolgt" if refund else "Zahlung erfolgt", "cb")
     if copy == MERCHANT and cvm == "Unterschrift":
         line("")
         line("Unterschrift: " + "_" * (width - 14))

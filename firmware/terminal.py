@@ -101,6 +101,10 @@ class Terminal:
         self.training = False  # the next receipts are AVTraining
         self.shown = ("Willkommen", "", 0)  # the customer's last prompt, and when (ticks)
         self.paying = False  # a card payment is under way: the customer follows its prompts
+        self.paying_cents = 0  # what it is for (the PIN pad's prompt shows it)
+        self.external = None  # cents an external register pays through our PT side (ZVT), or None
+        self.zvt = None  # firmware.zvt.External: the external payment terminal, or None
+        self.card_terminal = "integrated"  # which pays card payments: "integrated" or "external"
         self._watchers = []
         self.signed_on = False  # an operator signed on at the touch screen
 
@@ -361,17 +365,58 @@ class Terminal:
             return None
         return await self._finish(cash=True)
 
-    async def pay_card(self):
-        """The card in the reader pays what is due: the EMV kernel (payment/emv/kernel.py)
-        with the board's PIN pad; approved, it is booked with its scheme's payment type and
-        the approval goes into the journal with the receipt. Meanwhile ``paying``: the
-        customer screen follows the card's prompts."""
+    async def pay_card(self, terminal=None):
+        """The card pays what is due. ``terminal`` (default: the configured one) ``integrated``:
+        the card in our reader, the EMV kernel (payment/emv/kernel.py) with the board's PIN pad;
+        ``external``: the external ZVT terminal (firmware/zvt.py), its receipt lines printed
+        with ours. Approved, it is booked with its scheme's payment type and the approval goes
+        into the journal with the receipt. Meanwhile ``paying``: the customer screen follows
+        the card's prompts."""
+        terminal = terminal or self.card_terminal
+        if terminal == "external" and self.zvt is None:
+            self.say("kein externes Kartenterminal eingerichtet")
+            return None
+        if self.paying:
+            self.say("Bitte warten: eine Kartenzahlung läuft")
+            return None
         self.paying = True
         try:
-            return await self._pay_card()
+            return await (self._pay_external() if terminal == "external" else self._pay_card())
         finally:
             self.paying = False
             self.notify()
+
+    async def _pay_external(self):
+        till = self.till
+        if not till.open_sale:
+            self.say("kein offener Bon")
+            return None
+        due = till.due
+        if due == 0:
+            self.say("nichts mit Karte zu zahlen")
+            return None
+        refund = due < 0
+        amount = -due if refund else due
+        self.paying_cents = amount
+        await self._show(
+            ("Gutschrift %s EUR" if refund else "Betrag %s EUR") % format_cents(amount), "Karte bitte"
+        )
+        card, why = await self.zvt.pay(amount, refund)
+        if card is None:
+            self.say("Kartenterminal: %s" % why)
+            await self._show("Abgelehnt", why)
+            return None
+        zahlart = card.pop("zahlart")
+        self.card = card
+        till.pay(zahlart, due, card["label"], card=card)
+        done = "Gutschrift erfolgt" if refund else "Zahlung erfolgt"
+        self.say("Karte %s %s: %s (Kartenterminal)" % (card["label"], card.get("pan", ""), done))
+        await self._show(done, format_cents(amount) + " EUR")
+        return await self._finish(cash=False)
+
+    async def zvt_status(self, code, text):
+        """The external terminal's prompt, on the customer display."""
+        await self._show(text or "Bitte warten", format_cents(self.paying_cents) + " EUR")
 
     async def _pay_card(self):
         till = self.till
@@ -387,6 +432,7 @@ class Terminal:
             return None
         refund = due < 0  # a return: the money goes back to the card
         amount = -due if refund else due
+        self.paying_cents = amount
         what = "Gutschrift %s EUR" if refund else "Betrag %s EUR"
         await self._show(what % format_cents(amount), "Karte bitte")
         try:
@@ -458,7 +504,7 @@ class Terminal:
         """What the PIN pad tells the customer display (never a digit)."""
         banner = "SIMULATION-keine PIN" if getattr(self._device("pinpad"), "simulation", False) else ""
         if kind == "enter":
-            await self._show("PIN eingeben", banner or format_cents(self.till.due) + " EUR")
+            await self._show("PIN eingeben", banner or format_cents(self.paying_cents) + " EUR")
         elif kind == "digits":
             await self._show("PIN: " + "*" * value, banner)
         elif kind == "choose":  # a card with several applications: the customer picks by number
@@ -494,6 +540,10 @@ class Terminal:
         width = self._columns()
         doc = receipt(record, self.till.master, width)
         for card in record.get("cards", ()):
+            if "lines" in card:  # an external terminal's receipts, printed as it sent them
+                for lines in card["lines"]:
+                    doc += [("line", text, "") for text in lines] + [("cut", "", "")]
+                continue
             for copy in (MERCHANT, CUSTOMER):
                 doc += slip(record, card, copy, self.till.master, width, self.simulation)
         self._queue(record["bon_nr"], doc)
@@ -604,6 +654,7 @@ class Terminal:
             "signed_on": self.signed_on,
             "training": self.training,
             "scale": self.board.has("scale"),
+            "external": self.external,
         }
 
     async def _scanner_loop(self):

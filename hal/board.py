@@ -41,6 +41,8 @@ DRIVERS = {
     "pin-drawer": "hal.mpy.board:create_drawer",
     "serial-line": "hal.link:create_line",
     "tty-line": "hal.linux.tty:create_line",
+    "zvt-terminal": "payment.zvt.wire:create",
+    "zvt-line": "payment.zvt.wire:create_line",
 }
 RUNTIMES = ("micropython", "cpython")
 

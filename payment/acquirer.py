@@ -168,6 +168,11 @@ class Acquirer:
         self.approval = None
         return await self._reverse(fields, mti)
 
+    async def reverse(self, original, mti="0100"):
+        """Reverse an earlier request (its kept fields, as the journal has them): True when
+        the host confirmed; otherwise it is owed (``send_reversals``)."""
+        return await self._reverse(original, mti)
+
     async def _reverse(self, original, mti="0100"):
         fields = {n: original[n] for n in (3, 4, 22, 41, 42, 49) if n in original}
         fields[11] = self._next_stan()

@@ -97,6 +97,7 @@ class OperatorApp:
         view = {
             "operator": operator.get("name") if self.screen != "signon" else None,
             "training": state.get("training"),
+            "external": state.get("external"),
             "note": self.note,
             "entry": self.entry,
             "bon": state.get("bon"),

@@ -14,7 +14,8 @@ simulator's text UI (``python -m tools.sim``) and scripts. Operations:
   (percent in hundredths or cents; with ``pos`` on that line, without on the receipt),
   ``voucher`` (sell true/false, cents, number), ``tip`` (cents), ``void`` (pos), ``abort``;
 - paying: ``cash`` (given, optional: exactly what is due), ``card`` (pays what is due, or a
-  return back to the card);
+  return back to the card; ``terminal``, optional: ``integrated`` our card reader, ``external``
+  the ZVT terminal; without: the configured one);
 - the rest: ``signon`` (operator, pin), ``signoff``, ``training`` (on), ``movement`` (kind:
   Einzahlung, Auszahlung, Geldtransit, Anfangsbestand, Privatentnahme, Privateinlage; cents,
   negative when money leaves the drawer), ``storno`` (bon_nr), ``reprint`` (bon_nr),
@@ -151,7 +152,8 @@ async def dispatch(term, req):
         given = req.get("given")
         await term.pay_cash(None if given is None else _cents(req, "given"))
     elif op == "card":
-        await term.pay_card()
+        terminal = _choice(req, "terminal", ("integrated", "external")) if "terminal" in req else None
+        await term.pay_card(terminal)
     elif op == "drawer":
         reason = req.get("reason")
         if reason is None:

@@ -55,6 +55,9 @@ DRAWER_REASONS = ("Wechselgeld", "Kontrolle", "Kundenanfrage", "Sonstiges")
 
 
 def _header(scene, w, view):
+    if view.get("external") is not None:
+        banner(scene, w, "Zahlung für externe Kasse: %s EUR" % format_cents(view["external"]), BLUE)
+        return
     if view.get("training"):
         banner(scene, w, "TRAINING - keine echten Umsätze", ORANGE)
         return

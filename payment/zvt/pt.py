@@ -112,9 +112,9 @@ class Session:
             while True:
                 try:
                     control, data = await self.next()
-                except EOFError:
+                    await self._command(control, data)
+                except (EOFError, OSError):  # the ECR hung up
                     return
-                await self._command(control, data)
         finally:
             pump.cancel()
 
@@ -190,7 +190,7 @@ class Session:
         server.busy = True
         try:
             await handler(control, ask)
-        except (EOFError, asyncio.TimeoutError):
+        except (EOFError, OSError, asyncio.TimeoutError):
             self._log("%s: the ECR stopped answering", name)
         finally:
             server.busy = False
@@ -282,6 +282,8 @@ class Session:
             lines = self.server.backend.slip(record, MERCHANT, self.server.width)
             for i, line in enumerate(lines):
                 await self.tell(m.PRINT_LINE, m.print_line_data(0x81 if i == len(lines) - 1 else 0x00, line))
+        elif record["result"] == m.OK:
+            self.server.backend.print(record)  # the ECR prints no admin receipts: ours does
         if record["result"] == m.OK:
             await self.tell(m.COMPLETION)
         else:

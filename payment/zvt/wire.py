@@ -6,6 +6,7 @@
     await wire.send(0x0601, data)
     control, data = await wire.receive(5000)   # asyncio.TimeoutError after 5 s; EOFError: gone
     wire.close()
+    terminal = create(settings, board)         # the board's "zvt_terminal": await terminal.connect()
 
 TCP (PA00P016 §4) carries the bare APDUs; any segmentation is fine (``codec.Stream``). On a
 serial line (§3) each APDU is framed (``payment.zvt.serial``) and acknowledged at once: ``send``
@@ -16,7 +17,8 @@ CRC is wrong or a gap of more than T1 (200 ms) broke it.
 
 import asyncio
 
-from core.errors import DeviceError, ProtocolError
+from core.errors import ConfigError, DeviceError, ProtocolError
+from hal.link import open_link
 from payment.zvt import codec, serial
 
 PORT = 20007
@@ -59,8 +61,9 @@ class TcpWire:
 
 
 class SerialWire:
-    def __init__(self, link, t2_ms=T2_MS, t1_ms=T1_MS):
+    def __init__(self, link, t2_ms=T2_MS, t1_ms=T1_MS, keep=False):
         self.link = link
+        self.keep = keep  # one line for every command: ``close`` leaves it open
         self.t1_ms = t1_ms
         self.t2_ms = t2_ms
         self._deframer = serial.Deframer()
@@ -113,4 +116,45 @@ class SerialWire:
         return self._frames.pop(0)
 
     def close(self):
-        self.link.close()
+        if not self.keep:
+            self.link.close()
+
+
+class Terminal:
+    """An external payment terminal as the board wires it (device ``zvt_terminal``, driver
+    ``zvt-terminal``): ``host`` + ``port`` (a new TCP connection per command, as ECRs do), or a
+    serial link (``path``, ``uart``, ``serial``: one line kept open); ``password`` (six digits),
+    ``t3_ms``, ``t4_ms``."""
+
+    def __init__(self, s):
+        self.password = s.str("password", "000000")
+        if len(self.password) != 6 or not self.password.isdigit():
+            raise ConfigError(s.path + ".password", "must be six digits")
+        self.t3_ms = s.int("t3_ms", 5000, lo=500, hi=60000)
+        self.t4_ms = s.int("t4_ms", 180000, lo=5000, hi=600000)
+        self.where = ""
+        self._serial = None
+        if s.has("host"):
+            self.host, self.port = s.str("host"), s.int("port", PORT, lo=1, hi=65535)
+            self.where = "%s:%d" % (self.host, self.port)
+        else:
+            self._serial = SerialWire(open_link(s), keep=True)
+            self.where = self._serial.link.where
+
+    async def connect(self):
+        if self._serial is not None:
+            return self._serial
+        return await TcpWire.connect(self.host, self.port, self.t3_ms)
+
+    def close(self):
+        if self._serial is not None:
+            self._serial.link.close()
+
+
+def create(s, board):
+    return Terminal(s)
+
+
+def create_line(s, board):
+    """A serial port an external register drives our PT side on (device ``zvt_ecr``)."""
+    return SerialWire(open_link(s))

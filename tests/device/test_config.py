@@ -46,6 +46,7 @@ def test_defaults_are_valid_and_complete():
         "operator_host": "127.0.0.1",
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},
+        "zvt": {"card": "integrated", "port": 0, "host": "0.0.0.0", "password": "000000", "tid": "52000001"},
         "elster": {
             "acquired": "2026-01-15",
             "in_service": "",
@@ -65,6 +66,8 @@ def test_defaults_are_valid_and_complete():
     shown = config.masked(DEFAULTS)
     assert shown["tse"] == {"setup": True, "puk": "***", "admin_pin": "***", "time_admin_pin": "***"}
     assert shown["console"]["users"] == [{"name": "technician", "role": "technician", "pin": "***"}]
+    assert shown["zvt"]["password"] == "***"
+    _error(validate, {"zvt": {"password": "12345a"}}, config.SCHEMA)  # six digits, not letters
     assert shown["devices"] == {}
     # the free-form devices section takes any object, and only an object
     assert validate({"devices": {"printer": None}}, config.SCHEMA)["devices"] == {"printer": None}

@@ -65,6 +65,8 @@ def main(argv=None):
             "operator panel",
             "customer panel",
             "acquirer",
+            "zvt terminal",
+            "zvt",
             "operator",
             "emupos",
             "qemu",

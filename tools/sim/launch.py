@@ -41,6 +41,7 @@ from tools.sim.panels import PinRobot, VirtualPanel
 from tools.sim.pcsc import Pcscd, PcscUnavailable, PortTaken
 from tools.sim.scale import VirtualScale
 from tools.sim.tse.server import CardServer
+from tools.sim.zvt import ZvtTerminalSim
 
 # The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
 # terminal in its factory state, scripts log in without having to change the PIN first.
@@ -65,6 +66,7 @@ SIM_CONSOLE = {
 
 HEAP = "8M"  # the MicroPython firmware's heap in the simulator
 GUEST_OPERATOR = 9120  # the operator link's port inside the QEMU guest
+GUEST_ZVT = 20007  # our PT side's port inside the QEMU guest
 
 
 def free_port_pair():
@@ -111,6 +113,8 @@ class Simulator:
         self.master_path = str(upy.ROOT / "data" / "demo-master.json")
         self.robot = None
         self.acquirer = None
+        self.zvt_terminal = None  # tools/sim/zvt.ZvtTerminalSim: the external payment terminal
+        self.zvt_port = None  # our PT side's port (on the host; the guest's is forwarded)
 
     # --- peers ---------------------------------------------------------------------------------
 
@@ -159,6 +163,11 @@ class Simulator:
     def _start_acquirer(self):
         self.acquirer = AcquirerSim(os.path.join(self.out, "acquirer")).start()
         self.endpoints["acquirer"] = "127.0.0.1:%d" % self.acquirer.port
+
+    def _start_zvt(self):
+        self.zvt_terminal = ZvtTerminalSim(os.path.join(self.out, "zvt-terminal")).start()
+        self.devices["zvt_terminal"] = {"port": self.zvt_terminal.port}
+        self.endpoints["zvt terminal"] = "127.0.0.1:%d" % self.zvt_terminal.port
 
     def _start_panels(self):
         """The operator's and the customer's touch panels; the customer types the PIN on the
@@ -221,11 +230,17 @@ class Simulator:
         users, the acquirer at ``peers``, and the caller's own settings over it all."""
         config = dict(where, console=SIM_CONSOLE)
         config["acquirer"] = {"host": peers, "port": self.acquirer.port, "timeout_ms": 5000}
+        if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
+            config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
+        else:
+            config["zvt"] = {"port": self.zvt_port, "host": "127.0.0.1"}
         config.update(self.settings)
         return config
 
     def _config(self):
         self.operator_port = free_port()
+        self.zvt_port = self.zvt_port or free_port()
+        self.endpoints["zvt"] = "127.0.0.1:%d" % self.zvt_port
         config = self._firmware_config(
             "127.0.0.1",
             platform="sim",
@@ -273,6 +288,7 @@ class Simulator:
         config = self._guest_config()
         if self.machine is None:
             forwards = {GUEST_OPERATOR: free_port(), 35963: self.reader_port, 35964: self.reader_port + 1}
+            forwards[GUEST_ZVT] = free_port()
             files = {"capk.json": self._ca_store()}
             guest = os.path.join(self.out, "qemu")
             self.machine = Machine(
@@ -285,6 +301,8 @@ class Simulator:
         self.proc = self.machine.proc
         self.endpoints["qemu"] = str(self.proc.pid)
         self.operator_port = self.machine.forward(GUEST_OPERATOR)
+        self.zvt_port = self.machine.forward(GUEST_ZVT)
+        self.endpoints["zvt"] = "127.0.0.1:%d" % self.zvt_port
         if not self.machine.wait_for("I ecr: ready", timeout, since):
             raise RuntimeError("the guest did not come up; see %s" % self.machine.log_path)
         self._connect(timeout)
@@ -335,6 +353,7 @@ class Simulator:
             self._start_panels()
             self._start_scale()
             self._start_acquirer()
+            self._start_zvt()
             self.devices.update(self.replaced)
             self._boot()
         except BaseException:
@@ -452,6 +471,9 @@ class Simulator:
         if self.acquirer is not None:
             self.acquirer.stop()
             self.acquirer = None
+        if self.zvt_terminal is not None:
+            self.zvt_terminal.stop()
+            self.zvt_terminal = None
         if self.machine is not None:
             self.machine.stop()
         elif self.proc is not None:

@@ -8,10 +8,9 @@ ours). Either way the batch is closed and journaled (``card_close``); no answer 
 nothing and says so.
 """
 
-from core.calendar import local_fields
 from core.errors import EcrError
 from core.money import format_cents
-from firmware.cardledger import batch
+from firmware.cardledger import end_of_day
 from firmware.console.commands.base import _need
 
 _WIDTH = 42
@@ -48,15 +47,8 @@ async def cmd_payment_close(con, args):
         raise EcrError("no acquirer is set up: card payments are offline only, there is no end of day")
     if svc.till.open_sale:
         raise ValueError("a sale is open: finish or abort it first")
-    totals = batch(svc.journal.records())
-    _, mo, d, h, mi, s = local_fields(svc.clock.now())
-    answer = await acquirer.close(totals, "%02d%02d%02d" % (h, mi, s), "%02d%02d" % (mo, d))
-    if answer is None:
+    closed = await end_of_day(svc.journal, acquirer, svc.clock)
+    if closed is None:
         raise EcrError("the acquirer did not answer: the batch stays open, try again later")
-    host = {
-        "debits": [int(answer.get(76, "0")), int(answer.get(88, "0"))],
-        "credits": [int(answer.get(74, "0")), int(answer.get(86, "0"))],
-    }
-    code = answer[39]
-    svc.journal.append("card_close", {"totals": totals, "code": code, "host": host, "time": svc.clock.now()})
+    totals, code, host = closed
     return report(totals, code, host), {"totals": totals, "code": code, "host": host}
