@@ -16,6 +16,7 @@ from core.calendar import parse_date
 from core.errors import ConfigError
 from core.schema import Field, validate
 from core.storage import read_json
+from payment.qr.epc import iban_ok
 
 
 def loads(text, schema=None):
@@ -37,6 +38,12 @@ def date_or_empty(text):
     """A ``check``: ``YYYY-MM-DD`` (a real day) or empty."""
     if text:
         parse_date(text)
+
+
+def iban_or_empty(text):
+    """A ``check``: an IBAN whose check digits hold, or empty."""
+    if text and not iban_ok(text):
+        raise ValueError("not a valid IBAN (check digits): %r" % text)
 
 
 def digits(text):
@@ -223,6 +230,19 @@ SCHEMA = {
                 check=digits,
                 doc="our PT side's terminal id (BMP 29, eight digits)",
             ),
+        },
+    ),
+    "wallet": Field(
+        "dict",
+        schema={
+            "host": Field("str", "", doc="the wallet host (PSP) for QR payments (empty: none)"),
+            "port": Field("int", 0, min=0, max=65535),
+            "account": Field("str", "de.smartecr.pay", max=32, doc="merchant account id in our EMVCo code"),
+            "iban": Field(
+                "str", "", max=34, check=iban_or_empty, doc="IBAN for GiroCode transfers (empty: none)"
+            ),
+            "bic": Field("str", "", max=11),
+            "wait_s": Field("int", 120, min=10, max=600, doc="how long a shown code waits for the phone"),
         },
     ),
     "elster": Field(

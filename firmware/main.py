@@ -127,6 +127,7 @@ class Firmware:
             self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
         tasks = [asyncio.create_task(self.terminal.run())]
         zvt_server = await self._zvt(board, journal, tasks)
+        self._qr(journal, tasks)
         if service is not None:
             tasks.append(asyncio.create_task(service.run()))
         if board.has("console"):
@@ -208,6 +209,24 @@ class Firmware:
         )
         self.log.info("zvt: our payment terminal on %s:%d", cfg["host"], cfg["port"])
         return server
+
+    def _qr(self, journal, tasks):
+        """QR payments: the acquirer for consumer-presented EMVCo codes, the wallet host for
+        wallet tokens and our merchant-presented code, the IBAN for GiroCode transfers."""
+        from firmware.qrpay import QrPayments
+        from payment.qr.wallet import WalletHost
+
+        cfg = self.config["wallet"]
+        host = None
+        if cfg["host"]:
+            serial = self.till.master.register["serial"]
+            host = WalletHost(cfg["host"], cfg["port"], serial, wait_ms=cfg["wait_s"] * 1000)
+        qr = QrPayments(self.terminal, journal, host, cfg, self.log)
+        self.terminal.qr = qr
+        if host is not None:
+            qr.load(journal.records())
+            if qr.open:
+                tasks.append(asyncio.create_task(qr.recover()))
 
     def stop(self):
         self._stop.set()

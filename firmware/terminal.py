@@ -35,6 +35,7 @@ from firmware.reports import charts, report, totals
 from hal.drawer import DrawerWatch
 from hal.scale import ScaleError
 from hal.scanner import ScanError
+from payment.qr.wallet import kind
 from tse_sd.errors import TseError
 
 MESSAGES = 6
@@ -105,6 +106,10 @@ class Terminal:
         self.external = None  # cents an external register pays through our PT side (ZVT), or None
         self.zvt = None  # firmware.zvt.External: the external payment terminal, or None
         self.card_terminal = "integrated"  # which pays card payments: "integrated" or "external"
+        self.qr = None  # firmware.qrpay.QrPayments, or None: no QR payments
+        self.showing = None  # (text, caption) of the QR code on the customer screen, or None
+        self._qr_task = None  # the merchant-presented code's wait for the phone
+        self._qr_cancel = None
         self._watchers = []
         self.signed_on = False  # an operator signed on at the touch screen
 
@@ -154,6 +159,8 @@ class Terminal:
 
     async def _add(self, entry, *args):
         till = self.till
+        if self.showing is not None and self._qr_task is None:  # a GiroCode of the last sale
+            self.showing = None
         try:
             if self.training and not till.open_sale:
                 till.open_bon(TRAINING)
@@ -175,11 +182,14 @@ class Terminal:
         return await self._add("add_barcode", gtin)
 
     async def scan(self, item):
-        """A scanner result: an article's GTIN rings it up; anything else is a message."""
+        """A scanner result: an article's GTIN rings it up; a payment code from the customer's
+        app pays the open sale (firmware/qrpay.py); anything else is a message."""
         if isinstance(item, ScanError):
             self.say("Scan abgelehnt: %s" % item)
             return None
         self.last_scan = (item, self.clock.now())
+        if self.till.open_sale and kind(item.text) is not None:
+            return await self.pay_qr(item.text)
         if item.symbology not in ("EAN13", "EAN8"):
             self.say("%s-Code gelesen, kein Artikel: %s" % (item.symbology, item.text[:40]))
             return None
@@ -414,6 +424,97 @@ class Terminal:
         await self._show(done, format_cents(amount) + " EUR")
         return await self._finish(cash=False)
 
+    def _due(self):
+        """What is due on the open sale, or None (said why)."""
+        if not self.till.open_sale:
+            self.say("kein offener Bon")
+            return None
+        due = self.till.due
+        if due <= 0:
+            self.say("nichts zu zahlen")
+            return None
+        if self.paying or self._qr_task is not None:
+            self.say("Bitte warten: eine Zahlung läuft")
+            return None
+        if self.qr is None:
+            self.say("QR-Zahlung ist nicht eingerichtet")
+            return None
+        return due
+
+    async def _paid(self, card, zahlart, due, why):
+        """A QR payment's outcome: booked and the sale finished, or said why not."""
+        if card is None:
+            self.say("QR-Zahlung: %s" % why)
+            await self._show("Abgelehnt", why)
+            return None
+        self.card = card
+        self.till.pay(zahlart, due, card["label"], card=card)
+        shown = card.get("pan") or card.get("token")
+        self.say("%s: Zahlung erfolgt" % (card["label"] + (" " + shown if shown else "")))
+        await self._show("Zahlung erfolgt", format_cents(due) + " EUR")
+        record = await self._finish(cash=False)
+        if card.get("via") == "cpm" and self.acquirer is not None:
+            self.acquirer.booked()
+        return record
+
+    async def pay_qr(self, text):
+        """The code the customer's app shows (scanned) pays what is due."""
+        due = self._due()
+        if due is None:
+            return None
+        self.paying, self.paying_cents = True, due
+        await self._show("QR-Zahlung", format_cents(due) + " EUR")
+        try:
+            card, zahlart, why = await self.qr.scanned(text, due)
+        finally:
+            self.paying = False
+            self.notify()
+        return await self._paid(card, zahlart, due, why)
+
+    def show_qr(self):
+        """Our code on the customer screen for what is due; the phone pays it through the
+        wallet host, and the sale is finished when the host says so (``cancel_qr`` stops)."""
+        due = self._due()
+        if due is None:
+            return False
+        self._qr_cancel = asyncio.Event()
+        self._qr_task = asyncio.create_task(self._pay_shown(due))
+        return True
+
+    async def _pay_shown(self, due):
+        try:
+            card, zahlart, why = await self.qr.shown(due, self._qr_cancel)
+            await self._paid(card, zahlart, due, why)
+        finally:
+            self._qr_task = None
+            self.notify()
+
+    def cancel_qr(self):
+        if self._qr_cancel is None or self._qr_task is None:
+            self.say("kein QR-Code angezeigt")
+            return False
+        self._qr_cancel.set()
+        return True
+
+    async def pay_transfer(self):
+        """The customer pays by SEPA transfer from the phone: the GiroCode on the customer
+        screen; the sale is booked as awaiting the transfer (Unbar), not as paid."""
+        due = self._due()
+        if due is None:
+            return None
+        if not self.qr.cfg["iban"]:
+            self.say("keine IBAN für Überweisungen eingerichtet")
+            return None
+        text = "Bon %s" % (self.till.last_bon_nr + 1)
+        code = self.qr.transfer_code(due, text)
+        card = {"via": "transfer", "result": "awaiting", "label": "SEPA-Überweisung", "girocode": code}
+        self.till.pay("Unbar", due, "Überweisung (offen)", card=card)
+        self.say("Überweisung %s EUR erwartet (GiroCode auf dem Kundendisplay)" % format_cents(due))
+        record = await self._finish(cash=False)
+        self.showing = (code, "Überweisung %s EUR: mit der Banking-App scannen" % format_cents(due))
+        self.notify()
+        return record
+
     async def zvt_status(self, code, text):
         """The external terminal's prompt, on the customer display."""
         await self._show(text or "Bitte warten", format_cents(self.paying_cents) + " EUR")
@@ -540,6 +641,10 @@ class Terminal:
         width = self._columns()
         doc = receipt(record, self.till.master, width)
         for card in record.get("cards", ()):
+            if card.get("via") == "transfer":  # what the customer still has to pay, and how
+                doc += [("line", "Zahlung per Überweisung erwartet", "cb"), ("qr", card["girocode"], "")]
+                doc += [("line", "IBAN und Betrag im GiroCode", "c"), ("cut", "", "")]
+                continue
             if "lines" in card:  # an external terminal's receipts, printed as it sent them
                 for lines in card["lines"]:
                     doc += [("line", text, "") for text in lines] + [("cut", "", "")]
@@ -655,6 +760,7 @@ class Terminal:
             "training": self.training,
             "scale": self.board.has("scale"),
             "external": self.external,
+            "qr": None if self.showing is None else self.showing[1],
         }
 
     async def _scanner_loop(self):

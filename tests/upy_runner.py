@@ -9,6 +9,7 @@ or nothing ran. An optional NAME runs only the test functions containing it. The
 files are collected by pytest on CPython: plain functions, plain ``assert``.
 """
 
+import gc
 import os
 import sys
 
@@ -40,6 +41,7 @@ def main(argv):
         for name in _tests_of(module):
             if pick and pick not in name:
                 continue
+            gc.collect()  # each test starts on a heap as whole as it can be
             try:
                 result = getattr(module, name)()
                 if hasattr(result, "send"):  # an async def: its body never ran

@@ -98,6 +98,7 @@ class OperatorApp:
             "operator": operator.get("name") if self.screen != "signon" else None,
             "training": state.get("training"),
             "external": state.get("external"),
+            "qr": state.get("qr"),
             "note": self.note,
             "entry": self.entry,
             "bon": state.get("bon"),
@@ -340,6 +341,13 @@ class OperatorApp:
 
     def _card(self, state):
         return [{"op": "card"}]
+
+    def _qr(self, state):
+        """Our code on the customer screen; pressed again while it shows: stop waiting."""
+        return [{"op": "qr", "cancel": True} if state.get("qr") else {"op": "qr"}]
+
+    def _transfer(self, state):
+        return [{"op": "transfer"}]
 
     def _training(self, state):
         return [{"op": "training", "on": not state.get("training")}]

@@ -15,7 +15,10 @@ simulator's text UI (``python -m tools.sim``) and scripts. Operations:
   ``voucher`` (sell true/false, cents, number), ``tip`` (cents), ``void`` (pos), ``abort``;
 - paying: ``cash`` (given, optional: exactly what is due), ``card`` (pays what is due, or a
   return back to the card; ``terminal``, optional: ``integrated`` our card reader, ``external``
-  the ZVT terminal; without: the configured one);
+  the ZVT terminal; without: the configured one), ``qr`` (our EMVCo code on the customer
+  screen for what is due; the sale is finished when the phone paid it; ``cancel``: true stops
+  waiting), ``transfer`` (the GiroCode: the sale is booked as awaiting a SEPA transfer); a
+  payment code from the customer's app is simply scanned;
 - the rest: ``signon`` (operator, pin), ``signoff``, ``training`` (on), ``movement`` (kind:
   Einzahlung, Auszahlung, Geldtransit, Anfangsbestand, Privatentnahme, Privateinlage; cents,
   negative when money leaves the drawer), ``storno`` (bon_nr), ``reprint`` (bon_nr),
@@ -107,7 +110,7 @@ MOVEMENTS = tuple(kind for kind in CASH_MOVEMENTS if kind != "DifferenzSollIst")
 
 OPERATIONS = ("state", "plu", "barcode", "return", "weighed", "open", "pfand", "discount", "voucher", "tip")
 OPERATIONS += ("void", "abort", "cash", "card", "drawer", "signon", "signoff", "training", "movement")
-OPERATIONS += ("storno", "reprint", "receipts", "x", "z")
+OPERATIONS += ("storno", "reprint", "receipts", "x", "z", "qr", "transfer")
 
 
 async def dispatch(term, req):
@@ -154,6 +157,13 @@ async def dispatch(term, req):
     elif op == "card":
         terminal = _choice(req, "terminal", ("integrated", "external")) if "terminal" in req else None
         await term.pay_card(terminal)
+    elif op == "qr":
+        if req.get("cancel"):
+            term.cancel_qr()
+        else:
+            term.show_qr()
+    elif op == "transfer":
+        await term.pay_transfer()
     elif op == "drawer":
         reason = req.get("reason")
         if reason is None:

@@ -229,14 +229,17 @@ def pay(size, view):
     side = x + 290
     keys = (
         ("Karte", ("card",), BLUE),
+        ("QR abbrechen" if view.get("qr") else "QR-Code", ("qr",), BLUE),
+        ("Überweisung", ("transfer",), DARK),
         ("Gutschein", ("form", "voucher_redeem"), DARK),
         ("Bon-Rabatt %", ("bon_discount", "percent"), DARK),
         ("Bon-Rabatt €", ("bon_discount", "cents"), DARK),
         ("Zurück", ("go", "sale"), GREY),
     )
+    step = min(48, (h - HEAD - 156) // len(keys))
     for i, (label, intent, color) in enumerate(keys):
         fg = BLACK if color == GREY else WHITE
-        key(scene, areas, side, HEAD + 150 + i * 48, w - side - 6, 42, label, intent, fg, color)
+        key(scene, areas, side, HEAD + 150 + i * step, w - side - 6, step - 6, label, intent, fg, color)
     return scene, areas
 
 

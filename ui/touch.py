@@ -124,6 +124,8 @@ class Screens:
         bon = term.till.sale()
         top, bottom, at = term.shown
         recent = term.clock.ticks_diff(term.clock.ticks_ms(), at) < AFTER_MS
+        if term.showing is not None:  # a code for the customer's phone: a payment, a transfer
+            return customer.qr(size, *term.showing)
         if term.paying or (bon is not None and top in ("Noch zu zahlen", "Abgelehnt", "Karte: Fehler")):
             return customer.message(size, top, bottom)
         if bon is not None and bon["lines"]:

@@ -47,6 +47,7 @@ def test_defaults_are_valid_and_complete():
         "drawer_warn_s": 30,
         "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},
         "zvt": {"card": "integrated", "port": 0, "host": "0.0.0.0", "password": "000000", "tid": "52000001"},
+        "wallet": {"host": "", "port": 0, "account": "de.smartecr.pay", "iban": "", "bic": "", "wait_s": 120},
         "elster": {
             "acquired": "2026-01-15",
             "in_service": "",

@@ -46,6 +46,7 @@ class Recorder:
 
 
 SYNC = ("sign_on", "sign_off", "set_training", "reprint", "drawer", "open_drawer", "recent", "x_report")
+SYNC += ("show_qr", "cancel_qr")
 BON = {
     "lines": [
         [1, "Kaffee Crema 250 g", 1000, 549, False, ""],
@@ -166,6 +167,10 @@ def test_paying_with_quick_amounts_a_typed_amount_a_card_and_a_receipt_discount(
     typed(app, st, "5")
     assert press(app, st, ("cash", None)) == [{"op": "cash", "given": 500}]  # split: the rest by card
     assert press(app, st, ("card",)) == [{"op": "card"}]
+    assert press(app, st, ("qr",)) == [{"op": "qr"}]  # our code on the customer screen
+    shown = dict(st, qr="Mit der Wallet-App scannen")  # while it shows, the key stops it
+    assert press(app, shown, ("qr",)) == [{"op": "qr", "cancel": True}]
+    assert press(app, st, ("transfer",)) == [{"op": "transfer"}]
     press(app, st, ("form", "voucher_redeem"))
     typed(app, st, "10")
     press(app, st, ("enter",))
@@ -201,7 +206,7 @@ def test_every_register_operation_is_reachable_by_touch():
     st = _state(BON)
     typed(app, st, "10")
     made += press(app, st, ("discount", "percent"), ("void",), ("abort",))
-    made += press(app, st, ("go", "pay"), ("cash", 1000), ("card",))
+    made += press(app, st, ("go", "pay"), ("cash", 1000), ("card",), ("qr",), ("transfer",))
     app.screen = "sale"
     st = _state()
     made += press(app, st, ("go", "menu"), ("training",))

@@ -67,6 +67,7 @@ def main(argv=None):
             "acquirer",
             "zvt terminal",
             "zvt",
+            "wallet host",
             "operator",
             "emupos",
             "qemu",

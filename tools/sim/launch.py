@@ -39,8 +39,10 @@ from tools.sim.emv_card import EmvCard, SimCa
 from tools.sim.nullmodem import NullModem
 from tools.sim.panels import PinRobot, VirtualPanel
 from tools.sim.pcsc import Pcscd, PcscUnavailable, PortTaken
+from tools.sim.phone import Phone
 from tools.sim.scale import VirtualScale
 from tools.sim.tse.server import CardServer
+from tools.sim.wallet import WalletHostSim
 from tools.sim.zvt import ZvtTerminalSim
 
 # The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
@@ -67,6 +69,7 @@ SIM_CONSOLE = {
 HEAP = "8M"  # the MicroPython firmware's heap in the simulator
 GUEST_OPERATOR = 9120  # the operator link's port inside the QEMU guest
 GUEST_ZVT = 20007  # our PT side's port inside the QEMU guest
+IBAN, BIC = "DE02100500000054540402", "BELADEBEXXX"  # the demo shop's account (an example IBAN)
 
 
 def free_port_pair():
@@ -115,6 +118,8 @@ class Simulator:
         self.acquirer = None
         self.zvt_terminal = None  # tools/sim/zvt.ZvtTerminalSim: the external payment terminal
         self.zvt_port = None  # our PT side's port (on the host; the guest's is forwarded)
+        self.wallet = None  # tools/sim/wallet.WalletHostSim: the PSP of QR payments
+        self.phone = None  # tools/sim/phone.Phone: the customer's wallet app
 
     # --- peers ---------------------------------------------------------------------------------
 
@@ -168,6 +173,11 @@ class Simulator:
         self.zvt_terminal = ZvtTerminalSim(os.path.join(self.out, "zvt-terminal")).start()
         self.devices["zvt_terminal"] = {"port": self.zvt_terminal.port}
         self.endpoints["zvt terminal"] = "127.0.0.1:%d" % self.zvt_terminal.port
+
+    def _start_wallet(self):
+        self.wallet = WalletHostSim(os.path.join(self.out, "wallet")).start()
+        self.phone = Phone(self.wallet.port)
+        self.endpoints["wallet host"] = "127.0.0.1:%d" % self.wallet.port
 
     def _start_panels(self):
         """The operator's and the customer's touch panels; the customer types the PIN on the
@@ -230,6 +240,7 @@ class Simulator:
         users, the acquirer at ``peers``, and the caller's own settings over it all."""
         config = dict(where, console=SIM_CONSOLE)
         config["acquirer"] = {"host": peers, "port": self.acquirer.port, "timeout_ms": 5000}
+        config["wallet"] = {"host": peers, "port": self.wallet.port, "iban": IBAN, "bic": BIC, "wait_s": 60}
         if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
@@ -354,6 +365,7 @@ class Simulator:
             self._start_scale()
             self._start_acquirer()
             self._start_zvt()
+            self._start_wallet()
             self.devices.update(self.replaced)
             self._boot()
         except BaseException:
@@ -474,6 +486,9 @@ class Simulator:
         if self.zvt_terminal is not None:
             self.zvt_terminal.stop()
             self.zvt_terminal = None
+        if self.wallet is not None:
+            self.wallet.stop()
+            self.wallet = None
         if self.machine is not None:
             self.machine.stop()
         elif self.proc is not None:

@@ -1,0 +1,170 @@
+"""QR payments against independent references and end to end in the simulator, on both firmware
+runtimes. References: the EMVCo CRC against crcmod's CRC-16/CCITT-FALSE, our GiroCode text
+against segno's EPC QR (read back with zxing-cpp). In the simulator: a wallet token scanned by
+the camera's scan engine pays through the wallet host (ElZahlungsdienstleister); the same token
+again is refused and the sale unchanged; a declined token; a consumer-presented EMVCo code goes
+to the acquirer with its cryptogram (pyemv checks it) and is booked by its scheme; our
+merchant-presented code, read off the customer panel's pixels by the phone, is paid from the
+phone; a GiroCode books the sale as awaiting the transfer (Unbar)."""
+
+import io
+import json
+import os
+import random
+import time
+
+import crcmod.predefined
+import PIL.Image
+import pytest
+import segno.helpers
+import zxingcpp
+
+from payment.qr import emvco, epc
+from tools.sim import until
+from tools.sim.launch import Simulator
+
+CCITT = crcmod.predefined.mkCrcFun("crc-ccitt-false")
+RUNTIMES = ("cpython", "micropython")
+
+
+def test_the_emvco_crc_is_crcmods_ccitt_false():
+    rng = random.Random(7)
+    for n in (0, 1, 4, 60, 300):
+        text = "".join(rng.choice("0123456789ABCDEFäß北") for _ in range(n)).encode()
+        assert emvco.crc16(text) == CCITT(text)
+
+
+def test_our_girocode_is_segnos_epc_qr():
+    ours = epc.girocode("Mustermann Feinkost GmbH", "DE02100500000054540402", 1234, "Bon 42", "BELADEBEXXX")
+    qr = segno.helpers.make_epc_qr(
+        "Mustermann Feinkost GmbH",
+        "DE02100500000054540402",
+        12.34,
+        text="Bon 42",
+        bic="BELADEBEXXX",
+        encoding=1,
+    )
+    png = io.BytesIO()
+    qr.save(png, kind="png", scale=4)
+    image = PIL.Image.open(io.BytesIO(png.getvalue()))
+    [read] = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert read.text == ours
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def sim(request, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("qr-" + request.param))
+    s = Simulator(out, request.param).start()
+    yield s
+    s.stop()
+
+
+def _records(sim, kind):
+    folder = os.path.join(sim.out, "data", "journal")
+    out = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as f:
+            out += [json.loads(line.split(b"\t", 1)[0]) for line in f]
+    return [r["data"] for r in out if r["type"] == kind]
+
+
+def _state(sim):
+    return sim.operator(op="state")["state"]
+
+
+def _last_bon(sim):
+    return _records(sim, "pending")[-1]["bon"]
+
+
+def _scan_and_wait(sim, text):
+    """Scan ``text``; True once a receipt was journaled or the terminal said why not."""
+    before = len(_records(sim, "pending"))
+    last = _state(sim)["messages"][-1:]
+    sim.emupos.scan("]Q1" + text)
+
+    def done():
+        if len(_records(sim, "pending")) > before:
+            return True
+        said = _state(sim)["messages"][-1:]
+        return said != last and "QR-Zahlung:" in said[0]
+
+    return until(done, 20)
+
+
+def test_a_wallet_token_pays_and_its_replay_is_refused(sim):
+    sim.operator(op="plu", code="1001")
+    token = sim.phone.token()
+    assert _scan_and_wait(sim, token)
+    bon = _last_bon(sim)
+    assert bon["payments"] == [{"typ": "ElZahlungsdienstleister", "name": "Bluecode", "amount": bon["total"]}]
+    [card] = bon["cards"]
+    assert card["via"] == "wallet" and card["token"] != token and card["token"][-4:] == token[-4:]
+    assert sim.wallet.payments[card["reference"]]["status"] == "approved"
+    sent = _records(sim, "qr_sent")[-1]
+    assert sent == {"reference": card["reference"], "amount": bon["total"], "kind": "wallet"}
+    # the same code again: refused, the sale stays as it was
+    r = sim.operator(op="plu", code="1002")
+    before = r["state"]["bon"]
+    sim.emupos.scan("]Q1" + token)
+    assert until(lambda: "schon verwendet" in " ".join(_state(sim)["messages"][-2:]), 10)
+    assert _state(sim)["bon"] == before
+    # a declined customer
+    assert _scan_and_wait(sim, sim.phone.token(declined=True))
+    assert any("insufficient funds" in m for m in _state(sim)["messages"][-2:])
+    assert _state(sim)["bon"] == before
+    assert _records(sim, "qr_settled")[-1]["how"] == "declined"
+    assert sim.operator(op="abort")["ok"]
+
+
+def test_a_consumer_presented_emvco_code_goes_to_the_acquirer(sim):
+    sim.operator(op="plu", code="1003")
+    assert _scan_and_wait(sim, sim.phone.cpm("wallet"))
+    bon = _last_bon(sim)
+    assert bon["payments"][0]["typ"] == "Kreditkarte", _state(sim)["messages"]
+    [card] = bon["cards"]
+    assert card["via"] == "cpm" and card["pan"] == "************0011" and card["arc"] == "3030"
+    request = [m for m in sim.acquirer.messages() if m["mti"] == "0100"][-1]
+    assert request["dir"] == "in"
+    assert [m["mti"] for m in sim.acquirer.messages()][-1] == "0110"  # approved: pyemv checked the ARQC
+
+
+def test_our_code_on_the_customer_screen_is_paid_from_the_phone(sim):
+    sim.operator(op="plu", code="1002")
+    r = sim.operator(op="qr")
+    assert r["ok"]
+    assert until(lambda: _state(sim)["qr"], 10)
+    panel = sim.panels["customer"]
+    text = until(lambda: sim.phone.read(panel), 10)
+    code = emvco.read_merchant_presented(text)
+    assert code["amount"] == r["state"]["bon"]["total"] and code["name"] == "Mustermann Feinkost GmbH"
+    wrong = sim.phone.pay(text, amount=1)  # an app that sends another amount is refused
+    assert "amount" in wrong["error"]
+    assert sim.phone.pay(text)["merchant_reference"] == code["reference"]
+    assert until(lambda: _state(sim)["bon"] is None, 20)
+    bon = _last_bon(sim)
+    assert bon["payments"][0]["typ"] == "ElZahlungsdienstleister"
+    assert bon["cards"][0]["reference"] == code["reference"]
+
+
+def test_a_shown_code_can_be_cancelled(sim):
+    sim.operator(op="plu", code="1001")
+    assert sim.operator(op="qr")["ok"]
+    assert until(lambda: _state(sim)["qr"], 10)
+    time.sleep(0.5)
+    assert sim.operator(op="qr", cancel=True)["ok"]
+    assert until(lambda: _state(sim)["qr"] is None, 10)
+    assert _state(sim)["bon"] is not None and _records(sim, "qr_settled")[-1]["how"] == "cancelled"
+    ref = _records(sim, "qr_settled")[-1]["reference"]
+    assert sim.wallet.payments[ref]["status"] == "reversed"
+    assert sim.operator(op="abort")["ok"]
+
+
+def test_a_girocode_books_the_sale_as_awaiting_the_transfer(sim):
+    sim.operator(op="plu", code="1003")
+    r = sim.operator(op="transfer")
+    assert r["ok"] and r["state"]["bon"] is None
+    bon = _last_bon(sim)
+    assert bon["payments"] == [{"typ": "Unbar", "name": "Überweisung (offen)", "amount": bon["total"]}]
+    text = until(lambda: sim.phone.read(sim.panels["customer"]), 10)
+    got = epc.read_girocode(text)
+    assert got["amount"] == bon["total"] and got["iban"] == "DE02100500000054540402"
