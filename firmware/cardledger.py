@@ -107,8 +107,8 @@ def batch(records):
         if bon["bon_typ"] != "Beleg":
             continue
         for card in bon.get("cards", ()):
-            if card.get("via") != "zvt":  # an external terminal's payments are its acquirer's
-                _count(totals, card)
+            if card.get("via") in (None, "cpm"):  # ours; the external terminal's, the wallet
+                _count(totals, card)  # host's and a transfer are not this acquirer's
     return totals
 
 

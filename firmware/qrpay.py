@@ -212,13 +212,11 @@ class QrPayments:
         self.journal.append("qr_sent", {"reference": reference, "amount": cents, "kind": "mpm"})
         self.open.append(reference)
         self.waiting = (reference, cents)
-        self.term.showing = (
-            self.code(cents, reference),
-            "Mit der Wallet-App scannen: %s EUR" % format_cents(cents),
-        )
-        self.term.notify()
         try:
-            await self.host.expect(reference, cents)
+            await self.host.expect(reference, cents)  # announced before the phone can see it
+            caption = "Mit der Wallet-App scannen: %s EUR" % format_cents(cents)
+            self.term.showing = (self.code(cents, reference), caption)
+            self.term.notify()
             answer = await self.host.wait(reference, cancelled)
             if answer.get("status") == wallet.PENDING:  # given up: a late payment must not stand
                 await self.host.reverse(reference)

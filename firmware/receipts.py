@@ -213,6 +213,25 @@ def slip(record, card, copy, master, width=42, simulation=True):
     return doc
 
 
+def payment_slips(record, master, width=42, simulation=True):
+    """What is printed after the receipt for each of its card payments: our slips (the
+    merchant's copy, then the customer's); an external ZVT terminal's receipts as it sent them;
+    for a SEPA transfer still awaited, its GiroCode."""
+    doc = []
+    for card in record.get("cards", ()):
+        if card.get("via") == "transfer":
+            doc += [("line", "Bon %d: Überweisung erwartet" % record["bon_nr"], "cb")]
+            doc += [("qr", card["girocode"], "")]
+            doc += [("line", "IBAN und Betrag im GiroCode", "c"), ("cut", "", "")]
+        elif "lines" in card:
+            for lines in card["lines"]:
+                doc += [("line", text, "") for text in lines] + [("cut", "", "")]
+        else:
+            for copy in (MERCHANT, CUSTOMER):
+                doc += slip(record, card, copy, master, width, simulation)
+    return doc
+
+
 def response_code(card):
     """The card record's authorisation response code as text ("00", "Y1"; journaled as hex)."""
     arc = card.get("arc", "")

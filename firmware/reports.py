@@ -4,7 +4,8 @@
     t["vat"][1]       -> [gross, net, vat] of USt-Schlüssel 1 over all Belege
     t["gv"]["Umsatz"] -> gross per GV_TYP
     t["payments"]     -> {"Bar": cents, "ECKarte": cents, ...}
-    t["cards"]        -> {"mastercard": [n, cents], "girocard": ...}: card payments by scheme
+    t["cards"]        -> {"mastercard": [n, cents], "girocard": ...}: card and wallet payments by
+                         scheme (an external terminal's by the card name it reported)
     t["cash"]         -> cash that should be in the drawer (EUR)
 
 Only receipts of type ``Beleg`` count (training receipts and aborted receipts never do,
@@ -62,6 +63,8 @@ def totals(records):
             if p["typ"] == "Bar":
                 t["cash"] += p["amount"]
         for card in bon.get("cards", ()):
+            if card.get("via") == "transfer":  # a SEPA transfer awaited: in payments, not a card
+                continue
             row = t["cards"].setdefault(card.get("scheme", ""), [0, 0])
             row[0] += 1
             row[1] += card["amount"]

@@ -29,7 +29,7 @@ from core.calendar import local_fields
 from core.errors import DeviceError, EcrError, ProtocolError
 from core.money import format_cents
 from firmware.journal import receipts
-from firmware.receipts import CUSTOMER, MERCHANT, receipt, slip, to_escpos, to_text
+from firmware.receipts import payment_slips, receipt, to_escpos, to_text
 from firmware.register.bon import TRAINING
 from firmware.reports import charts, report, totals
 from hal.drawer import DrawerWatch
@@ -484,7 +484,7 @@ class Terminal:
     async def _pay_shown(self, due):
         try:
             card, zahlart, why = await self.qr.shown(due, self._qr_cancel)
-            await self._paid(card, zahlart, due, why)
+            return await self._paid(card, zahlart, due, why)
         finally:
             self._qr_task = None
             self.notify()
@@ -637,20 +637,10 @@ class Terminal:
 
     def print_receipt(self, record):
         """Queue the receipt for the printer (the sale is complete either way), and after it
-        each card payment's slips: the merchant's copy, then the customer's."""
+        what each card payment prints (``firmware.receipts.payment_slips``)."""
         width = self._columns()
         doc = receipt(record, self.till.master, width)
-        for card in record.get("cards", ()):
-            if card.get("via") == "transfer":  # what the customer still has to pay, and how
-                doc += [("line", "Zahlung per Überweisung erwartet", "cb"), ("qr", card["girocode"], "")]
-                doc += [("line", "IBAN und Betrag im GiroCode", "c"), ("cut", "", "")]
-                continue
-            if "lines" in card:  # an external terminal's receipts, printed as it sent them
-                for lines in card["lines"]:
-                    doc += [("line", text, "") for text in lines] + [("cut", "", "")]
-                continue
-            for copy in (MERCHANT, CUSTOMER):
-                doc += slip(record, card, copy, self.till.master, width, self.simulation)
+        doc += payment_slips(record, self.till.master, width, self.simulation)
         self._queue(record["bon_nr"], doc)
 
     def _queue(self, bon_nr, doc):

@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 import PIL.Image
 import zxingcpp
@@ -40,8 +41,11 @@ from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
 from tools.sim.emupos import Emupos
 from tools.sim.emv_card import EmvCard, SimCa
-from tools.sim.launch import free_port, free_port_pair
+from tools.sim.launch import HEAP, free_port, free_port_pair
+from tools.sim.phone import Phone
 from tools.sim.tse.server import CardServer
+from tools.sim.wallet import WalletHostSim
+from tools.sim.zvt import ZvtTerminalSim
 
 
 def printed_codes(path):
@@ -79,9 +83,46 @@ def check(out):
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
     problems += ["journal: " + p for p in verify_journal(os.path.join(out, "journal")).problems]
+    problems += check_other_payments(out, summary)
     if summary["card_close"] is not None and summary["card_close"]["code"] != "00":
         problems.append("card end of day: the acquirer's totals differ (%s)" % summary["card_close"]["code"])
     return summary, problems
+
+
+# how each of the shift's other payments must come out: ZAHLART_TYP, or refused with these words
+OTHER_OUTCOMES = {
+    "external ZVT terminal": "Kreditkarte",
+    "external ZVT terminal, result lost, Repeat Receipt": "Kreditkarte",
+    "wallet token read by the scan engine": "ElZahlungsdienstleister",
+    "the same wallet token again: refused": "schon verwendet",
+    "a declined wallet token": "insufficient funds",
+    "EMVCo consumer-presented code": "Kreditkarte",
+    "our EMVCo code on the customer screen, paid from the phone": "ElZahlungsdienstleister",
+    "GiroCode: a SEPA transfer awaited": "Unbar",
+}
+
+
+def check_other_payments(out, summary):
+    """The ZVT and QR payments came out as they must, and our PT side paid the host's register."""
+    problems = []
+    rows = {r["what"]: r for r in summary.get("other_payments", [])}
+    for what, want in OTHER_OUTCOMES.items():
+        row = rows.get(what)
+        if row is None:
+            problems.append("other payments: %s did not run" % what)
+        elif row.get("typ", "") != want and want not in row.get("refused", "x"):
+            problems.append("other payments: %s came out %s" % (what, row.get("typ") or row.get("refused")))
+    register = os.path.join(out, "zvt-register.json")
+    if not os.path.exists(register):
+        return problems + ["zvt: the external register's payment did not run"]
+    with open(register) as f:
+        paid = json.load(f)
+    ours = summary.get("external_register") or {}
+    if not paid.get("ok") or not ours.get("ok"):
+        problems.append("zvt: the external register's payment failed: %s" % paid.get("text"))
+    elif paid["status"]["receipt_no"] != ours["receipt_no"] or paid["status"]["amount"] != 1250:
+        problems.append("zvt: the register's record and ours differ")
+    return problems
 
 
 def save_printed(printer, out, count):
@@ -90,7 +131,14 @@ def save_printed(printer, out, count):
     os.makedirs(os.path.join(out, "slips"), exist_ok=True)
     for receipt in printer.wait_receipts(count):
         text = printer.text(receipt["id"])
-        if "B E L E G -" in text:
+        if "Beleg# :" in text:  # an external ZVT terminal's own receipt, as it sent it
+            number = int(text.split("Beleg# :", 1)[1].split()[0])
+            copy = "kunde" if "KUNDENBELEG" in text else "haendler"
+            base = os.path.join(out, "slips", "zvt-%04d-%s" % (number, copy))
+        elif ": Überweisung erwartet" in text:
+            number = int(text.split(": Überweisung erwartet", 1)[0].rsplit("Bon ", 1)[1])
+            base = os.path.join(out, "slips", "%04d-girocode" % number)
+        elif "B E L E G -" in text:
             number = int(text.split("\nBeleg-Nr.", 1)[1].split()[0])
             copy = "kunde" if "K U N D E N" in text else "haendler"
             base = os.path.join(out, "slips", "%04d-%s" % (number, copy))
@@ -110,6 +158,13 @@ class CardDesk:
     line on its stdout, answered on its stdin once the card is in)."""
 
     def __init__(self, out, acquirer):
+        self.out = out
+        self.zvt_terminal = ZvtTerminalSim(os.path.join(out, "zvt-terminal")).start()
+        self.wallet = WalletHostSim(os.path.join(out, "wallet")).start()
+        self.phone = Phone(self.wallet.port)
+        self.token = None  # the last approved wallet token: shown again, it is a replay
+        self.zvt_host, self.zvt_port = "127.0.0.1", free_port()  # our PT side, as the register dials it
+        self.register = None
         self.ca = SimCa.make()
         self.capk = os.path.join(out, "capk.json")
         with open(self.capk, "w") as f:
@@ -122,7 +177,44 @@ class CardDesk:
     def options(self, capk=None):
         """The workload's card options (``capk``: where it finds the CA keys, if not here)."""
         ports = ["--reader", str(self.reader_port), "--pinpad", str(self.pinpad_port)]
+        ports += ["--zvt-terminal", str(self.zvt_terminal.port), "--wallet", str(self.wallet.port)]
+        ports += ["--zvt", str(self.zvt_port)]
         return ports + ["--acquirer", str(self.acquirer.port), "--capk", capk or self.capk]
+
+    def other(self, line):
+        """``zvt <fault>``, ``qr <kind> <fault>``, ``show <code>``, ``ecr <cents> <profile>``:
+        the answer to send (or None)."""
+        words = line.split()
+        if words[0] == "zvt":
+            self.zvt_terminal.fault(None if words[1] == "-" else words[1])
+            return "in\n"
+        if words[0] == "qr":
+            if words[1] == "cpm":
+                return self.phone.cpm("wallet") + "\n"
+            if words[1] == "replay":
+                return self.token + "\n"
+            token = self.phone.token(declined=words[2] == "declined")
+            if words[2] != "declined":
+                self.token = token
+            return token + "\n"
+        if words[0] == "show":  # the phone scans the code and pays it
+            threading.Thread(target=self.phone.pay, args=(line.split(" ", 1)[1].strip(),)).start()
+            return None
+        if words[0] == "ecr":  # a card on our reader, and the register pays through our PT side
+            self.serve("card %s contactless - -" % words[2])
+            self.register = threading.Thread(target=self._register, args=(int(words[1]),))
+            self.register.start()
+            return None
+        return None
+
+    def _register(self, cents):
+        import asyncio
+
+        from tools import zvt
+
+        reply = asyncio.run(zvt.run(self.zvt_host, self.zvt_port, "000000", "pay", cents, out=io.StringIO()))
+        with open(os.path.join(self.out, "zvt-register.json"), "w") as f:
+            json.dump(reply, f, ensure_ascii=False)
 
     def serve(self, line):
         """One ``card <profile> <chip|contactless> <pins|-> <fault|->`` request."""
@@ -148,8 +240,12 @@ class CardDesk:
 
     def close(self):
         self.remove()
+        if self.register is not None:
+            self.register.join(60)
         if self.keypad is not None:
             self.keypad.close()
+        self.zvt_terminal.stop()
+        self.wallet.stop()
 
 
 def converse(lines, answer, desk):
@@ -160,6 +256,10 @@ def converse(lines, answer, desk):
         if line.startswith("card "):
             desk.serve(line)
             answer("in\n")
+        elif line.split(" ", 1)[0] in ("zvt", "qr", "show", "ecr"):
+            reply = desk.other(line)
+            if reply is not None:
+                answer(reply)
         elif line.strip() == "done":
             desk.remove()
         else:
@@ -181,7 +281,7 @@ def run_shift(runtime, out, card, printer, desk):
         "127.0.0.1:%d" % printer.printer_port,
     ] + desk.options()
     if runtime == "micropython":
-        argv, env = upy.command(argv), upy.env()
+        argv, env = upy.command(argv, HEAP), upy.env()  # the simulator's heap: a board with PSRAM
     else:
         argv, env = [sys.executable] + argv, upy.env({"PYTHONPATH": str(upy.ROOT)})
     with tempfile.TemporaryFile("w+") as err:
@@ -213,7 +313,9 @@ def run_shift_in_guest(runtime, out, card, printer, desk):
     args += ["--control", str(card.control_port), "--peers", "10.0.2.2", "--listen", "0.0.0.0"]
     args += ["--printer", "10.0.2.2:%d" % printer.printer_port]
     args += desk.options("/mnt/data/capk.json")  # the same ports, seen from the guest
-    forwards = {port: port for port in (desk.reader_port, desk.reader_port + 1, desk.pinpad_port)}
+    forwards = {
+        port: port for port in (desk.reader_port, desk.reader_port + 1, desk.pinpad_port, desk.zvt_port)
+    }
     files = {"capk.json": desk.capk}
     machine = Machine(
         os.path.join(out, "qemu"), runtime, card.nbd.address, {}, forwards=forwards, files=files, run=args
@@ -254,6 +356,9 @@ def main(argv=None):
                 with open(os.path.join(out, "summary.json")) as f:
                     done = json.load(f)
                 slips = sum(2 for c in done["cards"] if not c.get("paid_instead"))
+                for row in done.get("other_payments", []):
+                    if not row.get("paid_instead"):
+                        slips += 1 if row["how"] == "transfer" else 2
                 save_printed(printer, out, len(done["receipts"]) + slips)
         finally:
             printer.stop()
@@ -291,9 +396,19 @@ def main(argv=None):
             "the acquirer counted the same" if summary["card_close"]["code"] == "00" else "totals differ",
         )
     )
+    others = summary.get("other_payments", [])
+    print(
+        "other payments: %d (%s); our PT side paid the ZVT register: %s"
+        % (
+            len(others),
+            ", ".join("%s %s" % (r["how"], r.get("typ") or "refused") for r in others),
+            "yes" if (summary.get("external_register") or {}).get("ok") else "no",
+        )
+    )
     print(
         "outputs in %s: summary.json, receipts/ (NNNN.png and .txt as printed by emupos, NNNN.escpos), "
-        "slips/, acquirer.jsonl, z0001.txt, tse-export.tar, dsfinvk.zip, elster-146a.xml, tse-exports/, "
+        "slips/, acquirer.jsonl, zvt-register.json, zvt-terminal/, wallet/, z0001.txt, tse-export.tar, "
+        "dsfinvk.zip, elster-146a.xml, tse-exports/, "
         "journal/" % out
     )
     for p in problems:

@@ -197,4 +197,25 @@ def test_card_payments_every_case_and_an_independent_check_of_each_cryptogram(de
     # the Z's card totals are the card terminal's batch
     belege, records = journal_belege(out)
     [closing] = [r["data"] for r in records if r["type"] == "closing"]
-    assert closing["totals"]["cards"] == summary["card_close"]["totals"]["schemes"]
+    # (by scheme, our own kernel's and the consumer-presented codes': what our acquirer saw; the
+    # external terminal's and the wallet host's are not its, the external register's through our
+    # PT side are)
+    batch = summary["card_close"]["totals"]["schemes"]
+    ours = {k: v for k, v in closing["totals"]["cards"].items() if k in batch}
+    register = summary["external_register"]
+    assert register["ok"]
+    assert batch["mastercard"] == [ours["mastercard"][0] + 1, ours["mastercard"][1] + register["amount"]]
+    assert {k: v for k, v in batch.items() if k != "mastercard"} == {
+        k: v for k, v in ours.items() if k != "mastercard"
+    }
+    # the other ways to pay (tools/demo.py checks each one's outcome)
+    others = {r["what"]: r for r in summary["other_payments"]}
+    assert len(others) == 8
+    assert others["the same wallet token again: refused"]["paid_instead"] == "Bar"
+    for r in others.values():
+        if r["how"] == "zvt":  # the external terminal's own receipt lines, printed by ours
+            for copy in ("haendler", "kunde"):
+                text = (out / "slips" / ("zvt-%04d-%s.txt" % (r["pt_receipt"], copy))).read_text()
+                assert "Zahlung erfolgt" in text and r["pan"] in text
+    register_reply = json.loads((out / "zvt-register.json").read_text())
+    assert register_reply["ok"] and register_reply["status"]["receipt_no"] == register["receipt_no"]

@@ -25,6 +25,13 @@ stdout, ``card <profile> chip|contactless <PINs or -> <acquirer fault or ->``, a
 line on stdin: the host (tools/demo.py) has put that virtual card in and typed the PINs ahead.
 A declined card is paid in cash instead.
 
+With ``--zvt-terminal`` (the simulated external ZVT terminal), ``--wallet`` (the wallet host)
+and ``--zvt`` (the port our PT side listens on) the shift also pays ``OTHER_PAYMENTS``: through
+the external terminal (once with its result lost and asked again), wallet tokens read by the
+scan engine (one used twice, one declined), a consumer-presented EMVCo code to the acquirer,
+our merchant-presented code paid from the host's phone, a GiroCode transfer; then the host's
+ZVT register pays 12,50 EUR through our PT side with a card on our reader.
+
 It writes ``OUT/summary.json`` (runtime, the machine's CPU, and per receipt: number, BON_TYP,
 total in cents, TSE transaction number, QR string or the TSE failure),
 ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``, ``OUT/z0001.txt``, ``OUT/tse-export.tar``
@@ -50,7 +57,7 @@ from firmware.exports.elster import aufzeichnung_146a
 from firmware.exports.tse_export import TseExports
 from firmware.journal import Journal, receipts
 from firmware.log import Logger
-from firmware.receipts import CUSTOMER, MERCHANT, receipt, response_code, slip, to_escpos, to_text
+from firmware.receipts import payment_slips, receipt, response_code, to_escpos, to_text
 from firmware.register.bon import TRAINING
 from firmware.register.master import load_master
 from firmware.reports import report, totals
@@ -225,6 +232,114 @@ async def card_sales(term, till):
     return rows
 
 
+# the other ways to pay: what, the sale's entries, how (see other_sales)
+OTHER_PAYMENTS = (
+    ("external ZVT terminal", [("add_plu", "1007", 2000)], "zvt", "-"),
+    ("external ZVT terminal, result lost, Repeat Receipt", [("add_plu", "1008")], "zvt", "lose"),
+    ("wallet token read by the scan engine", [("add_plu", "1001", 2000)], "wallet", "-"),
+    ("the same wallet token again: refused", [("add_plu", "1002")], "replay", "-"),
+    ("a declined wallet token", [("add_plu", "1003", 2000)], "wallet", "declined"),
+    ("EMVCo consumer-presented code", [("add_plu", "1006", 3000)], "cpm", "-"),
+    ("our EMVCo code on the customer screen, paid from the phone", [("add_plu", "1005")], "mpm", "-"),
+    ("GiroCode: a SEPA transfer awaited", [("add_plu", "1001", 3000)], "transfer", "-"),
+)  # fmt: skip
+OTHER_FIELDS = ("via", "label", "pan", "token", "reference", "pt_receipt", "tid", "auth_code", "trace")
+
+
+def other_terminal(opts, term, journal, log):
+    """The demo Terminal's external ZVT terminal, wallet host and our PT side."""
+    from firmware.qrpay import QrPayments
+    from firmware.zvt import External
+    from hal.board import Settings
+    from payment.qr.wallet import WalletHost
+    from payment.zvt.wire import Terminal as ZvtTerminal
+
+    device = ZvtTerminal(Settings({"host": opts["peers"], "port": int(opts["zvt-terminal"])}, "zvt"))
+    term.zvt = External(device, journal, log, term.zvt_status)
+    cfg = dict(DEFAULTS["wallet"], iban="DE02100500000054540402", bic="BELADEBEXXX", wait_s=30)
+    host = WalletHost(opts["peers"], int(opts["wallet"]), term.till.master.register["serial"], wait_ms=30000)
+    term.qr = QrPayments(term, journal, host, cfg, log)
+
+
+async def other_sales(term, till):
+    """The ``OTHER_PAYMENTS``; returns the summary row of each. The host (tools/demo.py) is
+    asked on stdout: ``zvt <fault>`` (it sets the fault on its ZVT terminal, answers ``in``),
+    ``qr <kind> <fault>`` (it answers the code the customer's app shows), ``show <code>`` (the
+    phone pays our code: no answer)."""
+    from hal.scanner import Symbol
+
+    rows = []
+    for what, steps, how, fault in OTHER_PAYMENTS:
+        till.open_bon()
+        for name, *args in steps:
+            await till.ring(name, *args)
+        term.card = None
+        record = None
+        if how == "zvt":
+            say("zvt %s" % fault)
+            sys.stdin.readline()
+            record = await term.pay_card("external")
+        elif how == "mpm":
+            term.show_qr()
+            task = term._qr_task
+            while term.showing is None and not task.done():
+                await asyncio.sleep(0.05)
+            if term.showing is not None:
+                say("show %s" % term.showing[0])
+            record = await task
+        elif how == "transfer":
+            record = await term.pay_transfer()
+        else:
+            say("qr %s %s" % (how, fault))
+            code = sys.stdin.readline().strip()
+            record = await term.scan(Symbol("QR", code))
+        term.queue = []  # printed with the others at the end
+        card = term.card or {}
+        row = {"what": what, "how": how, "bon_nr": record["bon_nr"] if record else None}
+        row.update((k, card[k]) for k in OTHER_FIELDS if k in card)
+        if record is None:
+            row["refused"] = term.messages[-1] if term.messages else ""
+            row["paid_instead"] = "Bar"
+            till.pay("Bar", till.due)
+            row["bon_nr"] = (await till.finish())["bon_nr"]
+        else:
+            row["typ"] = record["payments"][0]["typ"]
+        rows.append(row)
+        say("done")
+    return rows
+
+
+async def external_register(term, journal, opts):
+    """Our PT side, driven by the host's ZVT register (tools/zvt.py) over TCP: ``ecr <cents>
+    <profile>`` asks it to put the card on our reader and pay; we serve until the payment is
+    booked (or a minute has passed)."""
+    from firmware.zvt import PtBackend
+    from payment.zvt.pt import PtServer
+    from payment.zvt.wire import TcpWire
+
+    backend = PtBackend(term, journal, "52000001", "smartECR " + VERSION)
+    backend.load(journal.records())
+    pt = PtServer(backend, "000000", term.log)
+    server = await asyncio.start_server(
+        lambda r, w: pt.serve(TcpWire(r, w)), opts["listen"], int(opts["zvt"])
+    )
+    try:
+        booked = len(backend.turnover)
+        say("ecr 1250 mastercard-debit")
+        for _ in range(1200):
+            if len(backend.turnover) > booked:
+                break
+            await asyncio.sleep(0.05)
+        record = backend.last() if len(backend.turnover) > booked else None
+        say("done")
+    finally:
+        server.close()
+    if record is None:
+        return {"ok": False}
+    keys = ("amount", "receipt_no", "trace", "pan", "card_name", "aid", "auth_code", "tid")
+    return dict({k: record[k] for k in keys if k in record}, ok=True)
+
+
 async def end_of_day(term, journal, clock):
     """The card terminal's end of day (``payment close``) before the Z."""
     from core.calendar import local_fields
@@ -247,7 +362,7 @@ def elster_xml(journal, master):
 
 def parse_args(argv):
     names = ("nbd", "tse-mount", "control", "out", "master", "printer", "peers", "listen")
-    names += ("reader", "pinpad", "acquirer", "capk")
+    names += ("reader", "pinpad", "acquirer", "capk", "zvt-terminal", "zvt", "wallet")
     defaults = {"master": "data/demo-master.json", "peers": "127.0.0.1", "listen": "127.0.0.1"}
     opts = options(argv, USAGE, names, ("control", "out"), defaults)
     if ("nbd" in opts) == ("tse-mount" in opts):
@@ -282,9 +397,14 @@ async def run(opts):
         await till.recover()
         await shift(till, service, card)
         cards, card_close = [], None
+        others, external = [], None
         if "reader" in opts:
             term = card_terminal(opts, till, service, log, clock)
             cards = await card_sales(term, till)
+            if "zvt-terminal" in opts:
+                other_terminal(opts, term, journal, log)
+                others = await other_sales(term, till)
+                external = await external_register(term, journal, opts)
             card_close = await end_of_day(term, journal, clock)
             term.board.close()
         expected = totals(journal.records(segment=till.z_nr))["cash"]
@@ -302,9 +422,9 @@ async def run(opts):
             data = to_escpos(doc)
             with open(name + ".escpos", "wb") as f:
                 f.write(data)
-            for paid in rec.get("cards", ()):  # the slips after their receipt
-                for copy in (MERCHANT, CUSTOMER):
-                    data += to_escpos(slip(rec, paid, copy, master, 42))
+            slips = payment_slips(rec, master, 42)  # after their receipt
+            if slips:
+                data += to_escpos(slips)
             if printer is not None:
                 try:
                     await printer.write(data)
@@ -341,6 +461,8 @@ async def run(opts):
                         "machine": machine(),
                         "receipts": summary,
                         "cards": cards,
+                        "other_payments": others,
+                        "external_register": external,
                         "card_close": card_close,
                         "closing": {k: closing[k] for k in ("z_nr", "counted", "expected", "difference")},
                         "tse_freed": freed,
