@@ -86,14 +86,16 @@ class QrPayments:
             self.open.remove(reference)
 
     async def recover(self):
+        """At boot: a wallet payment that no receipt took is reversed, approved or still pending
+        (nobody waits for it any more, and a late approval must not stand)."""
         for reference in list(self.open):
             try:
                 answer = await self.host.status(reference)
-                if answer.get("status") == wallet.APPROVED:
+                if answer.get("status") in (wallet.APPROVED, wallet.PENDING):
                     await self.host.reverse(reference)
                     self.log.warning("wallet payment %s had no sale: reversed", reference)
                     self._settle(reference, "reversed")
-                elif answer.get("status") != wallet.PENDING:
+                else:
                     self._settle(reference, "unpaid")
             except _FAILED as e:
                 self.log.warning("wallet host: %s; payment %s stays open", e, reference)

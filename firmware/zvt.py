@@ -102,7 +102,8 @@ class External:
         self.journal.append("zvt_settled", {"ref": ref, "how": how, "code": code})
         self.open = None
 
-    async def _register(self):
+    async def register(self):
+        """Registration once (again after the terminal forgot it): None, or why it failed."""
         if self.registered:
             return None
         result = await self.ecr.register()
@@ -127,7 +128,7 @@ class External:
         if self.open is None:
             return True
         ref, command, cents = self.open
-        why = await self._register()
+        why = await self.register()
         if why is not None:
             return False
         result = await self._ask_again(command, cents)
@@ -149,7 +150,7 @@ class External:
         """``(card record, "")`` for the receipt, or ``(None, why)``: nothing was paid."""
         if not await self.recover():
             return None, "Terminal: letzte Zahlung ungeklärt, bitte Terminal prüfen"
-        why = await self._register()
+        why = await self.register()
         if why is not None:
             return None, why
         command = "refund" if refund else "authorization"

@@ -168,3 +168,29 @@ def test_a_girocode_books_the_sale_as_awaiting_the_transfer(sim):
     text = until(lambda: sim.phone.read(sim.panels["customer"]), 10)
     got = epc.read_girocode(text)
     assert got["amount"] == bon["total"] and got["iban"] == "DE02100500000054540402"
+
+
+def test_a_power_cut_while_the_wallet_host_decides_reverses_the_payment(sim):
+    sim.operator(op="plu", code="1001")
+    sim.wallet.delay_s = 3  # pending long enough for the power to go
+    try:
+        sent = len(_records(sim, "qr_sent"))
+        sim.emupos.scan("]Q1" + sim.phone.token())
+        assert until(lambda: len(_records(sim, "qr_sent")) > sent, 10)
+        reference = _records(sim, "qr_sent")[-1]["reference"]
+        sim.power_cut()  # no receipt took it: at boot it goes back
+    finally:
+        sim.wallet.delay_s = 0.3
+    assert until(lambda: sim.wallet.payments[reference]["status"] == "reversed", 20)
+    assert until(
+        lambda: any(
+            r["reference"] == reference and r["how"] == "reversed" for r in _records(sim, "qr_settled")
+        ),
+        10,
+    )
+    assert not any(
+        c.get("reference") == reference for b in _records(sim, "pending") for c in b["bon"].get("cards", ())
+    )
+    state = _state(sim)
+    if state["bon"] is not None:  # the sale the power cut left, as recovery made it
+        sim.operator(op="abort")

@@ -297,6 +297,9 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
             reply = ConsoleClient(port).run("login technician 246810")  # the README's PIN
             assert reply["ok"], reply
         assert endpoints["printer"].startswith("127.0.0.1:")
+        # our PT side for a merchant's register, the external terminal, the wallet host
+        for name in ("zvt", "zvt terminal", "wallet host"):
+            assert endpoints[name].startswith("127.0.0.1:"), name
         assert endpoints["display"].startswith("/dev/pts/")
         assert endpoints["tse"].startswith("nbd://127.0.0.1:")
         assert endpoints["acquirer"].startswith("127.0.0.1:") and endpoints["customer panel"].endswith(

@@ -101,6 +101,27 @@ def test_a_declined_card_pays_nothing(sim):
     assert sim.operator(op="abort")["ok"]
 
 
+def test_a_power_cut_after_the_terminal_approved_reverses_the_payment(sim):
+    sim.operator(op="plu", code="1005")
+    before = len(sim.zvt_terminal.payments)
+    sim.zvt_terminal.fault("hang")  # approved and booked there; then it says nothing more
+    sim.operator_nowait(op="card", terminal="external")
+    assert until(lambda: len(sim.zvt_terminal.payments) > before, 20)
+    approved = sim.zvt_terminal.payments[-1]
+    sim.power_cut()  # before the receipt: at boot it is asked for again and reversed (06 30)
+    assert until(lambda: sim.zvt_terminal.payments[-1].get("reverses") == approved["receipt_no"], 30)
+    assert sim.zvt_terminal.payments[-1]["kind"] == "reversal"
+    settled = _records(sim, "zvt_settled")[-1]["data"]
+    assert settled["how"] == "reversed"
+    assert not any(
+        c.get("pt_receipt") == approved["receipt_no"]
+        for d in _records(sim, "pending")
+        for c in d["data"]["bon"].get("cards", ())
+    )
+    if _state(sim)["bon"] is not None:
+        sim.operator(op="abort")
+
+
 def _client(sim, command, arg=None):
     port = int(sim.endpoints["zvt"].rsplit(":", 1)[1])
     return zvt.run("127.0.0.1", port, "000000", command, arg, out=io.StringIO())
@@ -176,3 +197,25 @@ def test_a_wrong_password_and_an_abort(sim):
     assert len(_records(sim, "zvt_pt")) == before
     assert until(lambda: _state(sim)["external"] is None, 5)
     time.sleep(0.2)
+
+
+def test_the_technician_asks_the_external_terminal_on_the_console(sim):
+    import serial
+
+    from tools.console.client import ConsoleClient
+
+    with serial.Serial(sim.endpoints["console"], 115200, timeout=0.5) as port:
+        con = ConsoleClient(port, timeout=60)
+        assert con.run("login technician 246810")["ok"]
+        try:
+            status = con.run("payment zvt status")
+            assert status["ok"] and "smartECR simulated PT" in json.dumps(status), status
+            paid_before = len(sim.zvt_terminal.payments) + sum(len(c) for c in sim.zvt_terminal.closed)
+            eod = con.run("payment zvt eod")
+            assert eod["ok"] and "Summe" in json.dumps(eod, ensure_ascii=False), eod
+            assert sum(len(c) for c in sim.zvt_terminal.closed) == paid_before  # its batch closed
+            assert not sim.zvt_terminal.payments
+            bad = con.run("payment zvt reboot")
+            assert not bad["ok"]
+        finally:
+            con.run("logout")

@@ -3,7 +3,8 @@ drives, for the terminal's ``zvt_terminal`` (card payments through an external t
 
     pt = ZvtTerminalSim("out/sim/zvt").start()    # pt.port; make sim prints it as "zvt terminal"
     pt.fault("decline")                           # or "lose" (approve, then drop the line before
-                                                  # the Completion), "nocard"; fault(None) clears
+                                                  # the Completion), "hang" (approve, then say
+                                                  # nothing more), "nocard"; fault(None) clears
     pt.payments                                   # what it booked: its turnover store
 
 It speaks through ``payment.zvt.pt`` (our PT side's session code), so it is no independent check
@@ -109,6 +110,9 @@ class _Backend:
         if self.sim.fault_name == "lose" and record["kind"] != "reversal":
             self.sim.fault_name = None  # once: the register asks again and gets it
             self.session.wire.close()
+        elif self.sim.fault_name == "hang" and record["kind"] != "reversal":
+            self.sim.fault_name = None
+            await asyncio.sleep(3600)  # approved and booked here; the register hears no more
 
     async def undo(self, record):
         self.sim.undone.append(record)
@@ -179,7 +183,7 @@ class ZvtTerminalSim:
         self._ready = threading.Event()
 
     def fault(self, name):
-        if name not in (None, "decline", "lose", "nocard"):
+        if name not in (None, "decline", "lose", "hang", "nocard"):
             raise ValueError("unknown fault %r" % (name,))
         self.fault_name = name
 

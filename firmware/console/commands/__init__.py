@@ -18,7 +18,7 @@ from firmware.console.commands.devices import (
     cmd_test_print,
     cmd_test_scan,
 )
-from firmware.console.commands.payment import cmd_payment_close
+from firmware.console.commands.payment import cmd_payment_close, cmd_payment_zvt
 from firmware.console.commands.records import (
     cmd_export_dsfinvk,
     cmd_export_tar,
@@ -121,6 +121,14 @@ COMMANDS = (
         cmd_payment_close,
         "payment close",
         "card terminal end of day with the acquirer",
+        ("journal",),
+    ),
+    (
+        "payment zvt",
+        STAFF,
+        cmd_payment_zvt,
+        "payment zvt <status|eod|diagnosis>",
+        "the external ZVT terminal: status, end of day, diagnosis",
         ("journal",),
     ),
     ("test print", TECH, cmd_test_print, "test print", "print a test page", ("journal",)),

@@ -1,4 +1,5 @@
-"""The card terminal's end of day on the console: ``payment close`` (device code).
+"""The card terminal's end of day on the console: ``payment close`` (device code), and the
+external ZVT terminal's ``payment zvt status|eod|diagnosis``.
 
 The terminal's batch (``firmware.cardledger.batch``: the card payments since the last end of
 day, by scheme; online payments and refunds, which the host booked; offline approvals, which
@@ -52,3 +53,38 @@ async def cmd_payment_close(con, args):
         raise EcrError("the acquirer did not answer: the batch stays open, try again later")
     totals, code, host = closed
     return report(totals, code, host), {"totals": totals, "code": code, "host": host}
+
+
+ZVT = ("status", "eod", "diagnosis")
+
+
+async def cmd_payment_zvt(con, args):
+    """The external ZVT terminal (board device ``zvt_terminal``): Status Enquiry, End-of-Day
+    (its receipt printed on ours) or Diagnosis."""
+    _need(args, 1)
+    if args[0] not in ZVT:
+        raise ValueError("payment zvt takes %s" % ", ".join(ZVT))
+    term = con.svc.terminal
+    if term.zvt is None:
+        raise EcrError("no external ZVT terminal on this board (device zvt_terminal)")
+    if term.paying:
+        raise ValueError("a card payment is under way: try again after it")
+    why = await term.zvt.register()
+    if why is not None:
+        raise EcrError(why)
+    ecr = term.zvt.ecr
+    result = await {"status": ecr.status_enquiry, "eod": ecr.end_of_day, "diagnosis": ecr.diagnosis}[
+        args[0]
+    ]()
+    for _, lines in result.lines:  # the terminal's own report, on our printer
+        term._queue(0, [("line", text, "") for text in lines] + [("cut", "", "")])
+    data = {"ok": result.ok, "code": result.code, "text": result.text, "status": result.status}
+    data["completion"] = result.completion
+    text = "Terminal %s: %s" % (term.zvt.device.where, "ok" if result.ok else result.text)
+    if result.completion.get("version"):
+        text += " (%s)" % result.completion["version"]
+    if args[0] == "eod" and result.status is not None and "amount" in result.status:
+        text += ", Summe %s EUR" % format_cents(result.status["amount"])
+    if not result.ok:
+        raise EcrError(text)
+    return text, data
