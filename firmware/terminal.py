@@ -157,8 +157,18 @@ class Terminal:
 
     # --- ringing up ------------------------------------------------------------------------
 
+    def _qr_waits(self):
+        """Our code is on the customer screen for the amount due: the sale stays as it is until
+        the phone paid or the cashier stopped it ("QR abbrechen")."""
+        if self._qr_task is None:
+            return False
+        self.say("QR-Zahlung läuft: erst bezahlen lassen oder QR abbrechen")
+        return True
+
     async def _add(self, entry, *args):
         till = self.till
+        if self._qr_waits():
+            return None
         if self.showing is not None and self._qr_task is None:  # a GiroCode of the last sale
             self.showing = None
         try:
@@ -340,6 +350,8 @@ class Terminal:
         return closing
 
     async def void(self, pos):
+        if self._qr_waits():
+            return
         if not self.till.open_sale:
             self.say("kein offener Bon")
             return
@@ -349,6 +361,8 @@ class Terminal:
             self.say(str(e))
 
     async def abort(self):
+        if self._qr_waits():
+            return None
         if not self.till.open_sale:
             self.say("kein offener Bon")
             return None
@@ -361,6 +375,8 @@ class Terminal:
     async def pay_cash(self, given=None):
         """Cash; ``given`` cents handed over (``None``: exactly the total)."""
         till = self.till
+        if self._qr_waits():
+            return None
         if not till.open_sale:
             self.say("kein offener Bon")
             return None
@@ -383,6 +399,8 @@ class Terminal:
         into the journal with the receipt. Meanwhile ``paying``: the customer screen follows
         the card's prompts."""
         terminal = terminal or self.card_terminal
+        if self._qr_waits():
+            return None
         if terminal == "external" and self.zvt is None:
             self.say("kein externes Kartenterminal eingerichtet")
             return None

@@ -150,6 +150,10 @@ def test_a_shown_code_can_be_cancelled(sim):
     sim.operator(op="plu", code="1001")
     assert sim.operator(op="qr")["ok"]
     assert until(lambda: _state(sim)["qr"], 10)
+    shown = _state(sim)["bon"]
+    for request in ({"op": "plu", "code": "1002"}, {"op": "abort"}, {"op": "cash"}):
+        r = sim.operator(**request)  # the code is for this amount: the sale stays as it is
+        assert r["state"]["bon"] == shown and "QR-Zahlung läuft" in r["state"]["messages"][-1], request
     time.sleep(0.5)
     assert sim.operator(op="qr", cancel=True)["ok"]
     assert until(lambda: _state(sim)["qr"] is None, 10)
