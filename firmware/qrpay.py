@@ -168,7 +168,11 @@ class QrPayments:
         self.journal.append("qr_sent", {"reference": reference, "amount": cents, "kind": "wallet"})
         self.open.append(reference)
         try:
-            answer = await self.host.pay(token, cents, reference)
+            try:
+                answer = await self.host.pay(token, cents, reference)
+            except _FAILED as e:  # no answer: asked once more, the same reference (idempotent)
+                self.log.warning("wallet host: %s; asking again for %s", e, reference)
+                answer = await self.host.pay(token, cents, reference)
             if answer.get("status") == wallet.PENDING:
                 answer = await self.host.wait(reference)
         except _FAILED as e:

@@ -385,3 +385,40 @@ def test_an_ecr_that_does_not_take_the_payment_gets_it_undone():
             srv.close()
 
     run(go())
+
+
+def test_print_text_blocks_when_the_register_permits_them_and_set_time_is_taken():
+    async def go():
+        backend = Backend()
+        server, srv, port = await _pt(backend)
+        try:
+            ecr = Ecr(_connector(port))
+            permitted = [(0x26, [(0x0A, b"\x06\xd3")]), (0x12, b"\x20")]  # 06 D3 allowed, 32 columns
+            reg = await ecr.run(m.REGISTRATION, m.registration("000000", m.CONFIG, objects=permitted))
+            assert reg.ok and server.block and server.width == 32
+            pay = await ecr.pay(420)
+            assert pay.ok and [copy for copy, _ in pay.lines] == [1, 2]  # merchant's, cardholder's
+            assert pay.lines[1][1] == ["KUNDENBELEG", "EUR 420"]
+        finally:
+            srv.close()
+
+    run(go())
+
+    # a PT that sets our clock during the command (04 01): acknowledged like any other message
+    async def act(connect):
+        return await Ecr(connect).diagnosis()
+
+    result = run(
+        _against_script(
+            [
+                ("in", H("067000")),
+                ("out", H("800000")),
+                ("out", H("040108 AA261202 0C143000")),
+                ("in", H("800000")),
+                ("out", H("060F00")),
+                ("in", H("800000")),
+            ],
+            act,
+        )
+    )
+    assert result.ok

@@ -198,3 +198,34 @@ def test_a_power_cut_while_the_wallet_host_decides_reverses_the_payment(sim):
     state = _state(sim)
     if state["bon"] is not None:  # the sale the power cut left, as recovery made it
         sim.operator(op="abort")
+
+
+def test_the_wallet_host_is_idempotent_by_merchant_reference(tmp_path):
+    """What the terminal's retry after a lost answer relies on, against the simulator's host
+    through the device's own client (payment.qr.wallet over hal.http)."""
+    import asyncio
+
+    from payment.qr.wallet import WalletHost
+    from tools.sim.wallet import WalletHostSim
+
+    host = WalletHostSim(str(tmp_path)).start()
+    try:
+        client = WalletHost("127.0.0.1", host.port, "SECR0001", poll_ms=50)
+
+        async def go():
+            first = await client.pay("98802111122223333444", 1250, "R-1")
+            again = await client.pay("98802111122223333444", 1250, "R-1")  # the lost answer, asked again
+            assert first["status"] == again["status"] == "pending"
+            done = await client.wait("R-1")
+            assert done["status"] == "approved" and done["psp_reference"]
+            assert (await client.status("R-1"))["psp_reference"] == done["psp_reference"]
+            other = await client.pay("98802111122223333444", 1250, "R-2")  # the token, another sale
+            assert other["status"] == "declined" and other["reason"] == "replayed"
+            assert (await client.reverse("R-1"))["status"] == "reversed"
+            limit = await client.pay("98802555566667777888", 40001, "R-3")
+            assert limit["status"] == "declined" and limit["reason"] == "limit"
+
+        asyncio.run(go())
+        assert [m["status"] for m in host.messages()][:2] == [201, 200]
+    finally:
+        host.stop()
