@@ -23,8 +23,11 @@ except TypeError:
 
 
 def as_bytes(text):
-    """``text`` as something a binary file, hashlib and binascii take: itself on MicroPython."""
-    return text if STR_IS_BYTES else text.encode()
+    """``text`` as something a binary file, hashlib and binascii take: itself on MicroPython
+    (and bytes as they are)."""
+    if STR_IS_BYTES or isinstance(text, (bytes, bytearray)):
+        return text
+    return text.encode()
 
 
 def sync(f):

@@ -245,6 +245,15 @@ SCHEMA = {
             "wait_s": Field("int", 120, min=10, max=600, doc="how long a shown code waits for the phone"),
         },
     ),
+    "digital": Field(
+        "dict",
+        schema={
+            "host": Field("str", "", doc="the receipt server for digital receipts (empty: paper only)"),
+            "port": Field("int", 0, min=0, max=65535),
+            "token": Field("str", "", secret=True, doc="this register's token at the receipt server"),
+            "base_url": Field("str", "", max=200, doc="the customer's URL before the receipt id"),
+        },
+    ),
     "elster": Field(
         "dict",
         schema={

@@ -125,6 +125,7 @@ class Firmware:
             self.terminal.say("Kartenzahlung ohne Bon (Stromausfall): wird storniert (Trace %s)" % traces)
         for problem in report.problems:  # Till.check_journal logged them
             self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
+        self._digital(journal)  # before the terminal's tasks start: they upload what waits
         tasks = [asyncio.create_task(self.terminal.run())]
         zvt_server = await self._zvt(board, journal, tasks)
         self._qr(journal, tasks)
@@ -227,6 +228,21 @@ class Firmware:
             qr.load(journal.records())
             if qr.open:
                 tasks.append(asyncio.create_task(qr.recover()))
+
+    def _digital(self, journal):
+        """Digital receipts: the outbox under the data folder, the receipt server to upload to."""
+        cfg = self.config["digital"]
+        if not cfg["base_url"]:
+            return
+        from firmware.digital.outbox import Outbox, ReceiptClient
+
+        term = self.terminal
+        term.outbox = Outbox(
+            self.config["data_dir"] + "/outbox", journal, self.clock, cfg["base_url"], self.log
+        )
+        if cfg["host"]:
+            serial = self.till.master.register["serial"]
+            term.receipt_client = ReceiptClient(cfg["host"], cfg["port"], serial, cfg["token"])
 
     def stop(self):
         self._stop.set()

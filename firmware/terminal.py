@@ -110,6 +110,11 @@ class Terminal:
         self.showing = None  # (text, caption) of the QR code on the customer screen, or None
         self._qr_task = None  # the merchant-presented code's wait for the phone
         self._qr_cancel = None
+        self.outbox = None  # firmware.digital.outbox.Outbox: digital receipts, or None: paper only
+        self.receipt_client = None  # its ReceiptClient (the receipt server)
+        self.receipt_how = "paper"  # how the next receipt is issued: paper, digital, both, none
+        self.issued = None  # the last digital receipt issued: {"id", "url", "how", "bon_nr"}
+        self._uploads = asyncio.Event()  # a digital receipt waits for the receipt server
         self._watchers = []
         self.signed_on = False  # an operator signed on at the touch screen
 
@@ -284,13 +289,46 @@ class Terminal:
 
     def _recorded(self, record, drawer):
         """A Vorgang the Till signed and journaled: a failed signature said, the drawer opened
-        (before the receipt: the cashier gives change while it prints), the receipt queued."""
+        (before the receipt: the cashier gives change while it prints), the receipt issued as
+        the customer asked (``set_receipt``): printed, and/or its code on the customer screen."""
         if record.get("tse_failure"):
             self.say("Bon %d ohne TSE-Signatur: %s" % (record["bon_nr"], record["tse_failure"]))
         if drawer:
             self.open_drawer()
-        self.print_receipt(record)
+        how, self.receipt_how = self.receipt_how, "paper"
+        issued = how in ("digital", "both") and self._issue(record, how)
+        if how == "none":
+            self.till.journal.append("receipt_issue", {"bon_nr": record["bon_nr"], "how": "none"})
+        elif how != "digital" or not issued:  # digital only: the printer is not used
+            self.print_receipt(record)
         return record
+
+    def set_receipt(self, how):
+        """How the next receipt is issued (the customer's choice, asked at paying): ``paper``,
+        ``digital`` (the code on the customer screen, no paper), ``both``, ``none`` (the receipt
+        is made and journaled; nobody takes it)."""
+        if how in ("digital", "both") and self.outbox is None:
+            self.say("Digitaler Bon ist nicht eingerichtet")
+            return False
+        self.receipt_how = how
+        self.notify()
+        return True
+
+    def _issue(self, record, how):
+        """The receipt sealed and its URL shown: a failure here prints the receipt instead."""
+        try:
+            issued = self.outbox.issue(record, self.till.master, how)
+        except (OSError, ValueError) as e:
+            self.log.error("digital receipt %d not issued: %s", record["bon_nr"], e)
+            self.say("Digitaler Bon nicht möglich: Beleg wird gedruckt")
+            return False
+        issued["bon_nr"] = record["bon_nr"]
+        self.issued = issued
+        self.showing = (issued["url"], "Ihr digitaler Bon: mit der Kamera scannen")
+        self.say("Bon %d digital ausgegeben" % record["bon_nr"])
+        self._uploads.set()
+        self.notify()
+        return True
 
     async def movement(self, kind, cents, text=None):
         """Cash put in (positive) or taken out: Einzahlung, Auszahlung, Geldtransit..."""
@@ -769,6 +807,9 @@ class Terminal:
             "scale": self.board.has("scale"),
             "external": self.external,
             "qr": None if self.showing is None else self.showing[1],
+            "receipt_how": self.receipt_how,
+            "digital": None if self.issued is None else {k: self.issued[k] for k in ("id", "bon_nr", "how")},
+            "outbox": len(self.outbox.pending()) if self.outbox is not None else 0,
         }
 
     async def _scanner_loop(self):
@@ -807,6 +848,20 @@ class Terminal:
                 except asyncio.TimeoutError:
                     pass
 
+    async def _upload_loop(self):
+        """Digital receipts to the receipt server: at once, then after 1, 2, 4 ... 30 s while it
+        cannot be reached."""
+        backoff = Backoff(self.clock)
+        while True:
+            if not self.outbox.pending():
+                self._uploads.clear()
+                await self._uploads.wait()
+            if await self.outbox.drain(self.receipt_client):
+                backoff.ok()
+            else:
+                backoff.failed()
+                await asyncio.sleep(backoff.delay_ms / 1000)
+
     async def _acquirer_loop(self):
         """Reversals the acquirer has not confirmed are sent again: at once (at boot, after a
         power cut), then after 1, 2, 4 ... 30 s while the host does not answer."""
@@ -828,6 +883,8 @@ class Terminal:
         tasks = [asyncio.create_task(self._scanner_loop()), asyncio.create_task(self._device_loop(period))]
         if self.acquirer is not None:
             tasks.append(asyncio.create_task(self._acquirer_loop()))
+        if self.outbox is not None and self.receipt_client is not None:
+            tasks.append(asyncio.create_task(self._upload_loop()))
         await self._stop.wait()
         for task in tasks:
             task.cancel()

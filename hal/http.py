@@ -4,6 +4,7 @@ and the receipt server are spoken to.
 
     status, body = await request("127.0.0.1", 9300, "POST", "/v1/payments", {"amount": 1250})
     # body: the JSON answer (dict or list), or None when there was none
+    status, body = await request(host, port, "PUT", "/api/receipts/ID", data=sealed, headers={...})
 
 The request carries ``Content-Type: application/json``, ``Content-Length`` and
 ``Connection: close``; the answer is read to the end of the connection (or its
@@ -74,10 +75,14 @@ def parse(data):
         raise ProtocolError("HTTP answer is not JSON")
 
 
-async def request(host, port, method, path, body=None, timeout_ms=10000, headers=None):
-    payload = b"" if body is None else json.dumps(body).encode()
+async def request(host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None):
+    """``body`` goes as JSON; ``data`` (bytes) as ``application/octet-stream``."""
+    if data is not None:
+        payload, kind = bytes(data), "application/octet-stream"
+    else:
+        payload, kind = (b"" if body is None else json.dumps(body).encode()), "application/json"
     lines = ["%s %s HTTP/1.1" % (method, path), "Host: %s:%d" % (host, port), "Connection: close"]
-    lines.append("Content-Type: application/json")
+    lines.append("Content-Type: " + kind)
     lines.append("Content-Length: %d" % len(payload))
     for name, value in (headers or {}).items():
         lines.append("%s: %s" % (name, value))

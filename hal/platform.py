@@ -36,6 +36,21 @@ def load(config):
     return module.create(config)
 
 
+def aes_cbc(key, iv, data, decrypt=False):
+    """AES in CBC mode over whole 16-byte blocks: MicroPython's ``cryptolib`` (on a board and the
+    unix port), CPython's ``cryptography`` (hal/linux/aes.py)."""
+    if len(data) % 16:
+        raise ValueError("AES-CBC takes whole 16-byte blocks")
+    if sys.implementation.name == "micropython":
+        import cryptolib
+
+        cipher = cryptolib.aes(key, 2, iv)  # 2: CBC; one object per direction
+        return cipher.decrypt(data) if decrypt else cipher.encrypt(data)
+    from hal.linux import aes
+
+    return aes.decrypt(key, iv, data) if decrypt else aes.encrypt(key, iv, data)
+
+
 def machine():
     """The CPU the firmware runs on (``aarch64`` on the QEMU target): ``os.uname`` on CPython,
     Linux's ``kernel.arch`` on MicroPython's unix port (which has no uname), else the platform."""

@@ -99,6 +99,7 @@ class OperatorApp:
             "training": state.get("training"),
             "external": state.get("external"),
             "qr": state.get("qr"),
+            "receipt_how": state.get("receipt_how"),
             "note": self.note,
             "entry": self.entry,
             "bon": state.get("bon"),
@@ -348,6 +349,12 @@ class OperatorApp:
 
     def _transfer(self, state):
         return [{"op": "transfer"}]
+
+    def _receipt(self, state):
+        """How the customer takes this receipt: paper, digital, both, none, and round again."""
+        order = ("paper", "digital", "both", "none")
+        now = state.get("receipt_how") or "paper"
+        return [{"op": "receipt", "how": order[(order.index(now) + 1) % len(order)]}]
 
     def _training(self, state):
         return [{"op": "training", "on": not state.get("training")}]

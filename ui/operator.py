@@ -18,7 +18,8 @@ simulator's text UI (``python -m tools.sim``) and scripts. Operations:
   the ZVT terminal; without: the configured one), ``qr`` (our EMVCo code on the customer
   screen for what is due; the sale is finished when the phone paid it; ``cancel``: true stops
   waiting), ``transfer`` (the GiroCode: the sale is booked as awaiting a SEPA transfer); a
-  payment code from the customer's app is simply scanned;
+  payment code from the customer's app is simply scanned; ``receipt`` (how: ``paper``,
+  ``digital``, ``both``, ``none``: how the next receipt is issued, the customer's choice);
 - the rest: ``signon`` (operator, pin), ``signoff``, ``training`` (on), ``movement`` (kind:
   Einzahlung, Auszahlung, Geldtransit, Anfangsbestand, Privatentnahme, Privateinlage; cents,
   negative when money leaves the drawer), ``storno`` (bon_nr), ``reprint`` (bon_nr),
@@ -110,7 +111,7 @@ MOVEMENTS = tuple(kind for kind in CASH_MOVEMENTS if kind != "DifferenzSollIst")
 
 OPERATIONS = ("state", "plu", "barcode", "return", "weighed", "open", "pfand", "discount", "voucher", "tip")
 OPERATIONS += ("void", "abort", "cash", "card", "drawer", "signon", "signoff", "training", "movement")
-OPERATIONS += ("storno", "reprint", "receipts", "x", "z", "qr", "transfer")
+OPERATIONS += ("storno", "reprint", "receipts", "x", "z", "qr", "transfer", "receipt")
 
 
 async def dispatch(term, req):
@@ -164,6 +165,8 @@ async def dispatch(term, req):
             term.show_qr()
     elif op == "transfer":
         await term.pay_transfer()
+    elif op == "receipt":
+        term.set_receipt(_choice(req, "how", ("paper", "digital", "both", "none")))
     elif op == "drawer":
         reason = req.get("reason")
         if reason is None:

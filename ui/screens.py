@@ -210,6 +210,9 @@ def quick_amounts(due):
     return out
 
 
+RECEIPT_LABEL = {"paper": "Papier", "digital": "digital", "both": "Papier + digital", "none": "keiner"}
+
+
 def pay(size, view):
     """``view``: bon, entry; cash given is typed or a quick amount."""
     w, h = size
@@ -231,6 +234,7 @@ def pay(size, view):
         ("Karte", ("card",), BLUE),
         ("QR abbrechen" if view.get("qr") else "QR-Code", ("qr",), BLUE),
         ("Überweisung", ("transfer",), DARK),
+        ("Bon: " + RECEIPT_LABEL.get(view.get("receipt_how") or "paper", "Papier"), ("receipt",), DARK),
         ("Gutschein", ("form", "voucher_redeem"), DARK),
         ("Bon-Rabatt %", ("bon_discount", "percent"), DARK),
         ("Bon-Rabatt €", ("bon_discount", "cents"), DARK),

@@ -46,7 +46,7 @@ class Recorder:
 
 
 SYNC = ("sign_on", "sign_off", "set_training", "reprint", "drawer", "open_drawer", "recent", "x_report")
-SYNC += ("show_qr", "cancel_qr")
+SYNC += ("show_qr", "cancel_qr", "set_receipt")
 BON = {
     "lines": [
         [1, "Kaffee Crema 250 g", 1000, 549, False, ""],
@@ -171,6 +171,8 @@ def test_paying_with_quick_amounts_a_typed_amount_a_card_and_a_receipt_discount(
     shown = dict(st, qr="Mit der Wallet-App scannen")  # while it shows, the key stops it
     assert press(app, shown, ("qr",)) == [{"op": "qr", "cancel": True}]
     assert press(app, st, ("transfer",)) == [{"op": "transfer"}]
+    assert press(app, st, ("receipt",)) == [{"op": "receipt", "how": "digital"}]  # the customer's choice
+    assert press(app, dict(st, receipt_how="none"), ("receipt",)) == [{"op": "receipt", "how": "paper"}]
     press(app, st, ("form", "voucher_redeem"))
     typed(app, st, "10")
     press(app, st, ("enter",))
@@ -206,7 +208,7 @@ def test_every_register_operation_is_reachable_by_touch():
     st = _state(BON)
     typed(app, st, "10")
     made += press(app, st, ("discount", "percent"), ("void",), ("abort",))
-    made += press(app, st, ("go", "pay"), ("cash", 1000), ("card",), ("qr",), ("transfer",))
+    made += press(app, st, ("go", "pay"), ("cash", 1000), ("card",), ("qr",), ("transfer",), ("receipt",))
     app.screen = "sale"
     st = _state()
     made += press(app, st, ("go", "menu"), ("training",))

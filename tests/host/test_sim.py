@@ -298,7 +298,7 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
             assert reply["ok"], reply
         assert endpoints["printer"].startswith("127.0.0.1:")
         # our PT side for a merchant's register, the external terminal, the wallet host
-        for name in ("zvt", "zvt terminal", "wallet host"):
+        for name in ("zvt", "zvt terminal", "wallet host", "receipt server"):
             assert endpoints[name].startswith("127.0.0.1:"), name
         assert endpoints["display"].startswith("/dev/pts/")
         assert endpoints["tse"].startswith("nbd://127.0.0.1:")

@@ -68,6 +68,7 @@ def main(argv=None):
             "zvt terminal",
             "zvt",
             "wallet host",
+            "receipt server",
             "operator",
             "emupos",
             "qemu",

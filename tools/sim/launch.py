@@ -30,6 +30,7 @@ import time
 
 from hal.sim.tse_control import TseControl
 from tools import upy
+from tools.receipts.server import ReceiptServer
 from tools.sim import stop_process
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
@@ -70,6 +71,7 @@ HEAP = "8M"  # the MicroPython firmware's heap in the simulator
 GUEST_OPERATOR = 9120  # the operator link's port inside the QEMU guest
 GUEST_ZVT = 20007  # our PT side's port inside the QEMU guest
 IBAN, BIC = "DE02100500000054540402", "BELADEBEXXX"  # the demo shop's account (an example IBAN)
+SIM_SERIAL, RECEIPT_TOKEN = "SMARTECR-SIM-0001", "sim-receipt-token"  # the register's enrolment
 
 
 def free_port_pair():
@@ -120,6 +122,7 @@ class Simulator:
         self.zvt_port = None  # our PT side's port (on the host; the guest's is forwarded)
         self.wallet = None  # tools/sim/wallet.WalletHostSim: the PSP of QR payments
         self.phone = None  # tools/sim/phone.Phone: the customer's wallet app
+        self.receipts = None  # tools/receipts/server.ReceiptServer: the digital receipts' server
 
     # --- peers ---------------------------------------------------------------------------------
 
@@ -173,6 +176,22 @@ class Simulator:
         self.zvt_terminal = ZvtTerminalSim(os.path.join(self.out, "zvt-terminal")).start()
         self.devices["zvt_terminal"] = {"port": self.zvt_terminal.port}
         self.endpoints["zvt terminal"] = "127.0.0.1:%d" % self.zvt_terminal.port
+
+    def _start_receipts(self, port=0):
+        """The receipt server (again on ``port`` after ``stop_receipts``: a network cut)."""
+        folder = os.path.join(self.out, "receipt-server")
+        self.receipts = ReceiptServer(folder, port, tokens={SIM_SERIAL: RECEIPT_TOKEN}).start()
+        self.endpoints["receipt server"] = "127.0.0.1:%d" % self.receipts.port
+
+    def stop_receipts(self):
+        """The receipt server goes away (the store's network is down); ``start_receipts`` again."""
+        port = self.receipts.port
+        self.receipts.stop()
+        self.receipts = None
+        return port
+
+    def start_receipts(self, port):
+        self._start_receipts(port)
 
     def _start_wallet(self):
         self.wallet = WalletHostSim(os.path.join(self.out, "wallet")).start()
@@ -241,6 +260,13 @@ class Simulator:
         config = dict(where, console=SIM_CONSOLE)
         config["acquirer"] = {"host": peers, "port": self.acquirer.port, "timeout_ms": 5000}
         config["wallet"] = {"host": peers, "port": self.wallet.port, "iban": IBAN, "bic": BIC, "wait_s": 60}
+        base = "http://127.0.0.1:%d/r/" % self.receipts.port  # what the customer's phone opens
+        config["digital"] = {
+            "host": peers,
+            "port": self.receipts.port,
+            "token": RECEIPT_TOKEN,
+            "base_url": base,
+        }
         if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
@@ -366,6 +392,7 @@ class Simulator:
             self._start_acquirer()
             self._start_zvt()
             self._start_wallet()
+            self._start_receipts()
             self.devices.update(self.replaced)
             self._boot()
         except BaseException:
@@ -489,6 +516,9 @@ class Simulator:
         if self.wallet is not None:
             self.wallet.stop()
             self.wallet = None
+        if self.receipts is not None:
+            self.receipts.stop()
+            self.receipts = None
         if self.machine is not None:
             self.machine.stop()
         elif self.proc is not None:
