@@ -16,6 +16,7 @@ hundredths of a percent, times ISO 8601 UTC as in the receipt's QR code. ``forma
 import json
 
 from core.calendar import iso8601
+from firmware.receipts import receipt, to_text
 from firmware.register.vat import VAT_KEYS
 
 FORMAT = "smartecr-receipt"
@@ -106,6 +107,7 @@ def document(record, master, issued=None):
         "rueckgeld": record.get("change", 0),
         "tse": tse,
         "qr": (record.get("tse") or {}).get("qr", ""),
+        "druck": to_text(receipt(record, master, 42)),
     }
     if tse is None:
         out["tse_ta_fehler"] = record.get("tse_failure", "")

@@ -16,6 +16,9 @@ API (JSON answers):
 - ``GET /api/receipts/<id>``: the sealed bytes, or ``404``.
 - ``GET /api/accounts/<account id>/receipts``: ``[{"id", "wrapped", "t"}, ...]`` (the account id
   is itself unguessable; only its holder's page can unwrap the keys).
+- ``GET /r/<id>``: the customer's page (``page/receipt.html``, ``/static/receipt.js``): it fetches
+  the sealed receipt, opens it with the key from the fragment, shows it as printed and checks the
+  TSE signature (brainpoolP384r1, in the page's own BigInt code: WebCrypto lacks the curve).
 
 An id is 22 base64url characters (16 random bytes, made by the terminal); anything else is
 ``404`` before it touches the disk. Each client address may make ``rate`` requests per minute
@@ -36,6 +39,13 @@ from aiohttp import web
 ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 ACCOUNT = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_BODY = 256 * 1024
+PAGE = os.path.join(os.path.dirname(__file__), "page")
+# the page runs its own script only and tells nobody where it came from
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 def _read(path, default):
@@ -54,7 +64,7 @@ class ReceiptServer:
         self.tokens = dict(tokens or {})
         self.retention_s = retention_days * 86400
         self.rate = rate
-        self.page = None  # a folder of static files served at / (the customer's page), or None
+        self.page = PAGE  # the customer's page: /r/<id> and /static/
         self._hits = {}  # client address -> [window start, requests in it]
         self._loop = self._thread = self._stopping = None
         self._ready = threading.Event()
@@ -162,9 +172,16 @@ class ReceiptServer:
         app.router.add_put("/api/receipts/{id}", self._put)
         app.router.add_get("/api/receipts/{id}", self._get)
         app.router.add_get("/api/accounts/{account}/receipts", self._account)
-        if self.page is not None:
-            app.router.add_static("/", self.page)
+        app.router.add_get("/r/{id}", self._page)
+        app.router.add_static("/static", self.page)
         return app
+
+    async def _page(self, request):
+        if not ID.match(request.match_info["id"]):
+            raise web.HTTPNotFound()
+        response = web.FileResponse(os.path.join(self.page, "receipt.html"))
+        response.headers.update(HEADERS)
+        return response
 
     # --- running in a thread of its own (the simulator, tests) ------------------------------------
 
