@@ -145,3 +145,23 @@ def test_no_receipt_wanted_is_journaled_and_nothing_printed(sim):
     bon_nr = state["last_bon_nr"]
     assert {"bon_nr": bon_nr, "how": "none"} in _records(sim, "receipt_issue")
     assert not _printed(sim, bon_nr)
+
+
+def test_the_receipt_as_png_and_pdf_for_people(sim, tmp_path):
+    import PIL.Image
+    import zxingcpp
+
+    from tools.receipts.render import fetch, save
+
+    state = _sale(sim, "digital", "1006")
+    url = _url(sim, state["last_bon_nr"])
+    rid = url.split("/r/", 1)[1].split("#", 1)[0]
+    assert until(lambda: any(u["id"] == rid for u in _records(sim, "receipt_upload")), 20)
+    doc = fetch(url)
+    png = save(doc, str(tmp_path / "bon.png"))
+    [code] = zxingcpp.read_barcodes(PIL.Image.open(png), formats=zxingcpp.BarcodeFormat.QRCode)
+    assert code.text == doc["qr"]  # the TSE's QR code, readable off the picture
+    pdf = save(doc, str(tmp_path / "bon.pdf"))
+    with open(pdf, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"%PDF-") and b"/Image" in data
