@@ -126,6 +126,12 @@ class Firmware:
         for problem in report.problems:  # Till.check_journal logged them
             self.terminal.say("Journal passt nicht zur TSE: %s" % problem)
         self._digital(journal)  # before the terminal's tasks start: they upload what waits
+        if master.loyalty.accounts:
+            from firmware.digital.loyalty import PointsBook
+            from firmware.journal import receipts as all_receipts
+
+            self.terminal.points = PointsBook(master.loyalty)
+            self.terminal.points.load(all_receipts(journal.records()))
         tasks = [asyncio.create_task(self.terminal.run())]
         zvt_server = await self._zvt(board, journal, tasks)
         self._qr(journal, tasks)

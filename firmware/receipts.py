@@ -111,6 +111,15 @@ def receipt(record, master, width=42, reprint=False):
         line("  %s %s" % (card.get("label", ""), card.get("pan", "")))
     if record["change"]:
         line(_pad("Rückgeld", format_cents(record["change"]), width))
+    kunde = record.get("kunde")
+    if kunde:  # a loyalty customer: what this receipt earned and redeemed, the balance after it
+        doc.append(rule)
+        line(_pad("Kundenkarte", kunde["card"], width))
+        line(kunde["name"])
+        if kunde["redeemed"]:
+            line(_pad("Punkte eingelöst", str(kunde["redeemed"]), width))
+        line(_pad("Punkte gesammelt", "+%d" % kunde["points"], width))
+        line(_pad("Punktestand", str(kunde["balance"]), width))
     if record["vat"]:
         doc.append(rule)
         line(_pad("  Satz", "Netto      USt    Brutto", width))

@@ -115,6 +115,9 @@ class Terminal:
         self.receipt_how = "paper"  # how the next receipt is issued: paper, digital, both, none
         self.issued = None  # the last digital receipt issued: {"id", "url", "how", "bon_nr"}
         self._uploads = asyncio.Event()  # a digital receipt waits for the receipt server
+        self.points = None  # firmware.digital.loyalty.PointsBook, or None: no loyalty scheme
+        self.customer = None  # the loyalty Account of the sale under way (its card was scanned)
+        self.redeemed = 0  # points redeemed on it
         self._watchers = []
         self.signed_on = False  # an operator signed on at the touch screen
 
@@ -203,6 +206,8 @@ class Terminal:
             self.say("Scan abgelehnt: %s" % item)
             return None
         self.last_scan = (item, self.clock.now())
+        if self.points is not None and self.till.master.loyalty.account(item.text) is not None:
+            return await self.set_customer(item.text)
         if self.till.open_sale and kind(item.text) is not None:
             return await self.pay_qr(item.text)
         if item.symbology not in ("EAN13", "EAN8"):
@@ -316,8 +321,13 @@ class Terminal:
 
     def _issue(self, record, how):
         """The receipt sealed and its URL shown: a failure here prints the receipt instead."""
+        account = None
+        if record.get("kunde"):  # into the loyalty customer's list: the key wrapped to the account
+            known = self.till.master.loyalty.account(record["kunde"]["card"])
+            if known is not None:
+                account = (known.account, known.public_key)
         try:
-            issued = self.outbox.issue(record, self.till.master, how)
+            issued = self.outbox.issue(record, self.till.master, how, account)
         except (OSError, ValueError) as e:
             self.log.error("digital receipt %d not issued: %s", record["bon_nr"], e)
             self.say("Digitaler Bon nicht möglich: Beleg wird gedruckt")
@@ -405,6 +415,7 @@ class Terminal:
             self.say("kein offener Bon")
             return None
         record = await self.till.abort()
+        self.customer, self.redeemed = None, 0
         await self._show("Abgebrochen")
         return record
 
@@ -571,6 +582,52 @@ class Terminal:
         self.notify()
         return record
 
+    # --- loyalty -----------------------------------------------------------------------------
+
+    async def set_customer(self, card):
+        """A loyalty card (scanned, or its number typed): the sale's points go to its account,
+        and its digital receipt into the account's list (paper becomes paper and digital)."""
+        if self.points is None:
+            self.say("kein Kundenprogramm eingerichtet")
+            return None
+        account = self.till.master.loyalty.account(card)
+        if account is None:
+            self.say("Kundenkarte %s unbekannt" % card)
+            return None
+        self.customer, self.redeemed = account, 0
+        if self.receipt_how == "paper" and self.outbox is not None:
+            self.receipt_how = "both"
+        balance = self.points.balance(account.card)
+        self.say("Kunde %s: %d Punkte" % (account.name, balance))
+        await self._show("Hallo " + account.name, "%d Punkte" % balance)
+        return account
+
+    async def redeem(self, points):
+        """``points`` of the customer's balance off this receipt, as a Rabatt line (its VAT split
+        over the rates like any receipt discount)."""
+        if self.customer is None:
+            self.say("erst die Kundenkarte scannen")
+            return None
+        if not self.till.open_sale or (self.till.due or 0) <= 0:
+            self.say("kein offener Bon zum Einlösen")
+            return None
+        left = self.points.balance(self.customer.card) - self.redeemed
+        if points > left:
+            self.say("nur %d Punkte auf dem Konto" % left)
+            return None
+        cents = points * self.till.master.loyalty.cents_per_point
+        line = await self._add("receipt_discount", None, cents, "Punkte eingelöst (%d)" % points)
+        if line is not None:
+            self.redeemed += points
+        return line
+
+    def _customer_entry(self):
+        """The receipt about to be finished gets the customer's points (``kunde``)."""
+        if self.customer is None or self.till.due is None:
+            return
+        bon = self.till.sale()
+        self.till.set_customer(self.points.entry(self.customer, bon["total"], self.redeemed))
+
     async def zvt_status(self, code, text):
         """The external terminal's prompt, on the customer display."""
         await self._show(text or "Bitte warten", format_cents(self.paying_cents) + " EUR")
@@ -682,7 +739,11 @@ class Terminal:
         return None
 
     async def _finish(self, cash):
+        self._customer_entry()
         record = await self.till.finish()
+        if self.points is not None:
+            self.points.add(record)
+        self.customer, self.redeemed = None, 0
         if record.get("change"):
             await self._show("Rückgeld", format_cents(record["change"]) + " EUR")
         else:
@@ -810,6 +871,13 @@ class Terminal:
             "receipt_how": self.receipt_how,
             "digital": None if self.issued is None else {k: self.issued[k] for k in ("id", "bon_nr", "how")},
             "outbox": len(self.outbox.pending()) if self.outbox is not None else 0,
+            "customer": None
+            if self.customer is None
+            else {
+                "card": self.customer.card,
+                "name": self.customer.name,
+                "points": self.points.balance(self.customer.card) - self.redeemed,
+            },
         }
 
     async def _scanner_loop(self):

@@ -339,6 +339,11 @@ class Till:
         card terminal's approval, journaled with the receipt before the TSE signs it."""
         self._open().pay(zahlart, amount, name, card)
 
+    def set_customer(self, kunde):
+        """The loyalty customer of the open receipt (``firmware.digital.loyalty``: card, name,
+        points earned and redeemed, the balance after it), journaled with the receipt."""
+        self._open().customer = kunde
+
     @property
     def due(self):
         """Cents still to pay on the open receipt (None: none is open)."""

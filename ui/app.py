@@ -35,6 +35,7 @@ MOVEMENTS = {  # the menu's cash movements: the sign the amount gets (money in o
     "Privateinlage": 1,
 }
 FORMS = {"voucher_sell": "Gutschein verkaufen", "voucher_redeem": "Gutschein einlösen", "tip": "Trinkgeld"}
+FORMS.update(customer="Kundenkarte", points="Punkte einlösen")
 MAX_ENTRY = 12
 
 
@@ -389,6 +390,8 @@ class OperatorApp:
 
     def _form(self, state, kind):
         labels = ["Betrag", "Gutschein-Nr."] if kind.startswith("voucher") else ["Betrag"]
+        if kind in ("customer", "points"):
+            labels = ["Kartennummer"] if kind == "customer" else ["Punkte"]
         self.form, self.entry, self.screen = (kind, labels, []), "", "form"
 
     @staticmethod
@@ -399,11 +402,20 @@ class OperatorApp:
     def _form_back(kind):
         """Where a form leads back: a voucher redeemed pays (the payment screen), a tip is
         rung up on the receipt (the sale), the rest came from the menu."""
-        return {"voucher_redeem": "pay", "tip": "sale"}.get(kind, "menu")
+        return {"voucher_redeem": "pay", "points": "pay", "tip": "sale", "customer": "sale"}.get(kind, "menu")
 
     def _form_value(self, state):
         kind, labels, values = self.form
         entry = self._take()
+        if kind in ("customer", "points"):  # a card's number, a count of points: as typed
+            if not entry or (kind == "points" and not entry.isdigit()):
+                raise ValueError(
+                    "erst die %s eingeben" % ("Kartennummer" if kind == "customer" else "Punkte")
+                )
+            self.screen = self._form_back(kind)
+            if kind == "customer":
+                return [{"op": "customer", "card": entry}]
+            return [{"op": "redeem", "points": int(entry)}]
         if len(values) == 0:
             values.append(self._amount(entry, "den Betrag"))
         else:

@@ -49,14 +49,18 @@ def welcome(size, business):
     return _two(size, business, "Willkommen", (BLUE, 1), (BLACK, 2))
 
 
-def sale(size, lines, total):
+def sale(size, lines, total, customer=None):
     """The receipt as it is rung up: as many of the latest ``lines`` ((text, cents)) as fit,
-    and the total, large, at the bottom."""
+    and the total, large, at the bottom; ``customer``: a loyalty customer's line on top (name
+    and points)."""
     w, h = size
     scene = [("fill", WHITE)]
     bottom = h - 2 * font.HEIGHT - 16
-    room = max(0, (bottom - 8) // (font.HEIGHT + 4))
     y = 8
+    if customer:
+        scene.append(("text", 8, y, fit(customer, w - 16), BLUE, 1))
+        y += font.HEIGHT + 8
+    room = max(0, (bottom - y) // (font.HEIGHT + 4))
     for text, cents in lines[-room:] if room else []:
         scene += _row(w, y, text, money(cents))
         y += font.HEIGHT + 4

@@ -19,7 +19,9 @@ simulator's text UI (``python -m tools.sim``) and scripts. Operations:
   screen for what is due; the sale is finished when the phone paid it; ``cancel``: true stops
   waiting), ``transfer`` (the GiroCode: the sale is booked as awaiting a SEPA transfer); a
   payment code from the customer's app is simply scanned; ``receipt`` (how: ``paper``,
-  ``digital``, ``both``, ``none``: how the next receipt is issued, the customer's choice);
+  ``digital``, ``both``, ``none``: how the next receipt is issued, the customer's choice),
+  ``customer`` (card: a loyalty card's number, as its scan gives it), ``redeem`` (points off the
+  receipt);
 - the rest: ``signon`` (operator, pin), ``signoff``, ``training`` (on), ``movement`` (kind:
   Einzahlung, Auszahlung, Geldtransit, Anfangsbestand, Privatentnahme, Privateinlage; cents,
   negative when money leaves the drawer), ``storno`` (bon_nr), ``reprint`` (bon_nr),
@@ -111,7 +113,7 @@ MOVEMENTS = tuple(kind for kind in CASH_MOVEMENTS if kind != "DifferenzSollIst")
 
 OPERATIONS = ("state", "plu", "barcode", "return", "weighed", "open", "pfand", "discount", "voucher", "tip")
 OPERATIONS += ("void", "abort", "cash", "card", "drawer", "signon", "signoff", "training", "movement")
-OPERATIONS += ("storno", "reprint", "receipts", "x", "z", "qr", "transfer", "receipt")
+OPERATIONS += ("storno", "reprint", "receipts", "x", "z", "qr", "transfer", "receipt", "customer", "redeem")
 
 
 async def dispatch(term, req):
@@ -167,6 +169,10 @@ async def dispatch(term, req):
         await term.pay_transfer()
     elif op == "receipt":
         term.set_receipt(_choice(req, "how", ("paper", "digital", "both", "none")))
+    elif op == "customer":
+        await term.set_customer(_code(req, "card"))
+    elif op == "redeem":
+        await term.redeem(_whole(req, "points", 1, 1000000))
     elif op == "drawer":
         reason = req.get("reason")
         if reason is None:

@@ -130,7 +130,11 @@ class Screens:
             return customer.message(size, top, bottom)
         if bon is not None and bon["lines"]:
             lines = [(ln[1], ln[3]) for ln in bon["lines"] if not ln[4]]
-            return customer.sale(size, lines, bon["total"])
+            who = None
+            if term.customer is not None:  # the loyalty customer sees the points
+                left = term.points.balance(term.customer.card) - term.redeemed
+                who = "%s: %d Punkte" % (term.customer.name, left)
+            return customer.sale(size, lines, bon["total"], who)
         if recent and top == "Rückgeld":
             return customer.change(size, _cents(bottom))
         if recent and top in ("Danke!", "Zahlung erfolgt", "Gutschrift erfolgt"):

@@ -406,6 +406,7 @@ class DsfinvkExport:
             sums.first = bon_id
         sums.last = bon_id
         operator = bon.get("operator") or {"id": "", "name": ""}
+        customer = bon.get("kunde") or {}  # a loyalty customer: KUNDE_NAME, KUNDE_ID
         storno = "1" if any(r.get("ref_name") == "Storno" for r in bon["references"]) else "0"
         files["transactions.csv"].put(
             "%s%d;%s;%s;%s;%s;%s;%s;%s;%s;%s;%s\r\n"
@@ -421,7 +422,7 @@ class DsfinvkExport:
                 q(operator["id"]),
                 q(operator["name"]),
                 n2(bon["total"]),
-                '"";"";"";"";"";"";"";"";""',
+                '%s;%s;"";"";"";"";"";"";""' % (q(customer.get("name", "")), q(customer.get("card", ""))),
             )
         )
         for key, _rate, gross, net, vat in bon["vat"]:

@@ -67,6 +67,7 @@ class Bon:
         self.lines = []
         self.payments = []
         self.cards = []  # card authorisations (masked, for the audit): payment.emv.kernel.Outcome.record
+        self.customer = None  # the loyalty customer: {"card", "name", "points", "redeemed", "balance"}
         self.references = []
         self.name = ""
 
@@ -232,8 +233,9 @@ class Bon:
         cut = self._discount(line["amount"], percent, amount)
         return self._line(RABATT, "Rabatt %s" % line["text"], 1000, -cut, -cut, line["vat_key"], ref_pos=pos)
 
-    def receipt_discount(self, percent=None, amount=None):
-        """Rabatt on everything sold, split over the VAT keys in proportion to their goods."""
+    def receipt_discount(self, percent=None, amount=None, text="Rabatt auf den Bon"):
+        """Rabatt on everything sold, split over the VAT keys in proportion to their goods
+        (``text``: what the lines say, e.g. loyalty points redeemed)."""
         base = {}
         for line in self.lines:
             if line["gv_typ"] in (UMSATZ, RABATT):
@@ -246,11 +248,7 @@ class Bon:
         shares = {k: div_half_up(cut * base[k], total) for k in keys}
         largest = max(keys, key=lambda k: base[k])
         shares[largest] += cut - sum(shares.values())  # rounding rest: no cent lost or made
-        return [
-            self._line(RABATT, "Rabatt auf den Bon", 1000, -shares[k], -shares[k], k)
-            for k in keys
-            if shares[k]
-        ]
+        return [self._line(RABATT, text, 1000, -shares[k], -shares[k], k) for k in keys if shares[k]]
 
     @staticmethod
     def _discount(base, percent, amount):
@@ -335,6 +333,8 @@ class Bon:
         }
         if self.cards:
             out["cards"] = self.cards
+        if self.customer is not None:
+            out["kunde"] = self.customer
         return out
 
 

@@ -37,6 +37,8 @@ DSFINVK = {
     "EINHEIT": 50,
     "BEDIENER_ID": 50,
     "BEDIENER_NAME": 50,
+    "KUNDE_NAME": 50,
+    "KUNDE_ID": 50,
 }
 
 SERIAL_MAX = 30

@@ -6,6 +6,10 @@
     master.by_gtin("4006381333931")                 # by scanned barcode
     master.operator("1").check("4711")              # PIN against its PBKDF2 hash
 
+Loyalty (optional): points per whole euro paid, a point's worth in cents when redeemed, and the
+customers' accounts (card code, name, the id at the receipt server, the X25519 public key their
+digital receipts' keys are wrapped to).
+
 Articles: PLU, name, gross price in cents (``None`` for an open-price article, the price is
 typed at the till), USt-Schlüssel, product group, GTIN, unit, weighed (price per kg, quantity
 in grams), and an optional deposit (Pfand) article added with each unit. A change of master
@@ -102,8 +106,67 @@ class Operator:
         return check_pin(pin, self.pin_hash)
 
 
+class Account:
+    """A loyalty customer: the card's code, the name, the id at the receipt server (unguessable)
+    and the X25519 public key their receipts' keys are wrapped to."""
+
+    def __init__(self, card, name, account, public_key):
+        self.card = card
+        self.name = name
+        self.account = account
+        self.public_key = public_key
+
+
+class Loyalty:
+    """Points per whole euro paid, what a point is worth when redeemed (cents), the accounts."""
+
+    def __init__(self, points_per_euro=1, cents_per_point=1, accounts=None):
+        self.points_per_euro = points_per_euro
+        self.cents_per_point = cents_per_point
+        self.accounts = accounts or {}
+
+    def account(self, card):
+        return self.accounts.get(card)
+
+
+def _loyalty(data):
+    raw = data.get("loyalty", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("loyalty", "must be an object")
+    ppe = raw.get("points_per_euro", 1)
+    cpp = raw.get("cents_per_point", 1)
+    for key, value, hi in (("points_per_euro", ppe, 100), ("cents_per_point", cpp, 100)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= hi:
+            raise ConfigError("loyalty." + key, "a whole number from 0 to %d" % hi)
+    accounts = {}
+    for where, a in _entries(raw, "accounts"):
+        where = "loyalty." + where
+        card = _text(a, "card", where, "KUNDE_ID")
+        if not 4 <= len(card) <= 32 or any(c not in CARD_CHARS for c in card):
+            raise ConfigError(where + ".card", "4 to 32 of A-Z 0-9 -, got %r" % card)
+        if card in accounts:
+            raise ConfigError(where + ".card", "card %s appears twice" % card)
+        account = _need(a, "account", str, where)
+        if not 16 <= len(account) <= 64 or any(c not in URL_SAFE for c in account):
+            raise ConfigError(where + ".account", "16 to 64 of A-Z a-z 0-9 - _ (unguessable)")
+        key = _need(a, "public_key", str, where)
+        try:
+            raw_key = binascii.a2b_base64(key.replace("-", "+").replace("_", "/") + "=" * (-len(key) % 4))
+        except ValueError:
+            raw_key = b""
+        if len(raw_key) != 32:
+            raise ConfigError(where + ".public_key", "an X25519 public key: 32 bytes, base64url")
+        accounts[card] = Account(card, _text(a, "name", where, "KUNDE_NAME"), account, raw_key)
+    return Loyalty(ppe, cpp, accounts)
+
+
+CARD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+URL_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
 class MasterData:
-    def __init__(self, business, register, groups, articles, operators):
+    def __init__(self, business, register, groups, articles, operators, loyalty=None):
+        self.loyalty = loyalty or Loyalty()
         self.business = business
         self.register = register
         self.groups = groups
@@ -223,4 +286,4 @@ class MasterData:
             )
         if not operators:
             raise ConfigError("operators", "at least one operator is needed")
-        return cls(business, register, groups, articles, operators)
+        return cls(business, register, groups, articles, operators, _loyalty(data))

@@ -173,3 +173,51 @@ def b64url_decode(text):
 def test_b64url_has_no_padding_and_no_plus_or_slash():
     assert b64url(b"\xfb\xff") == "-_8"
     assert b64url(bytes(16)) == "AAAAAAAAAAAAAAAAAAAAAA"
+
+
+def test_loyalty_accounts_are_validated_and_points_come_from_the_receipts():
+    import json as _json
+
+    from support import ROOT
+
+    from core.errors import ConfigError
+    from firmware.digital.loyalty import PointsBook
+    from firmware.receipts import receipt, to_text
+    from firmware.register.master import MasterData
+
+    with open(ROOT + "/data/demo-master.json") as f:
+        data = _json.load(f)
+    master = MasterData.from_dict(data)
+    erika = master.loyalty.account("4000100017")
+    assert erika.name == "Erika Musterfrau" and len(erika.public_key) == 32
+    for key, bad, words in (
+        ("card", "4000 1001", "A-Z 0-9"),
+        ("account", "short", "16 to 64"),
+        ("public_key", "AAAA", "32 bytes"),
+        ("name", "", "empty"),
+    ):
+        broken = _json.loads(_json.dumps(data))
+        broken["loyalty"]["accounts"][0][key] = bad
+        e = raises(ConfigError, MasterData.from_dict, broken)
+        assert ("loyalty.accounts[0]." + key) in str(e) and words in str(e), str(e)
+    broken = _json.loads(_json.dumps(data))
+    broken["loyalty"]["accounts"].append(dict(broken["loyalty"]["accounts"][0]))
+    assert "twice" in str(raises(ConfigError, MasterData.from_dict, broken))
+    book = PointsBook(master.loyalty)
+    assert book.points(1647) == 16 and book.points(-500) == 0
+    first = dict(_record(), kunde=book.entry(erika, 1647, 0))
+    book.add(first)
+    assert book.balance(erika.card) == 16
+    second = dict(_record(), kunde=book.entry(erika, 549, 10))
+    assert second["kunde"] == {
+        "card": "4000100017",
+        "name": "Erika Musterfrau",
+        "points": 5,
+        "redeemed": 10,
+        "balance": 11,
+    }
+    book.add(second)
+    book.add(dict(_record(), bon_typ="AVTraining", kunde=book.entry(erika, 10000, 0)))  # training: no points
+    assert book.balance(erika.card) == 11
+    text = to_text(receipt(second, master))
+    assert "Kundenkarte" in text and "Punkte eingelöst" in text and "Punktestand" in text

@@ -237,6 +237,18 @@ def test_every_register_operation_is_reachable_by_touch():
         if kind == "voucher_redeem":
             typed(app, st, "7001")
             made += press(app, st, ("enter",))
+    for kind, typed_ in (("customer", "4000100017"), ("points", "100")):  # the loyalty card, points
+        app.screen = "menu" if kind == "customer" else "pay"
+        here = st if kind == "customer" else _state(BON)  # points off an open receipt
+        press(app, here, ("form", kind))
+        typed(app, here, typed_)
+        [req] = press(app, here, ("enter",))
+        made.append(req)
+        assert req == (
+            {"op": "customer", "card": "4000100017"}
+            if kind == "customer"
+            else {"op": "redeem", "points": 100}
+        )
     made += press(app, st, ("go", "menu"), ("go", "drawer"), ("drawer", "Wechselgeld"))
     for purpose in ("storno", "reprint"):
         app.screen = "sale"

@@ -130,3 +130,29 @@ def test_a_changed_ciphertext_and_a_changed_signature_are_shown_invalid(sim, pag
     assert _verdict(page, base + "B" * 22 + "#" + url.split("#", 1)[1]) == ["bad", "TSE-Signatur ungültig"]
     # and the untouched one is still good
     assert _verdict(page, url) == ["ok", "TSE-Signatur gültig"]
+
+
+def test_the_loyalty_customers_page_lists_her_receipts(sim, page):
+    customer = json.loads((upy.ROOT / "data" / "loyalty" / "test-customer.json").read_text())
+    sim.emupos.scan("]C0" + customer["card"])
+    assert until(lambda: sim.operator(op="state")["state"]["customer"], 10)
+    sim.operator(op="plu", code="1005")
+    assert sim.operator(op="cash")["ok"]
+    bon_nr = sim.operator(op="state")["state"]["last_bon_nr"]
+    rid = sim.operator(op="state")["state"]["digital"]["id"]
+    assert _uploaded(sim, rid)
+    base = "http://127.0.0.1:%d" % sim.receipts.port
+    page.goto("%s/k/%s#%s" % (base, customer["account"], customer["secret_key"]))
+    page.wait_for_function("document.getElementById('state').dataset.count !== undefined", timeout=30000)
+    assert "#" not in page.url  # the secret key left the address bar for the browser's storage
+    link = page.locator("a[data-bon='%d']" % bon_nr)
+    assert link.count() == 1 and "Mustermann Feinkost GmbH" in link.inner_text()
+    link.click()  # her receipt, opened with its unwrapped key, without scanning anything
+    page.wait_for_function("document.getElementById('check').className !== 'wait'", timeout=30000)
+    assert page.eval_on_selector("#check", "e => e.textContent") == "TSE-Signatur gültig"
+    # later, without the fragment: the browser still holds her key
+    page.goto("%s/k/%s" % (base, customer["account"]))
+    page.wait_for_function("document.getElementById('state').dataset.count !== undefined", timeout=30000)
+    assert page.locator("a[data-bon='%d']" % bon_nr).count() == 1
+    secret = customer["secret_key"]
+    assert all(secret not in json.dumps(r) for r in sim.receipts.requests())

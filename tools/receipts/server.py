@@ -19,6 +19,9 @@ API (JSON answers):
 - ``GET /r/<id>``: the customer's page (``page/receipt.html``, ``/static/receipt.js``): it fetches
   the sealed receipt, opens it with the key from the fragment, shows it as printed and checks the
   TSE signature (brainpoolP384r1, in the page's own BigInt code: WebCrypto lacks the curve).
+- ``GET /k/<account id>``: a loyalty customer's page (``page/account.html``): the account's secret
+  key arrives once in the fragment and stays in the browser's storage; it lists the account's
+  receipts, unwrapping each key with X25519 (WebCrypto).
 
 An id is 22 base64url characters (16 random bytes, made by the terminal); anything else is
 ``404`` before it touches the disk. Each client address may make ``rate`` requests per minute
@@ -173,8 +176,16 @@ class ReceiptServer:
         app.router.add_get("/api/receipts/{id}", self._get)
         app.router.add_get("/api/accounts/{account}/receipts", self._account)
         app.router.add_get("/r/{id}", self._page)
+        app.router.add_get("/k/{account}", self._account_page)
         app.router.add_static("/static", self.page)
         return app
+
+    async def _account_page(self, request):
+        if not ACCOUNT.match(request.match_info["account"]):
+            raise web.HTTPNotFound()
+        response = web.FileResponse(os.path.join(self.page, "account.html"))
+        response.headers.update(HEADERS)
+        return response
 
     async def _page(self, request):
         if not ID.match(request.match_info["id"]):
