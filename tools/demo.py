@@ -37,6 +37,7 @@ from tools.audit.dsfinvk import check_dsfinvk
 from tools.audit.elster import check_elster
 from tools.audit.journal import verify_journal
 from tools.audit.tse import verify_qr, verify_tar
+from tools.receipts.server import ReceiptServer
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
 from tools.sim.emupos import Emupos
@@ -84,6 +85,7 @@ def check(out):
         problems += ["journal: " + p for p in summary["journal_problems"]]
     problems += ["journal: " + p for p in verify_journal(os.path.join(out, "journal")).problems]
     problems += check_other_payments(out, summary)
+    problems += check_digital(out, summary)
     if summary["card_close"] is not None and summary["card_close"]["code"] != "00":
         problems.append("card end of day: the acquirer's totals differ (%s)" % summary["card_close"]["code"])
     return summary, problems
@@ -125,6 +127,42 @@ def check_other_payments(out, summary):
     return problems
 
 
+def check_digital(out, summary):
+    """The digital receipts: each uploaded, its URL opens it (decrypted here with the URL's key)
+    with the TSE data of the receipt as signed, the loyalty one redeemed points, and the receipt
+    server's log holds no key."""
+    from tools.receipts.render import fetch
+
+    path = os.path.join(out, "digital.json")
+    if not os.path.exists(path):
+        return ["digital.json missing"]
+    with open(path) as f:
+        rows = json.load(f)
+    problems = [] if len(rows) == 2 else ["digital.json: %d digital receipts, not 2" % len(rows)]
+    by_nr = {r["bon_nr"]: r for r in summary["receipts"]}
+    with open(os.path.join(out, "receipt-server.log")) as f:
+        log = f.read()
+    for row in rows:
+        what = "digital receipt %d" % row["bon_nr"]
+        if not row.get("uploaded"):
+            problems.append(what + ": no upload confirmed")
+            continue
+        try:
+            doc = fetch(row["url"])
+        except (OSError, ValueError) as e:
+            problems.append("%s: %s" % (what, e))
+            continue
+        if doc["bon"]["bon_nr"] != row["bon_nr"] or doc["qr"] != by_nr[row["bon_nr"]]["qr"]:
+            problems.append(what + ": not the receipt as signed")
+        if by_nr[row["bon_nr"]].get("issued") != "digital":
+            problems.append(what + ": the summary does not say digital")
+        if row["url"].split("#", 1)[1] in log:
+            problems.append(what + ": its key is in the receipt server's log")
+    if not any((r.get("kunde") or {}).get("redeemed") for r in rows):
+        problems.append("digital receipts: none to the loyalty customer with points redeemed")
+    return problems
+
+
 def save_printed(printer, out, count):
     """What the printer emulator rendered, as receipts/NNNN.png and NNNN.txt, and the card slips
     as slips/NNNN-haendler and NNNN-kunde (.png, .txt)."""
@@ -162,6 +200,9 @@ class CardDesk:
         self.zvt_terminal = ZvtTerminalSim(os.path.join(out, "zvt-terminal")).start()
         self.wallet = WalletHostSim(os.path.join(out, "wallet")).start()
         self.phone = Phone(self.wallet.port)
+        self.receipts = ReceiptServer(
+            os.path.join(out, "receipt-server"), tokens={SERIAL: RECEIPT_TOKEN}
+        ).start()
         self.token = None  # the last approved wallet token: shown again, it is a replay
         self.zvt_host, self.zvt_port = "127.0.0.1", free_port()  # our PT side, as the register dials it
         self.register = None
@@ -178,7 +219,7 @@ class CardDesk:
         """The workload's card options (``capk``: where it finds the CA keys, if not here)."""
         ports = ["--reader", str(self.reader_port), "--pinpad", str(self.pinpad_port)]
         ports += ["--zvt-terminal", str(self.zvt_terminal.port), "--wallet", str(self.wallet.port)]
-        ports += ["--zvt", str(self.zvt_port)]
+        ports += ["--zvt", str(self.zvt_port), "--receipts", str(self.receipts.port)]
         return ports + ["--acquirer", str(self.acquirer.port), "--capk", capk or self.capk]
 
     def other(self, line):
@@ -246,6 +287,13 @@ class CardDesk:
             self.keypad.close()
         self.zvt_terminal.stop()
         self.wallet.stop()
+        log = os.path.join(self.out, "receipt-server", "requests.log")
+        if os.path.exists(log):  # what the receipt server was asked: kept with the outputs
+            shutil.copy(log, os.path.join(self.out, "receipt-server.log"))
+
+    def stop_receipts(self):
+        """The receipt server stays until the digital receipts were checked through it."""
+        self.receipts.stop()
 
 
 def converse(lines, answer, desk):
@@ -299,6 +347,7 @@ def run_shift(runtime, out, card, printer, desk):
         return proc.returncode, printed, err.read()
 
 
+SERIAL, RECEIPT_TOKEN = "SMARTECR-SIM-0001", "demo-receipt-token"  # tools/workloads/demo_shift.py
 GUEST_OUT = "demo"  # the guest writes its outputs to this folder of its disk (/mnt/data/demo)
 
 
@@ -367,10 +416,14 @@ def main(argv=None):
         acquirer.stop()
         card.close()
     if status != 0:
+        desk.stop_receipts()
         sys.stderr.write(stdout + stderr)
         print("demo: the shift failed on %s" % args.runtime, file=sys.stderr)
         return 1
-    summary, problems = check(out)
+    try:
+        summary, problems = check(out)
+    finally:
+        desk.stop_receipts()
     kinds = {}
     for r in summary["receipts"]:
         kinds[r["bon_typ"]] = kinds.get(r["bon_typ"], 0) + 1
@@ -407,8 +460,8 @@ def main(argv=None):
     )
     print(
         "outputs in %s: summary.json, receipts/ (NNNN.png and .txt as printed by emupos, NNNN.escpos), "
-        "slips/, acquirer.jsonl, zvt-register.json, zvt-terminal/, wallet/, z0001.txt, tse-export.tar, "
-        "dsfinvk.zip, elster-146a.xml, tse-exports/, "
+        "slips/, acquirer.jsonl, zvt-register.json, zvt-terminal/, wallet/, digital.json, "
+        "receipt-server.log, z0001.txt, tse-export.tar, dsfinvk.zip, elster-146a.xml, tse-exports/, "
         "journal/" % out
     )
     for p in problems:

@@ -217,5 +217,14 @@ def test_card_payments_every_case_and_an_independent_check_of_each_cryptogram(de
             for copy in ("haendler", "kunde"):
                 text = (out / "slips" / ("zvt-%04d-%s.txt" % (r["pt_receipt"], copy))).read_text()
                 assert "Zahlung erfolgt" in text and r["pan"] in text
+    # two digital receipts, one to the loyalty customer with points redeemed (tools/demo.py opens
+    # each through its URL); the receipt server's log is kept, and it holds no key
+    digital = json.loads((out / "digital.json").read_text())
+    assert [r["how"] for r in digital] == ["digital", "digital"] and all(r["uploaded"] for r in digital)
+    assert digital[1]["kunde"]["redeemed"] == 25 and digital[1]["kunde"]["card"] == "4000100017"
+    log = (out / "receipt-server.log").read_text()
+    assert all(r["id"] in log and r["url"].split("#")[1] not in log for r in digital)
+    issued = {r["bon_nr"]: r["issued"] for r in summary["receipts"]}
+    assert [issued[r["bon_nr"]] for r in digital] == ["digital", "digital"]
     register_reply = json.loads((out / "zvt-register.json").read_text())
     assert register_reply["ok"] and register_reply["status"]["receipt_no"] == register["receipt_no"]

@@ -32,6 +32,11 @@ scan engine (one used twice, one declined), a consumer-presented EMVCo code to t
 our merchant-presented code paid from the host's phone, a GiroCode transfer; then the host's
 ZVT register pays 12,50 EUR through our PT side with a card on our reader.
 
+With ``--receipts`` (the receipt server's port) three more sales: the loyalty customer earns
+points on paper, an anonymous customer takes a digital receipt, she redeems points and takes
+hers digitally (into her account); ``OUT/digital.json`` lists the digital ones (receipt
+number, the URL as the customer screen showed it, the id, the upload's journal record).
+
 It writes ``OUT/summary.json`` (runtime, the machine's CPU, and per receipt: number, BON_TYP,
 total in cents, TSE transaction number, QR string or the TSE failure),
 ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``, ``OUT/z0001.txt``, ``OUT/tse-export.tar``
@@ -340,6 +345,53 @@ async def external_register(term, journal, opts):
     return dict({k: record[k] for k in keys if k in record}, ok=True)
 
 
+RECEIPT_TOKEN = "demo-receipt-token"  # the demo register's enrolment at the receipt server
+LOYALTY_CARD = "4000100017"  # the demo shop's customer, Erika Musterfrau (data/demo-master.json)
+
+
+async def digital_sales(term, journal, opts):
+    """Digital receipts (``--receipts``, the receipt server's port): the loyalty customer earns
+    points on a paper receipt; an anonymous customer takes a digital one; she redeems points and
+    takes hers digitally, into her account. Returns digital.json's rows."""
+    from firmware.digital.loyalty import PointsBook
+    from firmware.digital.outbox import Outbox, ReceiptClient
+
+    till = term.till
+    base = "http://%s:%s/r/" % (opts["receipt-host"], opts["receipts"])
+    term.outbox = Outbox(opts["out"] + "/outbox", journal, term.clock, base, term.log)
+    term.receipt_client = ReceiptClient(
+        opts["peers"], int(opts["receipts"]), till.master.register["serial"], RECEIPT_TOKEN
+    )
+    term.points = PointsBook(till.master.loyalty)
+    rows = []
+
+    async def sale(steps, how, card=None, redeem=0):
+        if card is not None:
+            await term.set_customer(card)
+        for name, *args in steps:
+            await till.ring(name, *args)
+        term.set_receipt(how)
+        if redeem:
+            await term.redeem(redeem)
+        record = await term.pay_cash()
+        term.queue = []  # printed with the others at the end
+        if how != "paper":
+            rows.append(dict(term.issued, kunde=record.get("kunde")))
+        return record
+
+    await sale([("add_plu", "1006", 20000)], "paper", LOYALTY_CARD)  # her points, on paper
+    await sale([("add_plu", "1001", 2000)], "digital")  # anonymous: the code on the screen only
+    await sale([("add_plu", "1007", 3000)], "digital", LOYALTY_CARD, redeem=25)  # hers, 25 points off
+    for _ in range(40):  # the outbox drains once the server answers
+        if await term.outbox.drain(term.receipt_client):
+            break
+        await asyncio.sleep(0.25)
+    uploaded = {r["data"]["id"]: r["seq"] for r in journal.records() if r["type"] == "receipt_upload"}
+    for row in rows:
+        row["uploaded"] = uploaded.get(row["id"])
+    return rows
+
+
 async def end_of_day(term, journal, clock):
     """The card terminal's end of day (``payment close``) before the Z."""
     from core.calendar import local_fields
@@ -362,8 +414,19 @@ def elster_xml(journal, master):
 
 def parse_args(argv):
     names = ("nbd", "tse-mount", "control", "out", "master", "printer", "peers", "listen")
-    names += ("reader", "pinpad", "acquirer", "capk", "zvt-terminal", "zvt", "wallet")
+    names += (
+        "reader",
+        "pinpad",
+        "acquirer",
+        "capk",
+        "zvt-terminal",
+        "zvt",
+        "wallet",
+        "receipts",
+        "receipt-host",
+    )
     defaults = {"master": "data/demo-master.json", "peers": "127.0.0.1", "listen": "127.0.0.1"}
+    defaults["receipt-host"] = "127.0.0.1"  # the receipt server as the customer's phone reaches it
     opts = options(argv, USAGE, names, ("control", "out"), defaults)
     if ("nbd" in opts) == ("tse-mount" in opts):
         raise ValueError("the card is --nbd HOST:PORT or --tse-mount DIR; %s" % USAGE)
@@ -397,7 +460,7 @@ async def run(opts):
         await till.recover()
         await shift(till, service, card)
         cards, card_close = [], None
-        others, external = [], None
+        others, external, digital = [], None, []
         if "reader" in opts:
             term = card_terminal(opts, till, service, log, clock)
             cards = await card_sales(term, till)
@@ -405,6 +468,10 @@ async def run(opts):
                 other_terminal(opts, term, journal, log)
                 others = await other_sales(term, till)
                 external = await external_register(term, journal, opts)
+            if "receipts" in opts:
+                digital = await digital_sales(term, journal, opts)
+                with open(out + "/digital.json", "w") as f:
+                    f.write(json.dumps(digital))
             card_close = await end_of_day(term, journal, clock)
             term.board.close()
         expected = totals(journal.records(segment=till.z_nr))["cash"]
@@ -414,6 +481,9 @@ async def run(opts):
         if "printer" in opts:
             p_host, _, p_port = opts["printer"].rpartition(":")
             printer = NetworkPrinter(p_host, int(p_port))
+        issued = {
+            r["data"]["bon_nr"]: r["data"]["how"] for r in journal.records() if r["type"] == "receipt_issue"
+        }
         for rec in receipts(journal.records()):
             name = "%s/receipts/%04d" % (out, rec["bon_nr"])
             doc = receipt(rec, master, 42)
@@ -439,6 +509,7 @@ async def run(opts):
                     "tse_number": tse["number"] if tse else rec.get("tse_number"),
                     "qr": tse["qr"] if tse else None,
                     "tse_failure": rec.get("tse_failure"),
+                    "issued": issued.get(rec["bon_nr"], "paper"),
                 }
             )
         with open(out + "/z%04d.txt" % closing["z_nr"], "w") as f:
