@@ -19,8 +19,9 @@ The host's API (JSON over HTTP, tools/sim/wallet.py is the simulator's): ``POST 
 idempotent by merchant reference (the same reference again answers the first payment's state);
 ``POST /v1/intents`` ``{"merchant_reference", "amount", ...}`` announces a merchant-presented
 code; ``GET /v1/payments/<ref>`` tells ``pending``, ``approved`` (``auth_code``,
-``psp_reference``) or ``declined`` (``reason``); ``POST /v1/payments/<ref>/reversal`` reverses.
-A token already used is declined ``replayed``.
+``psp_reference``) or ``declined`` (``reason``), and ``unknown`` (404) for a reference the host
+never heard of; ``POST /v1/payments/<ref>/reversal`` reverses. A token already used is declined
+``replayed``.
 """
 
 import asyncio
@@ -29,7 +30,7 @@ from core.errors import ProtocolError
 from hal.http import request
 from payment.qr.emvco import CPM_PREFIX
 
-PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
+PENDING, APPROVED, DECLINED, UNKNOWN = "pending", "approved", "declined", "unknown"
 
 
 def kind(text):
@@ -79,7 +80,16 @@ class WalletHost:
         return await self._call("POST", "/v1/intents", body)
 
     async def status(self, reference):
-        return await self._call("GET", "/v1/payments/" + reference)
+        """The payment's state; ``unknown`` when the host never heard of the reference (the
+        request did not reach it: nothing was paid)."""
+        status, answer = await request(
+            self.host, self.port, "GET", "/v1/payments/" + reference, None, self.timeout_ms
+        )
+        if status == 404:
+            return {"status": UNKNOWN}
+        if status >= 400 or not isinstance(answer, dict):
+            raise ProtocolError("wallet host answered %d" % status)
+        return answer
 
     async def wait(self, reference, cancelled=None):
         """The payment's state once it is no longer pending; still pending after ``wait_ms``

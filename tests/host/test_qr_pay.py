@@ -20,6 +20,7 @@ import segno.helpers
 import zxingcpp
 
 from payment.qr import emvco, epc
+from tools import upy
 from tools.sim import until
 from tools.sim.launch import Simulator
 
@@ -182,6 +183,7 @@ def test_a_power_cut_while_the_wallet_host_decides_reverses_the_payment(sim):
         sim.emupos.scan("]Q1" + sim.phone.token())
         assert until(lambda: len(_records(sim, "qr_sent")) > sent, 10)
         reference = _records(sim, "qr_sent")[-1]["reference"]
+        assert until(lambda: reference in sim.wallet.payments, 10)  # the host has it, pending
         sim.power_cut()  # no receipt took it: at boot it goes back
     finally:
         sim.wallet.delay_s = 0.3
@@ -229,3 +231,31 @@ def test_the_wallet_host_is_idempotent_by_merchant_reference(tmp_path):
         assert [m["status"] for m in host.messages()][:2] == [201, 200]
     finally:
         host.stop()
+
+
+def test_a_payment_the_host_never_heard_of_is_settled_unpaid_at_boot(sim):
+    """The power went after the request was journaled and before it reached the host."""
+    serial = "SMARTECR-SIM-0001"
+    reference = "%s-999999" % serial  # journaled as sent, never sent
+
+    def journal_it():
+        import subprocess
+        import sys
+
+        script = (
+            "import sys; from firmware.journal import Journal; from hal.clock import SystemClock;"
+            "j = Journal(sys.argv[1], SystemClock());"
+            "j.append('qr_sent', {'reference': sys.argv[2], 'amount': 549, 'kind': 'wallet'}); j.close()"
+        )
+        folder = os.path.join(sim.out, "data", "journal")
+        env = dict(os.environ, PYTHONPATH=str(upy.ROOT))
+        subprocess.run([sys.executable, "-c", script, folder, reference], check=True, cwd=upy.ROOT, env=env)
+
+    sim.power_cut(while_off=journal_it)
+    assert until(
+        lambda: any(
+            r["reference"] == reference and r["how"] == "unpaid" for r in _records(sim, "qr_settled")
+        ),
+        20,
+    )
+    assert reference not in sim.wallet.payments
