@@ -151,7 +151,7 @@ class Terminal:
         for event in self._watchers:
             event.set()
 
-    async def _show(self, top, bottom=""):
+    async def show(self, top, bottom=""):
         """What the customer is told now: the DM-D display's two lines; the customer panel
         (ui/touch.py) reads ``shown``."""
         self.shown = (top, bottom, self.clock.ticks_ms())
@@ -190,7 +190,7 @@ class Terminal:
             return None
         if isinstance(line, list):  # a receipt discount: a line per VAT rate
             line = {"text": "Rabatt auf den Bon", "amount": sum(ln["amount"] for ln in line)}
-        await self._show(line["text"], format_cents(line["amount"]) + " EUR")
+        await self.show(line["text"], format_cents(line["amount"]) + " EUR")
         return line
 
     async def plu(self, code, qty=1000):
@@ -354,8 +354,8 @@ class Terminal:
     def reprint(self, bon_nr):
         """A copy of an earlier receipt, marked as one; journaled."""
         record = self.till.reprint(bon_nr)
-        doc = receipt(record, self.till.master, self._columns(), reprint=True)
-        self._queue(record["bon_nr"], doc)
+        doc = receipt(record, self.till.master, self.columns(), reprint=True)
+        self.enqueue(record["bon_nr"], doc)
         self.say("Kopie von Bon %d gedruckt" % bon_nr)
 
     def drawer(self, reason):
@@ -379,8 +379,8 @@ class Terminal:
         t = totals(records(segment=self.till.z_nr))
         pictures = charts(records(segment=self.till.z_nr))
         if printed:
-            doc = report("X", t, self.till.master, self._columns(), pictures=pictures)
-            self._queue(None, doc)
+            doc = report("X", t, self.till.master, self.columns(), pictures=pictures)
+            self.enqueue(None, doc)
         return t, pictures
 
     async def z_close(self, counts):
@@ -389,8 +389,8 @@ class Terminal:
         counted = sum(cents * pieces for cents, pieces in count)
         pictures = charts(self.till.journal.records(segment=self.till.z_nr))
         closing = await self.till.close_day(counted, count)
-        doc = report("Z", closing["totals"], self.till.master, self._columns(), closing, pictures)
-        self._queue(None, doc)
+        doc = report("Z", closing["totals"], self.till.master, self.columns(), closing, pictures)
+        self.enqueue(None, doc)
         self.say(
             "Z-Bon Nr. %d: gezählt %s EUR, Differenz %s EUR"
             % (closing["z_nr"], format_cents(counted), format_cents(closing["difference"]))
@@ -416,7 +416,7 @@ class Terminal:
             return None
         record = await self.till.abort()
         self.customer, self.redeemed = None, 0
-        await self._show("Abgebrochen")
+        await self.show("Abgebrochen")
         return record
 
     # --- paying ----------------------------------------------------------------------------
@@ -436,7 +436,7 @@ class Terminal:
             return None
         if till.due > 0:
             self.say("noch %s EUR fällig" % format_cents(till.due))
-            await self._show("Noch zu zahlen", format_cents(till.due) + " EUR")
+            await self.show("Noch zu zahlen", format_cents(till.due) + " EUR")
             return None
         return await self._finish(cash=True)
 
@@ -475,20 +475,20 @@ class Terminal:
         refund = due < 0
         amount = -due if refund else due
         self.paying_cents = amount
-        await self._show(
+        await self.show(
             ("Gutschrift %s EUR" if refund else "Betrag %s EUR") % format_cents(amount), "Karte bitte"
         )
         card, why = await self.zvt.pay(amount, refund)
         if card is None:
             self.say("Kartenterminal: %s" % why)
-            await self._show("Abgelehnt", why)
+            await self.show("Abgelehnt", why)
             return None
         zahlart = card.pop("zahlart")
         self.card = card
         till.pay(zahlart, due, card["label"], card=card)
         done = "Gutschrift erfolgt" if refund else "Zahlung erfolgt"
         self.say("Karte %s %s: %s (Kartenterminal)" % (card["label"], card.get("pan", ""), done))
-        await self._show(done, format_cents(amount) + " EUR")
+        await self.show(done, format_cents(amount) + " EUR")
         return await self._finish(cash=False)
 
     def _due(self):
@@ -512,13 +512,13 @@ class Terminal:
         """A QR payment's outcome: booked and the sale finished, or said why not."""
         if card is None:
             self.say("QR-Zahlung: %s" % why)
-            await self._show("Abgelehnt", why)
+            await self.show("Abgelehnt", why)
             return None
         self.card = card
         self.till.pay(zahlart, due, card["label"], card=card)
         shown = card.get("pan") or card.get("token")
         self.say("%s: Zahlung erfolgt" % (card["label"] + (" " + shown if shown else "")))
-        await self._show("Zahlung erfolgt", format_cents(due) + " EUR")
+        await self.show("Zahlung erfolgt", format_cents(due) + " EUR")
         record = await self._finish(cash=False)
         if card.get("via") == "cpm" and self.acquirer is not None:
             self.acquirer.booked()
@@ -530,7 +530,7 @@ class Terminal:
         if due is None:
             return None
         self.paying, self.paying_cents = True, due
-        await self._show("QR-Zahlung", format_cents(due) + " EUR")
+        await self.show("QR-Zahlung", format_cents(due) + " EUR")
         try:
             card, zahlart, why = await self.qr.scanned(text, due)
         finally:
@@ -540,13 +540,14 @@ class Terminal:
 
     def show_qr(self):
         """Our code on the customer screen for what is due; the phone pays it through the
-        wallet host, and the sale is finished when the host says so (``cancel_qr`` stops)."""
+        wallet host, and the sale is finished when the host says so (``cancel_qr`` stops).
+        Returns the task that waits for it (its result: the receipt, or None), or None."""
         due = self._due()
         if due is None:
-            return False
+            return None
         self._qr_cancel = asyncio.Event()
         self._qr_task = asyncio.create_task(self._pay_shown(due))
-        return True
+        return self._qr_task
 
     async def _pay_shown(self, due):
         try:
@@ -599,7 +600,7 @@ class Terminal:
             self.receipt_how = "both"
         balance = self.points.balance(account.card)
         self.say("Kunde %s: %d Punkte" % (account.name, balance))
-        await self._show("Hallo " + account.name, "%d Punkte" % balance)
+        await self.show("Hallo " + account.name, "%d Punkte" % balance)
         return account
 
     async def redeem(self, points):
@@ -630,7 +631,7 @@ class Terminal:
 
     async def zvt_status(self, code, text):
         """The external terminal's prompt, on the customer display."""
-        await self._show(text or "Bitte warten", format_cents(self.paying_cents) + " EUR")
+        await self.show(text or "Bitte warten", format_cents(self.paying_cents) + " EUR")
 
     async def _pay_card(self):
         till = self.till
@@ -648,18 +649,18 @@ class Terminal:
         amount = -due if refund else due
         self.paying_cents = amount
         what = "Gutschrift %s EUR" if refund else "Betrag %s EUR"
-        await self._show(what % format_cents(amount), "Karte bitte")
+        await self.show(what % format_cents(amount), "Karte bitte")
         try:
-            reader = await self._card_reader()
+            reader = await self.card_reader()
             if reader is None:
                 self.say("keine Karte: bitte Karte stecken oder auflegen")
                 return None
-            await self._show("Bitte warten", format_cents(amount) + " EUR")
-            outcome = await self._run_kernel(reader, amount, refund)
+            await self.show("Bitte warten", format_cents(amount) + " EUR")
+            outcome = await self.run_kernel(reader, amount, refund)
         except (DeviceError, ProtocolError) as e:
-            await self._unpaid()  # an issuer's approval, if one came, pays nothing
+            await self.unpaid()  # an issuer's approval, if one came, pays nothing
             self.say("Karte: %s" % e)
-            await self._show("Karte: Fehler", "bitte erneut")
+            await self.show("Karte: Fehler", "bitte erneut")
             return None
         from payment.emv import kernel
 
@@ -668,32 +669,36 @@ class Terminal:
         if self.acquirer is not None:
             self.card["tid"] = self.acquirer.terminal_id
         if outcome.result != kernel.APPROVED:
-            await self._unpaid()
+            await self.unpaid()
             if outcome.result == kernel.TRY_ANOTHER_INTERFACE:
                 self.say("Bitte Karte einstecken (%s)" % outcome.reason)
-                await self._show("Bitte Karte", "einstecken")
+                await self.show("Bitte Karte", "einstecken")
             else:
                 self.say("Karte abgelehnt: %s" % outcome.reason)
-                await self._show("Abgelehnt", outcome.reason)
+                await self.show("Abgelehnt", outcome.reason)
             return None
         aid = outcome.terminal_aid
         till.pay(aid.zahlart, due, aid.name or self.card["label"], card=self.card)
         done = "Gutschrift erfolgt" if refund else "Zahlung erfolgt"
         self.say("Karte %s %s: %s" % (self.card["label"], self.card["pan"], done))
-        await self._show(done, format_cents(amount) + " EUR")
+        await self.show(done, format_cents(amount) + " EUR")
         record = await self._finish(cash=False)
         if self.acquirer is not None:
             self.acquirer.booked()  # journaled with the receipt: the approval stands
         return record
 
-    async def _unpaid(self):
+    def owe_reversal(self):
+        """A reversal the acquirer did not confirm waits: the acquirer task sends it again."""
+        self._owed.set()
+
+    async def unpaid(self):
         """No sale takes the card payment: an issuer's approval for it is reversed (a reversal
         the host does not confirm is sent again by ``_acquirer_loop``)."""
         if self.acquirer is not None and self.acquirer.approval is not None:
             if not await self.acquirer.reverse_approval():
-                self._owed.set()
+                self.owe_reversal()
 
-    async def _run_kernel(self, reader, amount, refund=False):
+    async def run_kernel(self, reader, amount, refund=False):
         from payment.emv.dol import bcd
         from payment.emv.kernel import Purchase, transaction
         from payment.emv.restrictions import PURCHASE, REFUND
@@ -718,19 +723,19 @@ class Terminal:
         """What the PIN pad tells the customer display (never a digit)."""
         banner = "SIMULATION-keine PIN" if getattr(self._device("pinpad"), "simulation", False) else ""
         if kind == "enter":
-            await self._show("PIN eingeben", banner or format_cents(self.paying_cents) + " EUR")
+            await self.show("PIN eingeben", banner or format_cents(self.paying_cents) + " EUR")
         elif kind == "digits":
-            await self._show("PIN: " + "*" * value, banner)
+            await self.show("PIN: " + "*" * value, banner)
         elif kind == "choose":  # a card with several applications: the customer picks by number
             self.say("Karte: Anwendung wählen (%s)" % ", ".join(value))
-            await self._show(
+            await self.show(
                 " ".join("%d %s" % (i + 1, label) for i, label in enumerate(value)), "Bitte wählen"
             )
         elif kind == "wrong":
             self.say("PIN falsch, noch %d Versuch(e)" % value)
-            await self._show("PIN falsch", "noch %d Versuche" % value)
+            await self.show("PIN falsch", "noch %d Versuche" % value)
 
-    async def _card_reader(self):
+    async def card_reader(self):
         """The slot with a card in it: contactless first (the usual case), then the chip."""
         for name in ("contactless_reader", "card_reader"):
             reader = self._device(name)
@@ -745,9 +750,9 @@ class Terminal:
             self.points.add(record)
         self.customer, self.redeemed = None, 0
         if record.get("change"):
-            await self._show("Rückgeld", format_cents(record["change"]) + " EUR")
+            await self.show("Rückgeld", format_cents(record["change"]) + " EUR")
         else:
-            await self._show("Danke!", format_cents(record["total"]) + " EUR")
+            await self.show("Danke!", format_cents(record["total"]) + " EUR")
         return self._recorded(record, cash and record["bon_typ"] != TRAINING)  # training: no money
 
     # --- printer and drawer ------------------------------------------------------------------
@@ -755,18 +760,18 @@ class Terminal:
     def print_receipt(self, record):
         """Queue the receipt for the printer (the sale is complete either way), and after it
         what each card payment prints (``firmware.receipts.payment_slips``)."""
-        width = self._columns()
+        width = self.columns()
         doc = receipt(record, self.till.master, width)
         doc += payment_slips(record, self.till.master, width, self.simulation)
-        self._queue(record["bon_nr"], doc)
+        self.enqueue(record["bon_nr"], doc)
 
-    def _queue(self, bon_nr, doc):
+    def enqueue(self, bon_nr, doc):
         self.last_receipt = to_text(doc)
         self.queue.append((bon_nr, doc))
         self._printer_backoff.ok()  # a new receipt: try the printer now, whatever it did before
         self._wake.set()
 
-    def _columns(self):
+    def columns(self):
         printer = self._device("printer")
         return printer.caps.columns if printer is not None else 42
 
@@ -947,7 +952,7 @@ class Terminal:
     async def run(self, period=1):
         for name in self.board.names():  # open every device now: problems show at boot
             self._device(name)
-        await self._show("Willkommen")
+        await self.show("Willkommen")
         tasks = [asyncio.create_task(self._scanner_loop()), asyncio.create_task(self._device_loop(period))]
         if self.acquirer is not None:
             tasks.append(asyncio.create_task(self._acquirer_loop()))

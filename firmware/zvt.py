@@ -239,7 +239,7 @@ class PtBackend:
     async def _wait_card(self, session):
         waited = 0
         while waited < CARD_WAIT_MS and not session.cancelled.is_set():
-            reader = await self.term._card_reader()
+            reader = await self.term.card_reader()
             if reader is not None:
                 return reader
             try:
@@ -268,24 +268,24 @@ class PtBackend:
 
         term = self.term
         what = "Gutschrift %s EUR" if refund else "Betrag %s EUR"
-        await term._show(what % format_cents(cents), "Karte bitte")
+        await term.show(what % format_cents(cents), "Karte bitte")
         term.say("Zahlung für externe Kasse: %s EUR" % format_cents(cents))
         await session.say(m.INSERT_CARD)
         reader = await self._wait_card(session)
         if reader is None:
-            await term._show("Abgebrochen")
+            await term.show("Abgebrochen")
             return {"result": m.TIMEOUT_OR_ABORT, "amount": cents}
         await session.say(m.PLEASE_WAIT)
         try:
-            outcome = await term._run_kernel(reader, cents, refund)
+            outcome = await term.run_kernel(reader, cents, refund)
         except (DeviceError, ProtocolError) as e:
-            await term._unpaid()
+            await term.unpaid()
             term.say("Karte: %s" % e)
-            await term._show("Karte: Fehler")
+            await term.show("Karte: Fehler")
             return {"result": 0x64, "amount": cents}
         if outcome.result != kernel.APPROVED:
-            await term._unpaid()
-            await term._show("Abgelehnt", outcome.reason)
+            await term.unpaid()
+            await term.show("Abgelehnt", outcome.reason)
             return {"result": 0x05, "amount": cents, "text": outcome.reason}
         card = outcome.record()
         record = {
@@ -308,7 +308,7 @@ class PtBackend:
             record["cvm"] = "none" if card.get("cdcvm") else _CVMS.get(code, "unknown")
             if code in (0x01, 0x02, 0x04):
                 record["payment_type"] = 0x70
-        await term._show("Gutschrift erfolgt" if refund else "Zahlung erfolgt", format_cents(cents) + " EUR")
+        await term.show("Gutschrift erfolgt" if refund else "Zahlung erfolgt", format_cents(cents) + " EUR")
         return self._stamp(record)
 
     async def booked(self, record):
@@ -320,7 +320,7 @@ class PtBackend:
 
     async def undo(self, record):
         if record["kind"] != "reversal":
-            await self.term._unpaid()
+            await self.term.unpaid()
 
     async def reverse(self, receipt_no, session):
         old = None
@@ -335,7 +335,7 @@ class PtBackend:
         if old.get("online_trace") and acquirer is not None:
             original = self._request(old["online_trace"])
             if original is not None and not await acquirer.reverse(original[1], original[0]):
-                self.term._owed.set()  # the host did not confirm: it is sent again until it does
+                self.term.owe_reversal()  # the host did not confirm: it is sent again until it does
         record = dict(old, kind="reversal", was=old["kind"], reverses=receipt_no, original_trace=old["trace"])
         record["online"] = bool(old.get("online_trace"))
         for key in ("trace", "online_trace", "reversed"):
@@ -388,9 +388,9 @@ class PtBackend:
     def print(self, record):
         """The external register does not print: our printer prints both copies (the
         End-of-Day's report once)."""
-        width = self.term._columns()
+        width = self.term.columns()
         if record.get("kind") == "end of day":
             doc = [("line", text, "") for text in self.slip(record, MERCHANT, width)] + [("cut", "", "")]
         else:
             doc = self._doc(record, MERCHANT, width) + self._doc(record, CUSTOMER, width)
-        self.term._queue(0, doc)
+        self.term.enqueue(0, doc)

@@ -285,8 +285,7 @@ async def other_sales(term, till):
             sys.stdin.readline()
             record = await term.pay_card("external")
         elif how == "mpm":
-            term.show_qr()
-            task = term._qr_task
+            task = term.show_qr()
             while term.showing is None and not task.done():
                 await asyncio.sleep(0.05)
             if term.showing is not None:

@@ -77,7 +77,7 @@ async def cmd_payment_zvt(con, args):
         args[0]
     ]()
     for _, lines in result.lines:  # the terminal's own report, on our printer
-        term._queue(0, [("line", text, "") for text in lines] + [("cut", "", "")])
+        term.enqueue(0, [("line", text, "") for text in lines] + [("cut", "", "")])
     data = {"ok": result.ok, "code": result.code, "text": result.text, "status": result.status}
     data["completion"] = result.completion
     text = "Terminal %s: %s" % (term.zvt.device.where, "ok" if result.ok else result.text)
