@@ -8,7 +8,6 @@ merchant-presented code, read off the customer panel's pixels by the phone, is p
 phone; a GiroCode books the sale as awaiting the transfer (Unbar)."""
 
 import io
-import json
 import os
 import random
 import time
@@ -61,12 +60,7 @@ def sim(request, tmp_path_factory):
 
 
 def _records(sim, kind):
-    folder = os.path.join(sim.out, "data", "journal")
-    out = []
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            out += [json.loads(line.split(b"\t", 1)[0]) for line in f]
-    return [r["data"] for r in out if r["type"] == kind]
+    return [r["data"] for r in sim.journal(kind)]
 
 
 def _state(sim):

@@ -114,12 +114,7 @@ def test_printer_offline_queues_too(sim):
 
 
 def _journal_records(sim, kind):
-    folder = os.path.join(sim.out, "data", "journal")
-    out = []
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            out += [json.loads(line.split(b"\t", 1)[0]) for line in f]
-    return [r["data"] for r in out if r["type"] == kind]
+    return [r["data"] for r in sim.journal(kind)]
 
 
 def _journal_belege(sim):

@@ -7,7 +7,6 @@ our own screen says so, then reverses it by our receipt number and closes the da
 
 import io
 import json
-import os
 import threading
 import time
 
@@ -29,12 +28,7 @@ def sim(request, tmp_path_factory):
 
 
 def _records(sim, kind=None):
-    folder = os.path.join(sim.out, "data", "journal")
-    out = []
-    for name in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, name), "rb") as f:
-            out += [json.loads(line.split(b"\t", 1)[0]) for line in f]
-    return [r for r in out if kind is None or r["type"] == kind]
+    return sim.journal(kind)
 
 
 def _state(sim):

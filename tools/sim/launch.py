@@ -430,6 +430,16 @@ class Simulator:
         )
         return reply
 
+    def journal(self, kind=None):
+        """The firmware's journal records as written, oldest first (``kind``: only those): what
+        a test reads after the fact (the host target; the guest's journal is on its disk)."""
+        folder = os.path.join(self.out, "data", "journal")
+        out = []
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), "rb") as f:
+                out += [json.loads(line.split(b"\t", 1)[0]) for line in f]
+        return [r for r in out if kind is None or r["type"] == kind]
+
     def operator_nowait(self, **request):
         """Send a request on the operator link and do not wait for its reply (a test that cuts
         the power while the terminal works on it; the reply is lost with the link)."""
