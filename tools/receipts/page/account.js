@@ -10,44 +10,6 @@
 const PKCS8_X25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e,
   0x04, 0x22, 0x04, 0x20]); // RFC 8410: the DER of an X25519 private key, before its 32 bytes
 
-function b64url(text) {
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
-function toB64url(bytes) {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let i = 0;
-  for (const p of parts) {
-    out.set(p, i);
-    i += p.length;
-  }
-  return out;
-}
-
-async function openWith(okm, blob) {
-  const body = blob.slice(0, -32);
-  const mac = await crypto.subtle.importKey("raw", okm.slice(32), { name: "HMAC", hash: "SHA-256" }, false, [
-    "verify",
-  ]);
-  if (blob[0] !== 1 || !(await crypto.subtle.verify("HMAC", mac, blob.slice(-32), body))) {
-    throw new Error("verändert");
-  }
-  const aes = await crypto.subtle.importKey("raw", okm.slice(0, 32), "AES-CBC", false, ["decrypt"]);
-  return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-CBC", iv: body.slice(1, 17) }, aes, body.slice(17)));
-}
-
-async function hkdf(secret, salt, info) {
-  const ikm = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt, info: new TextEncoder().encode(info) }, ikm, 512);
-  return new Uint8Array(bits);
-}
-
 async function unwrap(secret, accountPublic, wrapped) {
   if (wrapped[0] !== 2) throw new Error("kein eingepackter Schlüssel");
   const ephemeral = wrapped.slice(1, 33);
@@ -83,8 +45,7 @@ async function main() {
     try {
       const key = await unwrap(secret, accountPublic, b64url(entry.wrapped));
       const sealed = new Uint8Array(await (await fetch("/api/receipts/" + entry.id)).arrayBuffer());
-      const okm = await hkdf(key, new Uint8Array(0), "smartECR receipt v1");
-      const doc = JSON.parse(new TextDecoder().decode(await openWith(okm, sealed)));
+      const doc = await openSealed(key, sealed);
       const li = document.createElement("li");
       const a = document.createElement("a");
       a.href = "/r/" + entry.id + "#" + toB64url(key);

@@ -2,9 +2,8 @@
 // open it with the key from the URL's fragment (which the browser never sends), show it as it
 // was printed, and check the TSE's signature over the receipt's QR data.
 //
-// Opening (firmware/digital/envelope.py): HKDF-SHA256 of the key (empty salt, info
-// "smartECR receipt v1") gives the AES-256 and the HMAC-SHA256 key; the tag is checked first,
-// then AES-CBC decrypts; all three are WebCrypto's.
+// Opening (firmware/digital/envelope.py): sealed.js's openSealed, WebCrypto's HKDF, HMAC and
+// AES-CBC.
 //
 // The signature: the TSE signed the TR-03151 Finish log of the transaction, which the page
 // rebuilds from the QR code's fields (as tools/audit/tse.py does) and checks as ECDSA with
@@ -15,41 +14,8 @@
 
 const te = new TextEncoder();
 
-function b64url(text) {
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
 function b64(text) {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let i = 0;
-  for (const p of parts) {
-    out.set(p, i);
-    i += p.length;
-  }
-  return out;
-}
-
-async function openSealed(key, blob) {
-  if (blob.length < 81 || blob[0] !== 1) throw new Error("kein versiegelter Bon");
-  const ikm = await crypto.subtle.importKey("raw", key, "HKDF", false, ["deriveBits"]);
-  const info = te.encode("smartECR receipt v1");
-  const okm = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info }, ikm, 512),
-  );
-  const body = blob.slice(0, -32);
-  const tag = blob.slice(-32);
-  const mac = await crypto.subtle.importKey("raw", okm.slice(32), { name: "HMAC", hash: "SHA-256" }, false, [
-    "verify",
-  ]);
-  if (!(await crypto.subtle.verify("HMAC", mac, tag, body))) throw new Error("Der Bon wurde verändert");
-  const aes = await crypto.subtle.importKey("raw", okm.slice(0, 32), "AES-CBC", false, ["decrypt"]);
-  const plain = await crypto.subtle.decrypt({ name: "AES-CBC", iv: body.slice(1, 17) }, aes, body.slice(17));
-  return JSON.parse(new TextDecoder().decode(plain));
 }
 
 // --- DER of the Finish log (TR-03151), as tools/audit/tse.py rebuilds it ---------------------
