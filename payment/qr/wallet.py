@@ -57,8 +57,11 @@ class WalletHost:
         self.poll_ms = poll_ms
         self.wait_ms = wait_ms  # how long a payment may stay pending before it is given up
 
-    async def _call(self, method, path, body=None):
+    async def _call(self, method, path, body=None, missing=None):
+        """The host's answer; ``missing``: what a 404 means (else it is a refusal)."""
         status, answer = await request(self.host, self.port, method, path, body, self.timeout_ms)
+        if status == 404 and missing is not None:
+            return missing
         if status >= 500 or not isinstance(answer, dict):
             raise ProtocolError("wallet host answered %d" % status)
         if status >= 400 and "status" not in answer:
@@ -82,14 +85,7 @@ class WalletHost:
     async def status(self, reference):
         """The payment's state; ``unknown`` when the host never heard of the reference (the
         request did not reach it: nothing was paid)."""
-        status, answer = await request(
-            self.host, self.port, "GET", "/v1/payments/" + reference, None, self.timeout_ms
-        )
-        if status == 404:
-            return {"status": UNKNOWN}
-        if status >= 400 or not isinstance(answer, dict):
-            raise ProtocolError("wallet host answered %d" % status)
-        return answer
+        return await self._call("GET", "/v1/payments/" + reference, missing={"status": UNKNOWN})
 
     async def wait(self, reference, cancelled=None):
         """The payment's state once it is no longer pending; still pending after ``wait_ms``

@@ -392,16 +392,15 @@ async def digital_sales(term, journal, opts):
 
 
 async def end_of_day(term, journal, clock):
-    """The card terminal's end of day (``payment close``) before the Z."""
-    from core.calendar import local_fields
-    from firmware.cardledger import batch
+    """The card terminal's end of day (``payment close``: firmware.cardledger) before the Z; no
+    answer from the acquirer closes nothing and leaves the code None (tools/demo.py says so)."""
+    from firmware.cardledger import end_of_day as close
 
-    batch_totals = batch(journal.records())
-    _, mo, d, h, mi, sec = local_fields(clock.now())
-    answer = await term.acquirer.close(batch_totals, "%02d%02d%02d" % (h, mi, sec), "%02d%02d" % (mo, d))
-    code = answer[39] if answer else None
-    journal.append("card_close", {"totals": batch_totals, "code": code, "time": clock.now()})
-    return {"totals": batch_totals, "code": code}
+    closed = await close(journal, term.acquirer, clock)
+    if closed is None:
+        return {"totals": None, "code": None}
+    totals, code, _ = closed
+    return {"totals": totals, "code": code}
 
 
 def elster_xml(journal, master):
