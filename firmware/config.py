@@ -254,6 +254,14 @@ SCHEMA = {
             "base_url": Field("str", "", max=200, doc="the customer's URL before the receipt id"),
         },
     ),
+    "store": Field(
+        "dict",
+        schema={
+            "host": Field("str", "", doc="the store server (empty: none; console: store enrol)"),
+            "port": Field("int", 0, min=0, max=65535),
+            "token": Field("str", "", secret=True, doc="this register's token at the store server"),
+        },
+    ),
     "elster": Field(
         "dict",
         schema={

@@ -183,6 +183,12 @@ def _parse(line, prev, where, seq):
     return rec, digest
 
 
+def _seq_of(line):
+    """The sequence number of a whole journal line, read without parsing its JSON."""
+    at = line.find(b'"seq": ') + 7
+    return int(line[at : line.find(b",", at)])
+
+
 def segment_number(name):
     """The period number of a segment file name ``z000001.log``, or None for any other name."""
     if len(name) != 11 or name[0] != "z" or not name.endswith(".log") or not name[1:7].isdigit():
@@ -209,6 +215,7 @@ class Journal:
         self.segment = None
         self._file = None
         self.findings = []  # what opening found and did about it, for the boot report
+        self.on_append = None  # called with the kind after each record (the store link wakes)
         self._refuse_strays()
         cut, last = self._open_last()
         if cut:
@@ -317,6 +324,8 @@ class Journal:
             sync(self._file)
         self.seq += 1
         self.head = digest
+        if self.on_append is not None:
+            self.on_append(kind)
         return {"seq": self.seq, "type": kind, "data": data}
 
     def new_segment(self, z_nr, missing=False):
@@ -353,6 +362,52 @@ class Journal:
                 rec = json.loads(line.split(b"\t", 1)[0])
                 if kind is None or rec["type"] == kind:
                     yield rec
+
+    def after(self, seq, max_bytes=16384, cursor=None):
+        """The records after ``seq`` as written, oldest first, up to about ``max_bytes``:
+        ``(lines, cursor)``, each line ``<payload> TAB <SHA-256 hex>`` (the checksum left off;
+        the store server checks the chain). Hand the cursor back to go on from where this
+        stopped without reading the segment from its start again."""
+        sync(self._file)
+        names = _segments(self.folder)
+        start, offset = None, 0
+        if cursor is not None and cursor[2] == seq and "z%06d.log" % cursor[0] in names:
+            start, offset = "z%06d.log" % cursor[0], cursor[1]
+        else:
+            for name in names:  # the segment holding seq + 1: the last one starting at or before it
+                first = self._first_seq(name)
+                if first is not None and first <= seq + 1:
+                    start = name
+        if start is None:
+            start = names[0] if names else None
+        lines, size, pos = [], 0, offset
+        segment = segment_number(start) if start else self.segment
+        for name in names[names.index(start) :] if start else ():
+            segment, pos = segment_number(name), offset
+            with open(self.folder + "/" + name, "rb") as f:
+                if offset:
+                    f.seek(offset)
+                offset = 0
+                while size < max_bytes:
+                    line = f.readline()
+                    if not line.endswith(b"\n"):  # the end (a torn tail is cut at opening)
+                        break
+                    pos += len(line)
+                    n = _seq_of(line)
+                    if n <= seq:
+                        continue
+                    text = line[: line.rindex(b"\t")].decode()
+                    lines.append(text)
+                    size += len(text)
+                    seq = n
+            if size >= max_bytes:
+                break
+        return lines, (segment, pos, seq)
+
+    def _first_seq(self, name):
+        with open(self.folder + "/" + name, "rb") as f:
+            line = f.readline()
+        return _seq_of(line) if line.endswith(b"\n") else None
 
     def stats(self):
         """``{"records", "segments", "open_period", "bytes"}``: the console's ``journal stats``."""

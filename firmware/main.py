@@ -133,6 +133,7 @@ class Firmware:
             self.terminal.points = PointsBook(master.loyalty)
             self.terminal.points.load(all_receipts(journal.records()))
         tasks = [asyncio.create_task(self.terminal.run())]
+        tasks.append(asyncio.create_task(self._store(journal, till, service).run()))
         zvt_server = await self._zvt(board, journal, tasks)
         self._qr(journal, tasks)
         if service is not None:
@@ -249,6 +250,35 @@ class Firmware:
         if cfg["host"]:
             serial = self.till.master.register["serial"]
             term.receipt_client = ReceiptClient(cfg["host"], cfg["port"], serial, cfg["token"])
+
+    def _store(self, journal, till, service):
+        """The store server link (it waits while the terminal is not enrolled)."""
+        from firmware.storelink import StoreLink
+
+        cfg, term = self.config["store"], self.terminal
+
+        def health():
+            tse = service.status() if service is not None else None
+            return {
+                "tse": tse["state"] if tse else "none",
+                "paper": "; ".join(term.printer_problems) or "ok",
+                "firmware": VERSION,
+            }
+
+        serial = till.master.register["serial"]
+        term.store = StoreLink(
+            journal,
+            till,
+            cfg["host"],
+            cfg["port"],
+            cfg["token"],
+            serial,
+            self.config["data_dir"],
+            self.log,
+            self.clock,
+            health,
+        )
+        return term.store
 
     def stop(self):
         self._stop.set()

@@ -82,14 +82,14 @@ class MasterStore:
         with open(master.source, "rb") as f:
             raw = f.read()
         write_atomic(self.path, raw.decode())
-        self.journal.append(
-            "master",
-            {
-                "digest": master.digest,
-                "source": master.source,
-                "serial": master.register["serial"],
-                "articles": len(master.articles),
-            },
-        )
+        record = {
+            "digest": master.digest,
+            "source": master.source,
+            "serial": master.register["serial"],
+            "articles": len(master.articles),
+        }
+        if getattr(master, "store_version", None) is not None:
+            record["store_version"] = master.store_version  # the store server's version
+        self.journal.append("master", record)
         master.source = self.path
         self.log.info("master data %s... in use", master.digest[:16])

@@ -118,6 +118,7 @@ class Terminal:
         self.points = None  # firmware.digital.loyalty.PointsBook, or None: no loyalty scheme
         self.customer = None  # the loyalty Account of the sale under way (its card was scanned)
         self.redeemed = 0  # points redeemed on it
+        self.store = None  # firmware.storelink.StoreLink: the store server
         self._watchers = []
         self.signed_on = False  # an operator signed on at the touch screen
 

@@ -229,10 +229,11 @@ class Csv:
 
 
 class DsfinvkExport:
-    def __init__(self, journal, master, reference="data/dsfinvk"):
+    def __init__(self, journal, master, reference="data/dsfinvk", min_parts=2):
         self.journal = journal
         self.master = master
         self.reference = reference
+        self.min_parts = min_parts  # certificate columns at least (a store's export: all alike)
 
     # --- what there is to export -------------------------------------------------------
 
@@ -281,7 +282,7 @@ class DsfinvkExport:
         (the service console's export). ``self.rows`` holds the row counts when it ends."""
         makedirs(folder)
         tses = self._tses()
-        parts = 2
+        parts = self.min_parts
         for _z, tse in tses:
             parts = max(parts, (len(tse["certificate"]) + CERT_PART - 1) // CERT_PART)
         head = Z_COLUMNS.split()

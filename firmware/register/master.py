@@ -286,4 +286,7 @@ class MasterData:
             )
         if not operators:
             raise ConfigError("operators", "at least one operator is needed")
-        return cls(business, register, groups, articles, operators, _loyalty(data))
+        master = cls(business, register, groups, articles, operators, _loyalty(data))
+        version = data.get("store_version")  # the store server's version of these data
+        master.store_version = version if isinstance(version, int) and not isinstance(version, bool) else None
+        return master

@@ -22,6 +22,9 @@ Rules (each problem starts with its rule's name):
 - ``closing``: Z_NR continuous, every row's closing known and named the same way in every file,
   the mandatory tables of each closing filled, STNR or USTID given, Z_START_ID/Z_ENDE_ID right.
 
+A store's export of several registers is checked register by register (Z_KASSE_ID): each has
+its own closings, receipt numbers and TSE; the findings then name the register.
+
 Independent of the exporter (firmware/exports): nothing of it is imported here.
 """
 
@@ -689,8 +692,37 @@ def check_dsfinvk(source, progress=False):
     if not semantic:
         return report
     check_lists(report, data)
-    ix = ByReceipt(data)
-    check_sums(report, data, ix)
-    check_tse(report, data, ix)
-    check_closings(report, tables, data)
+    registers = by_register(data)
+    for kasse, part in registers.items():
+        where = report if len(registers) == 1 else Prefixed(report, "Kasse %s: " % kasse)
+        ix = ByReceipt(part)
+        check_sums(where, part, ix)
+        check_tse(where, part, ix)
+        check_closings(where, tables, part)
+    if not registers:
+        check_closings(report, tables, data)
     return report
+
+
+class Prefixed:
+    """A report whose findings name the register (a store's export of several)."""
+
+    def __init__(self, report, prefix):
+        self.report = report
+        self.prefix = prefix
+
+    def add(self, rule, text):
+        self.report.add(rule, self.prefix + text)
+
+
+def by_register(data):
+    """The rows of every table per Z_KASSE_ID: a store's export holds several registers, each
+    with its own closings, receipt numbers and TSE (the DSFinV-K's keys begin with Z_KASSE_ID)."""
+    out = {}
+    for url, rows in data.items():
+        for row in rows:
+            kasse = row.get("Z_KASSE_ID")
+            if kasse not in out:
+                out[kasse] = {name: [] for name in data}
+            out[kasse][url].append(row)
+    return out

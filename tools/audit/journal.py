@@ -24,7 +24,7 @@ import time
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tools.audit.tse import FormatError, verify_qr
+from tools.audit.tse import HASH_BY_NAME, FormatError, QrCode, public_key, signature_ok
 
 _SEGMENT = re.compile(r"^z\d{6}\.log$")
 
@@ -68,72 +68,98 @@ def _iso(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))
 
 
-def _identity(data, report):
-    """The public key of a ``tse`` record, if its certificate and serial agree with it."""
-    key = base64.b64decode(data["public_key"])
-    if hashlib.sha256(key).hexdigest() != data["serial"]:
-        report.problems.append(
-            "TSE %s...: the serial is not the SHA-256 of its public key" % data["serial"][:16]
-        )
-        return None
-    cert = x509.load_der_x509_certificate(base64.b64decode(data["certificate"]))
-    point = cert.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    if point != key:
-        report.problems.append("TSE %s...: the certificate is not of this key" % data["serial"][:16])
-        return None
-    return data
+class Witness:
+    """Checks a register's records one at a time, as the store server receives them too: keeps
+    the TSE identities seen (and their keys, parsed once) and says what is wrong, or None."""
 
+    def __init__(self):
+        self.identities = {}  # TSE serial -> the ``tse`` record's data, None: refused
+        self._keys = {}  # TSE serial -> candidate public keys
 
-def _check_signed(what, tse, identity, report):
-    report.signed += 1
-    if identity is None:
-        report.problems.append(
-            "%s: signed by TSE %s..., whose identity is not in the journal" % (what, tse["serial"][:16])
+    def identity(self, data):
+        """Take a ``tse`` record's identity if its certificate and serial agree with its key."""
+        serial = data.get("serial", "")
+        self.identities[serial] = None
+        try:
+            key = base64.b64decode(data["public_key"])
+            cert = x509.load_der_x509_certificate(base64.b64decode(data["certificate"]))
+        except (KeyError, TypeError, ValueError) as e:
+            return "TSE %s...: identity unreadable (%s)" % (serial[:16], e)
+        if hashlib.sha256(key).hexdigest() != serial:
+            return "TSE %s...: the serial is not the SHA-256 of its public key" % serial[:16]
+        point = cert.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
-        return
-    text = ";".join(
-        (
-            "V0",
-            tse["client_id"],
-            tse["process_type"],
-            tse["process_data"],
-            str(tse["number"]),
-            str(tse["counter"]),
-            _iso(tse["start"]),
-            _iso(tse["end"]),
-            identity["algorithm"],
-            identity["time_format"],
-            tse["signature"],
-            identity["public_key"],
-        )
-    )
-    ok, _ = verify_qr(text)
-    if not ok:
-        report.problems.append(
-            "%s: the TSE's signature (transaction %d) does not verify over what the journal says"
-            % (what, tse["number"])
-        )
+        if point != key:
+            return "TSE %s...: the certificate is not of this key" % serial[:16]
+        self.identities[serial] = data
+        self._keys[serial] = public_key(key)
+        return None
+
+    def signed(self, what, tse):
+        """Does a receipt's TSE signature verify over what the journal says? None, or why not."""
+        identity = self.identities.get(tse.get("serial"))
+        if identity is None:
+            return "%s: signed by TSE %s..., whose identity is not in the journal" % (
+                what,
+                str(tse.get("serial"))[:16],
+            )
+        try:
+            qr = QrCode(
+                ";".join(
+                    (
+                        "V0",
+                        tse["client_id"],
+                        tse["process_type"],
+                        tse["process_data"],
+                        str(tse["number"]),
+                        str(tse["counter"]),
+                        _iso(tse["start"]),
+                        _iso(tse["end"]),
+                        identity["algorithm"],
+                        identity["time_format"],
+                        tse["signature"],
+                        identity["public_key"],
+                    )
+                )
+            )
+            hash_cls = HASH_BY_NAME[qr.algorithm]
+            ok = signature_ok(
+                self._keys[tse["serial"]], hash_cls, qr.dtbs(bytes.fromhex(tse["serial"])), qr.signature
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            return "%s: TSE data unreadable (%s)" % (what, e)
+        if not ok:
+            return "%s: the TSE's signature (transaction %s) does not verify over what the journal says" % (
+                what,
+                tse.get("number"),
+            )
+        return None
+
+    def check(self, record):
+        """What is wrong with one record (``{"type", "data"}``), or None; identities taken."""
+        kind, data = record["type"], record["data"]
+        if kind == "tse":
+            return self.identity(data)
+        if kind == "beleg" and "tse" in data:
+            return self.signed("receipt %s" % data.get("bon_nr"), data["tse"])
+        if kind == "tse_late":
+            return self.signed("late signature of receipt %s" % data.get("bon_nr"), data["tse"])
+        return None
 
 
 def verify_journal(folder):
     """Check a journal folder (see the module text); a ``JournalReport``."""
     report = JournalReport()
-    identities = {}
+    witness = Witness()
     for name, _n, record in _lines(folder):
         if record is None:
             report.problems.append("%s: a stray file in the journal folder" % name)
             continue
         report.records += 1
-        kind, data = record["type"], record["data"]
-        if kind == "tse":
-            identities[data["serial"]] = _identity(data, report)
-        elif kind == "beleg" and "tse" in data:
-            tse = data["tse"]
-            _check_signed("receipt %s" % data["bon_nr"], tse, identities.get(tse["serial"]), report)
-        elif kind == "tse_late":
-            tse = data["tse"]
-            what = "late signature of receipt %s" % data["bon_nr"]
-            _check_signed(what, tse, identities.get(tse["serial"]), report)
+        if record["type"] in ("beleg", "tse_late") and "tse" in record["data"]:
+            report.signed += 1
+        problem = witness.check(record)
+        if problem:
+            report.problems.append(problem)
     return report

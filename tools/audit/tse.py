@@ -34,7 +34,7 @@ ALGORITHMS = {
     "0.4.0.127.0.7.1.1.4.1.4": ("ecdsa-plain-SHA384", hashes.SHA384),
     "0.4.0.127.0.7.1.1.4.1.5": ("ecdsa-plain-SHA512", hashes.SHA512),
 }
-_HASH_BY_NAME = dict(ALGORITHMS.values())
+HASH_BY_NAME = dict(ALGORITHMS.values())
 _NAME = re.compile(r"^(Gent|Unixt|Utc)_(\d+)_Sig-(\d+)_Log-(Tra|Sys|Aud)(.*?)(_Fc-\d+)?\.log$")
 _TRA_TAIL = re.compile(r"^_No-(\d+)_(Start|Update|Finish)_Client-(.+)$")
 
@@ -431,7 +431,7 @@ def _oid_der(dotted):
 def verify_qr(text):
     """``(ok, QrCode)``: does the QR's signature verify over the rebuilt Finish log?"""
     qr = QrCode(text)
-    hash_cls = _HASH_BY_NAME.get(qr.algorithm)
+    hash_cls = HASH_BY_NAME.get(qr.algorithm)
     if hash_cls is None:
         raise FormatError("unknown signature algorithm %r" % qr.algorithm)
     keys = public_key(qr.public_key)

@@ -90,7 +90,15 @@ def free_port_pair():
 
 class Simulator:
     def __init__(
-        self, out="out/sim", runtime="cpython", settings=None, camera=None, devices=None, target="host"
+        self,
+        out="out/sim",
+        runtime="cpython",
+        settings=None,
+        camera=None,
+        devices=None,
+        target="host",
+        serial=SIM_SERIAL,
+        store=None,
     ):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
@@ -116,6 +124,8 @@ class Simulator:
         self._turn = threading.RLock()  # one thread at a time on the operator link and the power
         self.tse_removed = False
         self.master_path = str(upy.ROOT / "data" / "demo-master.json")
+        self.serial = serial  # the register serial (the demo master data's, or a copy's)
+        self.store = store  # (port, token) of the store server this register is enrolled at
         self.robot = None
         self.acquirer = None
         self.zvt_terminal = None  # tools/sim/zvt.ZvtTerminalSim: the external payment terminal
@@ -180,7 +190,7 @@ class Simulator:
     def _start_receipts(self, port=0):
         """The receipt server (again on ``port`` after ``stop_receipts``: a network cut)."""
         folder = os.path.join(self.out, "receipt-server")
-        self.receipts = ReceiptServer(folder, port, tokens={SIM_SERIAL: RECEIPT_TOKEN}).start()
+        self.receipts = ReceiptServer(folder, port, tokens={self.serial: RECEIPT_TOKEN}).start()
         self.endpoints["receipt server"] = "127.0.0.1:%d" % self.receipts.port
 
     def stop_receipts(self):
@@ -267,6 +277,8 @@ class Simulator:
             "token": RECEIPT_TOKEN,
             "base_url": base,
         }
+        if self.store is not None:
+            config["store"] = {"host": peers, "port": self.store[0], "token": self.store[1]}
         if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
@@ -378,8 +390,20 @@ class Simulator:
                     ) from None
                 time.sleep(0.1)
 
+    def _master(self):
+        """A register other than the demo's: the demo master data with its own serial."""
+        if self.serial == SIM_SERIAL:
+            return
+        with open(self.master_path) as f:
+            master = json.load(f)
+        master["register"]["serial"] = self.serial
+        self.master_path = os.path.join(self.out, "master-%s.json" % self.serial)
+        with open(self.master_path, "w") as f:
+            json.dump(master, f, indent=1, ensure_ascii=False)
+
     def start(self):
         os.makedirs(self.out, exist_ok=True)
+        self._master()
         try:
             self._start_tse()
             self._start_console()

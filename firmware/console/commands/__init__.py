@@ -29,6 +29,13 @@ from firmware.console.commands.reports import cmd_close, cmd_log_tail, cmd_repor
 from firmware.console.commands.session import cmd_help, cmd_logout, cmd_passwd
 from firmware.console.commands.settings import cmd_config_get, cmd_config_set, cmd_config_show
 from firmware.console.commands.status import cmd_date, cmd_date_set, cmd_status
+from firmware.console.commands.store import (
+    cmd_store_backup,
+    cmd_store_enrol,
+    cmd_store_restore,
+    cmd_store_status,
+    cmd_store_sync,
+)
 from firmware.console.commands.terminal import cmd_backup, cmd_factory_reset, cmd_reboot, cmd_restore
 from firmware.console.commands.tse import (
     cmd_tse_clients,
@@ -154,6 +161,39 @@ COMMANDS = (
     ),
     ("backup", TECH, cmd_backup, "backup", "settings and master data to storage", ("journal",)),
     (
+        "store status",
+        ANY,
+        cmd_store_status,
+        "store status",
+        "the store server: link, journal, master data",
+        (),
+    ),
+    (
+        "store enrol",
+        TECH,
+        cmd_store_enrol,
+        "store enrol <host:port> <code>",
+        "enrol at the store server with the back office's code",
+        ("journal",),
+    ),
+    ("store sync", TECH, cmd_store_sync, "store sync", "send the journal to the store server now", ()),
+    (
+        "store backup",
+        TECH,
+        cmd_store_backup,
+        "store backup",
+        "settings, master data, console users, TSE exports to the store server",
+        ("journal",),
+    ),
+    (
+        "store restore",
+        TECH,
+        cmd_store_restore,
+        "store restore <old serial>",
+        "a replacement terminal: the old register's settings, master data, users from the server",
+        ("journal",),
+    ),
+    (
         "restore",
         TECH,
         cmd_restore,
@@ -183,6 +223,8 @@ SECRET_ARGS = {"passwd": (1, 2), "login": (2,)}
 def public(words):
     """The command line as it may be journaled and logged: PINs and secret settings masked."""
     hide = SECRET_ARGS.get(words[0], ())
+    if words[:2] == ["store", "enrol"]:
+        hide = (3,)  # the enrolment code
     if words[:2] == ["config", "set"] and len(words) > 3:
         try:
             if configuration.field_at(words[2]).secret:

@@ -1,0 +1,125 @@
+"""The store server's application: the terminals' API and the back office on one aiohttp
+app over one PostgreSQL pool (host code).
+
+    server = StoreServer(dsn, port=0).start()     # in a thread of its own (simulator, tests)
+    server.url                                    # http://127.0.0.1:PORT/
+    server.stop()
+
+Several instances may run on one database (a chain's load balancer in front): every state
+they share is in PostgreSQL — sessions, enrolments, the registers' heads under row locks — and
+nothing in their memory is more than a cache (the TSE keys parsed once per instance).
+"""
+
+import asyncio
+import logging
+import threading
+
+from aiohttp import web
+
+from storeserver.api import Api
+from storeserver.backoffice import BackOffice
+from storeserver.db import migrate, open_pool
+from storeserver.ingest import Ingest
+
+MAX_BODY = 8 * 1024 * 1024
+STORE = web.AppKey("store", object)
+
+
+class Store:
+    def __init__(self, pool):
+        self.pool = pool
+        self.ingest = Ingest(pool)
+
+
+async def make_app(dsn, pool_size=8):
+    pool = await open_pool(dsn, max_size=pool_size)
+    store = Store(pool)
+    api = Api(store)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[api.refusals])
+    app[STORE] = store
+    app.router.add_routes(api.routes())
+    BackOffice(store).setup(app)
+
+    async def close(app):
+        await pool.close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def serve(dsn, host="127.0.0.1", port=0, pool_size=8, reuse_port=False):
+    """Start serving; returns ``(runner, port, app)``."""
+    app = await make_app(dsn, pool_size)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1], app
+
+
+class StoreServer:
+    """The server in a thread with its own event loop."""
+
+    def __init__(self, dsn, port=0, host="127.0.0.1"):
+        self.dsn = dsn
+        self.host = host
+        self.port = port
+        self._loop = self._thread = self._stopping = None
+        self._ready = threading.Event()
+        self._error = None
+        self._store = None
+
+    @property
+    def url(self):
+        return "http://%s:%d/" % (self.host, self.port)
+
+    def _run(self):
+        self._loop = asyncio.new_event_loop()
+
+        async def main():
+            self._stopping = asyncio.Event()
+            try:
+                runner, self.port, app = await serve(self.dsn, self.host, self.port)
+                self._store = app[STORE]
+            except Exception as e:  # said to start(), which raises it
+                self._error = e
+                self._ready.set()
+                return
+            self._ready.set()
+            await self._stopping.wait()
+            await runner.cleanup()
+
+        try:
+            self._loop.run_until_complete(main())
+        finally:
+            self._loop.close()
+
+    def start(self):
+        migrate(self.dsn)
+        self._thread = threading.Thread(target=self._run, name="store-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30) or self._error is not None:
+            raise RuntimeError("the store server did not start: %s" % (self._error,))
+        logging.getLogger("storeserver").info("store server on %s", self.url)
+        return self
+
+    def call(self, coro_fn, *args):
+        """Run ``coro_fn(store, *args)`` on the server's loop (tests, the simulator's set-up)."""
+        app_store = self._store
+
+        async def run():
+            return await coro_fn(app_store, *args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
+
+    def stop(self):
+        if self._thread is not None and self._ready.is_set() and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(10)
+        self._thread = None
+        self._ready.clear()
+
+    def restart(self):
+        """Back on the same port (after ``stop``: the store's network was down)."""
+        self._error = None
+        return self.start()

@@ -1,0 +1,366 @@
+"""Journal replication: the store server as the registers' second witness (host code).
+
+    ingest = Ingest(pool)
+    answer = await ingest.push(serial, token, after=41, lines=[...], status={...})
+    # {"head": 57, "master": 3}   or  PushRefused (status 401/409/422, {"error", ...})
+
+A terminal sends its journal lines exactly as written (``<payload JSON> TAB <SHA-256 hex>``,
+the CRC left off: the hash covers more) after the record ``after`` it knows the server holds.
+Under a row lock on the register (several server instances may share the database), each line
+is checked before anything is stored:
+
+- a line at or below the server's head is a re-send: its hash must be the one held, else the
+  terminal's journal has forked from what the server witnessed (a changed or replaced record);
+- the next line must carry sequence number head + 1 and its hash must be SHA-256(previous
+  hash + payload); ``after`` beyond the head is a gap: the answer names the head to send from;
+- a terminal whose own head (``status.head``) is below what the server holds has lost records:
+  the missing range is flagged;
+- every signed receipt's TSE signature is verified against the TSE identity (Stamm_TSE) its
+  register journaled, with the auditor's own checker (tools/audit/journal.Witness); a record
+  whose signature fails is stored (it is the register's record) and flagged.
+
+A fork, a broken chain or a lost range raises an alarm (table ``alarms``, the log, the
+dashboard) and is refused; a forked register's pushes stay refused until a technician has
+looked (``clear_fork``). Accepted records also fill the back office's tables: receipts with
+their lines and payments, closings, TSE identities, master data versions in use.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+
+from firmware.journal import FORMAT
+from tools.audit.journal import Witness
+
+log = logging.getLogger("storeserver.ingest")
+
+MAX_LINES = 1000  # lines per push
+
+
+class PushRefused(Exception):
+    def __init__(self, status, answer):
+        super().__init__(answer.get("error", ""))
+        self.status = status
+        self.answer = answer
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _parse_line(line):
+    """``(payload bytes, hash bytes, record)`` of a pushed line; ValueError if it is none."""
+    if not isinstance(line, str):
+        raise ValueError("a line is text")
+    payload, sep, digest = line.rpartition("\t")
+    if not sep or len(digest) != 64:
+        raise ValueError("a line is <payload> TAB <SHA-256 hex>")
+    digest = bytes.fromhex(digest)
+    raw = payload.encode()
+    rec = json.loads(raw)
+    if not isinstance(rec, dict):
+        raise ValueError("the payload is not a record")
+    for key, kind in (("seq", int), ("t", int), ("type", str), ("data", dict)):
+        if not isinstance(rec.get(key), kind):
+            raise ValueError("the payload has no %s" % key)
+    if rec.get("v", FORMAT) != FORMAT:
+        raise ValueError("journal format %r; this server reads %d" % (rec.get("v"), FORMAT))
+    return raw, digest, rec
+
+
+class Ingest:
+    def __init__(self, pool):
+        self.pool = pool
+        self._witnesses = {}  # register serial -> Witness (TSE identities, keys parsed once)
+
+    async def _witness(self, cur, serial):
+        witness = self._witnesses.get(serial)
+        if witness is None:
+            witness = self._witnesses[serial] = Witness()
+            await cur.execute(
+                "SELECT payload FROM records WHERE serial = %s AND kind = 'tse' ORDER BY seq", (serial,)
+            )
+            for (payload,) in await cur.fetchall():
+                witness.check(json.loads(bytes(payload)))
+        return witness
+
+    async def alarm(self, cur, serial, kind, seq, detail):
+        log.error("register %s: %s alarm at record %s: %s", serial, kind, seq, detail)
+        await cur.execute(
+            "INSERT INTO alarms (serial, kind, seq, detail) VALUES (%s, %s, %s, %s)",
+            (serial, kind, seq, detail),
+        )
+
+    async def authorise(self, cur, serial, token, lock=False):
+        """The register's row if ``token`` is its own; ``PushRefused`` 401 otherwise."""
+        await cur.execute(
+            "SELECT token_hash, head_seq, head_hash, segment, forked FROM registers WHERE serial = %s"
+            + (" FOR UPDATE" if lock else ""),
+            (serial,),
+        )
+        row = await cur.fetchone()
+        if row is None or row[0] is None or not hmac.compare_digest(row[0], token_hash(token or "")):
+            raise PushRefused(401, {"error": "unknown register or wrong token"})
+        return row
+
+    async def head(self, serial, token):
+        async with self.pool.connection() as conn, conn.cursor() as cur:
+            row = await self.authorise(cur, serial, token)
+            return {"head": row[1], "hash": bytes(row[2]).hex(), "forked": row[4]}
+
+    async def push(self, serial, token, after, lines, status=None):
+        if not isinstance(after, int) or after < 0 or not isinstance(lines, list) or len(lines) > MAX_LINES:
+            raise PushRefused(400, {"error": "after (a record number) and at most %d lines" % MAX_LINES})
+        async with self.pool.connection() as conn:
+            async with conn.transaction(), conn.cursor() as cur:
+                _, head, head_hash, segment, forked = await self.authorise(cur, serial, token, lock=True)
+                head_hash = bytes(head_hash)
+                await self._status(cur, serial, head, status)
+                if forked:
+                    raise PushRefused(
+                        409, {"error": "fork", "head": head, "detail": "flagged; see the back office"}
+                    )
+                if after > head:
+                    raise PushRefused(409, {"error": "gap", "head": head})
+                try:
+                    parsed = [_parse_line(line) for line in lines]
+                except ValueError as e:
+                    raise PushRefused(422, {"error": "bad line", "detail": str(e)})
+                fork = await self._overlap(cur, serial, after, head, parsed)
+                if fork is None:
+                    problem = self._chain(parsed, after, head, head_hash)
+                    fork = ("chain", problem[0], problem[1]) if problem else None
+                if fork is not None:
+                    kind, seq, detail = fork
+                    await self.alarm(cur, serial, kind, seq, detail)
+                    await cur.execute("UPDATE registers SET forked = true WHERE serial = %s", (serial,))
+                    answer = {"error": kind, "at": seq, "detail": detail, "head": head}
+                    result = PushRefused(409 if kind == "fork" else 422, answer)
+                else:
+                    new = [p for p in parsed if p[2]["seq"] > head]
+                    if new:
+                        await self._store(cur, serial, new, segment)
+                    head = max([head] + [p[2]["seq"] for p in new])
+                    result = None
+            if result is not None:  # the alarm is committed; the push is refused
+                raise result
+            async with conn.cursor() as cur:
+                await cur.execute("SELECT max(version) FROM master_versions")
+                (master,) = await cur.fetchone()
+        return {"head": head, "master": master}
+
+    async def _status(self, cur, serial, head, status):
+        status = status if isinstance(status, dict) else {}
+        await cur.execute(
+            "UPDATE registers SET last_seen = now(), status = %s WHERE serial = %s",
+            (json.dumps(status), serial),
+        )
+        theirs = status.get("head")
+        if isinstance(theirs, int) and theirs < head:
+            await cur.execute(
+                "SELECT 1 FROM alarms WHERE serial = %s AND kind = 'missing' AND seq = %s", (serial, theirs)
+            )
+            if await cur.fetchone() is None:
+                await self.alarm(
+                    cur,
+                    serial,
+                    "missing",
+                    theirs,
+                    "the terminal's journal ends at record %d; the server holds up to %d: records %d-%d"
+                    " are missing on the terminal" % (theirs, head, theirs + 1, head),
+                )
+
+    async def _overlap(self, cur, serial, after, head, parsed):
+        """Lines the server holds already: the same hash, or a fork ``(kind, seq, detail)``."""
+        last = min(head, after + len(parsed))
+        if last <= after:
+            return None
+        await cur.execute(
+            "SELECT seq, hash FROM records WHERE serial = %s AND seq > %s AND seq <= %s ORDER BY seq",
+            (serial, after, last),
+        )
+        held = {seq: bytes(digest) for seq, digest in await cur.fetchall()}
+        for i, (_, digest, rec) in enumerate(parsed[: last - after]):
+            seq = after + 1 + i
+            if rec["seq"] != seq:
+                return "chain", seq, "line %d carries record %d, not %d" % (i + 1, rec["seq"], seq)
+            if held.get(seq) != digest:
+                return (
+                    "fork",
+                    seq,
+                    "record %d differs from the one the server received on an earlier push: the"
+                    " terminal's journal was changed or replaced" % seq,
+                )
+        return None
+
+    def _chain(self, parsed, after, head, head_hash):
+        """Lines beyond the head: consecutive, each chained to the one before."""
+        prev = head_hash
+        expected = head + 1
+        for raw, digest, rec in parsed:
+            if rec["seq"] <= head:
+                continue
+            if rec["seq"] != expected:
+                return expected, "record %d follows %d" % (rec["seq"], expected - 1)
+            if hashlib.sha256(prev + raw).digest() != digest:
+                return expected, "record %d does not follow the one before it (hash chain broken)" % expected
+            prev = digest
+            expected += 1
+        return None
+
+    async def _store(self, cur, serial, new, segment):
+        witness = await self._witness(cur, serial)
+        pending = {}
+        rows = []
+        receipts, lines, payments, closings, tses = [], [], [], [], []
+        for raw, digest, rec in new:
+            kind, data, seq = rec["type"], rec["data"], rec["seq"]
+            if kind == "segment":
+                segment = data.get("z_nr", segment)
+            rows.append((serial, seq, segment, rec["t"], kind, raw, digest))
+            problem = witness.check(rec)
+            if problem:
+                await self.alarm(cur, serial, "signature" if kind != "tse" else "identity", seq, problem)
+            if kind == "tse":
+                tses.append((serial, data, problem is None))
+            elif kind == "pending":
+                pending[seq] = data.get("bon")
+            elif kind == "beleg":
+                bon = await self._whole(cur, serial, data, pending)
+                if bon is not None:
+                    receipts.append(_receipt_row(serial, seq, segment, rec["t"], bon, problem))
+                    lines.extend(_line_rows(serial, seq, rec["t"], bon))
+                    payments.extend(_payment_rows(serial, seq, rec["t"], bon))
+            elif kind == "closing":
+                closings.append((serial, data.get("z_nr", segment), seq, rec["t"], json.dumps(data)))
+            elif kind == "master" and isinstance(data.get("store_version"), int):
+                await cur.execute(
+                    "UPDATE registers SET master_in_use = %s WHERE serial = %s",
+                    (data["store_version"], serial),
+                )
+            elif kind == "master_received" and isinstance(data.get("version"), int):
+                await cur.execute(
+                    "UPDATE registers SET master_received = %s WHERE serial = %s", (data["version"], serial)
+                )
+        await _copy(cur, "records (serial, seq, segment, t, kind, payload, hash)", rows)
+        await _copy(
+            cur,
+            "receipts (serial, seq, bon_nr, z_nr, t, bon_typ, operator, gross, training, signed, verified,"
+            " problem, data)",
+            receipts,
+        )
+        await _copy(cur, "receipt_lines (serial, seq, t, grp, plu, name, qty, amount)", lines)
+        await _copy(cur, "receipt_payments (serial, seq, t, kind, name, amount)", payments)
+        await _copy(cur, "closings (serial, z_nr, seq, t, data)", closings)
+        for serial_, data, valid in tses:
+            await cur.execute(
+                "INSERT INTO tses (serial, tse_serial, public_key, algorithm, time_format, valid)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (serial, tse_serial) DO NOTHING",
+                (
+                    serial_,
+                    str(data.get("serial", "")),
+                    str(data.get("public_key", "")).encode(),
+                    str(data.get("algorithm", "")),
+                    str(data.get("time_format", "")),
+                    valid,
+                ),
+            )
+        raw, digest, rec = new[-1]
+        await cur.execute(
+            "UPDATE registers SET head_seq = %s, head_hash = %s, segment = %s WHERE serial = %s",
+            (rec["seq"], digest, segment, serial),
+        )
+
+    async def _whole(self, cur, serial, data, pending):
+        """A ``beleg`` record as the whole receipt (merged with its ``pending`` record)."""
+        ref = data.get("pending")
+        if ref is None:
+            return data
+        bon = pending.pop(ref, None)
+        if bon is None:
+            await cur.execute(
+                "SELECT payload FROM records WHERE serial = %s AND seq = %s AND kind = 'pending'",
+                (serial, ref),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            bon = json.loads(bytes(row[0]))["data"].get("bon")
+        if not isinstance(bon, dict):
+            return None
+        bon = dict(bon)
+        for key, value in data.items():
+            if key != "pending":
+                bon[key] = value
+        return bon
+
+    async def clear_fork(self, serial, who):
+        """A technician has looked at the fork: the register may push again (from the server's
+        head: what it held stays as it was received)."""
+        async with self.pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute("UPDATE registers SET forked = false WHERE serial = %s", (serial,))
+            await cur.execute(
+                "UPDATE alarms SET cleared = now() WHERE serial = %s AND cleared IS NULL", (serial,)
+            )
+            await cur.execute(
+                "INSERT INTO audit_log (who, what) VALUES (%s, %s)", (who, "cleared alarms of " + serial)
+            )
+
+
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _receipt_row(serial, seq, segment, t, bon, problem):
+    operator = bon.get("operator") if isinstance(bon.get("operator"), dict) else {}
+    signed = isinstance(bon.get("tse"), dict)
+    return (
+        serial,
+        seq,
+        _int(bon.get("bon_nr")),
+        segment,
+        _int(bon.get("end", t)) or t,
+        str(bon.get("bon_typ", "")),
+        str(operator.get("name", "")),
+        _int(bon.get("total")),
+        bool(bon.get("training", False)),
+        signed,
+        (problem is None) if signed else None,
+        problem,
+        json.dumps(bon),
+    )
+
+
+def _line_rows(serial, seq, t, bon):
+    out = []
+    for line in bon.get("lines") or ():
+        if isinstance(line, dict) and not line.get("storno"):
+            out.append(
+                (
+                    serial,
+                    seq,
+                    t,
+                    str(line.get("group_id", "")),
+                    str(line.get("plu", "")),
+                    str(line.get("text", "")),
+                    _int(line.get("qty")),
+                    _int(line.get("amount")),
+                )
+            )
+    return out
+
+
+def _payment_rows(serial, seq, t, bon):
+    out = []
+    for p in bon.get("payments") or ():
+        if isinstance(p, dict):
+            out.append((serial, seq, t, str(p.get("typ", "")), str(p.get("name", "")), _int(p.get("amount"))))
+    return out
+
+
+async def _copy(cur, table, rows):
+    if rows:
+        async with cur.copy("COPY %s FROM STDIN" % table) as copy:
+            for row in rows:
+                await copy.write_row(row)

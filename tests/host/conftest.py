@@ -1,0 +1,36 @@
+"""The store server's fixtures: one private PostgreSQL cluster for the whole run (started as
+``make sim`` starts its own: storeserver/cluster.py), a fresh database for each module that
+asks for a store server."""
+
+import itertools
+
+import psycopg
+import pytest
+
+from storeserver.app import StoreServer
+from storeserver.cluster import Cluster
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory):
+    cluster = Cluster(str(tmp_path_factory.mktemp("pg"))).start()
+    yield cluster
+    cluster.stop()
+
+
+def fresh_database(pg):
+    name = "test_%d" % next(_numbers)
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS %s" % name)
+        conn.execute("CREATE DATABASE %s" % name)
+    return pg.dsn(name)
+
+
+@pytest.fixture(scope="module")
+def store(pg):
+    """A store server on a database of its own (``store.dsn``), stopped after the module."""
+    server = StoreServer(fresh_database(pg)).start()
+    yield server
+    server.stop()
