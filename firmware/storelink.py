@@ -11,15 +11,16 @@ round that cannot reach the server is tried again after 1, 2, 4 ... 60 s; record
 meanwhile wait in the journal itself (nothing is queued in memory), and the next round sends
 everything the server does not have yet, from the head it names.
 
-Each round: ``POST /api/v1/journal`` with the lines after the server's head (about 16 KB per
-request), the terminal's status (its own head, records waiting, TSE state, printer, firmware,
-master data version). The answer names the server's newest master data version; a newer one
-than the terminal has is fetched (``GET /api/v1/master``), checked whole with the register's
-own section put in, written to ``<data_dir>/master.json`` and journaled (``master_received``).
-It is taken into use at the next closing (DSFinV-K Tz. 3.3; at once only when the period has
-no Vorgang yet), when ``master`` is journaled with its ``store_version``. After each closing the
-backup goes up: the settings without secrets, the master data, the console users, and every
-TSE export archive in ``<data_dir>/exports/tse`` the server does not have whole yet.
+Each round (after every record, and every 15 s when idle): ``POST /api/v1/journal`` with the
+lines after the server's head (about 16 KB per request), the terminal's status (its own head,
+records waiting, TSE state, printer, firmware, master data version). The answer names the
+server's newest master data version; a newer one than the terminal has is fetched (``GET
+/api/v1/master``), checked whole with the register's own section put in, written to
+``<data_dir>/master.json`` and journaled (``master_received``). It is taken into use at the
+next closing (DSFinV-K Tz. 3.3; at once only when the period has no Vorgang yet), when
+``master`` is journaled with its ``store_version``. After each closing the backup goes up: the
+settings without secrets, the master data, the console users, and every TSE export archive in
+``<data_dir>/exports/tse`` the server does not have whole yet.
 
 A server that refuses the journal as a fork (it holds other records under these numbers, or
 the chain does not link) is said in the log and on the console (``store status``); the
@@ -42,6 +43,7 @@ from hal.http import request
 VERSION_API = "/api/v1"
 CHUNK = 16384
 EXPORT_CHUNK = 16384
+IDLE_S = 15  # a round at least this often: the status, and whether new master data wait
 
 
 class StoreError(EcrError):
@@ -166,8 +168,8 @@ class StoreLink:
             raise StoreError("store server answered %d: %s" % (status, error))
 
     async def run(self):
-        """Push for ever: after each record, and every 60 s the status; back off while the
-        server cannot be reached (1, 2, 4 ... 60 s)."""
+        """Push for ever: after each record, and every ``IDLE_S`` s the status; back off while
+        the server cannot be reached (1, 2, 4 ... 60 s)."""
         delay = 0
         while True:
             self._wake.clear()
@@ -186,7 +188,7 @@ class StoreLink:
                 delay = min(max(delay * 2, 1), 60)
                 self.acked = None  # ask the head again: another terminal may have been restored
             try:
-                await asyncio.wait_for(self._wake.wait(), delay or 60)
+                await asyncio.wait_for(self._wake.wait(), delay or IDLE_S)
             except asyncio.TimeoutError:
                 pass
             if delay:

@@ -51,56 +51,63 @@ async def add_user(pool, name, role, password):
 
 
 async def login(pool, name, password):
-    """A new session ``(cookie value, csrf token, role)``; ``Refused`` saying why not."""
-    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        await cur.execute(
-            "SELECT password_hash, role, failed, locked_until > now(), locked_until FROM users"
-            " WHERE name = %s FOR UPDATE",
-            (name,),
-        )
-        row = await cur.fetchone()
-        if row is None:
-            try:
-                _hasher.verify(_DUMMY, password)
-            except VerificationError:
-                pass
-            raise Refused("wrong user name or password")
-        stored, role, failed, locked, until = row
-        if locked:
-            raise Refused(
-                "locked after %d wrong passwords until %s" % (LOCK_AFTER, until.strftime("%H:%M UTC"))
-            )
+    """A new session ``(cookie value, csrf token, role)``; ``Refused`` saying why not. A wrong
+    password's count is committed before the refusal is raised."""
+    async with pool.connection() as conn:
+        async with conn.transaction(), conn.cursor() as cur:
+            refusal, result = await _login(cur, name, password)
+    if refusal:
+        raise Refused(refusal)
+    return result
+
+
+async def _login(cur, name, password):
+    await cur.execute(
+        "SELECT password_hash, role, failed, locked_until > now(), locked_until FROM users"
+        " WHERE name = %s FOR UPDATE",
+        (name,),
+    )
+    row = await cur.fetchone()
+    if row is None:
         try:
-            _hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            failed += 1
-            if failed >= LOCK_AFTER:
-                await cur.execute(
-                    "UPDATE users SET failed = 0, locked_until = now() + make_interval(mins => %s)"
-                    " WHERE name = %s",
-                    (LOCK_MINUTES, name),
-                )
-                await cur.execute(
-                    "INSERT INTO audit_log (who, what) VALUES (%s, %s)",
-                    (name, "locked: %d wrong passwords" % failed),
-                )
-                raise Refused("wrong password: locked for %d minutes" % LOCK_MINUTES)
-            await cur.execute("UPDATE users SET failed = %s WHERE name = %s", (failed, name))
-            raise Refused("wrong user name or password")
-        if _hasher.check_needs_rehash(stored):
+            _hasher.verify(_DUMMY, password)
+        except VerificationError:
+            pass
+        return "wrong user name or password", None
+    stored, role, failed, locked, until = row
+    if locked:
+        return "locked after %d wrong passwords until %s" % (LOCK_AFTER, until.strftime("%H:%M UTC")), None
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        failed += 1
+        if failed >= LOCK_AFTER:
             await cur.execute(
-                "UPDATE users SET password_hash = %s WHERE name = %s", (_hasher.hash(password), name)
+                "UPDATE users SET failed = 0, locked_until = now() + make_interval(mins => %s)"
+                " WHERE name = %s",
+                (LOCK_MINUTES, name),
             )
-        await cur.execute("UPDATE users SET failed = 0, locked_until = NULL WHERE name = %s", (name,))
-        cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+            await cur.execute(
+                "INSERT INTO audit_log (who, what) VALUES (%s, %s)",
+                (name, "locked: %d wrong passwords" % failed),
+            )
+            return "wrong password: locked for %d minutes" % LOCK_MINUTES, None
+        await cur.execute("UPDATE users SET failed = %s WHERE name = %s", (failed, name))
+        return "wrong user name or password", None
+    if _hasher.check_needs_rehash(stored):
         await cur.execute(
-            "INSERT INTO sessions (id, name, csrf, expires)"
-            " VALUES (%s, %s, %s, now() + make_interval(hours => %s))",
-            (_session_id(cookie), name, csrf, SESSION_HOURS),
+            "UPDATE users SET password_hash = %s WHERE name = %s", (_hasher.hash(password), name)
         )
-        await cur.execute("DELETE FROM sessions WHERE expires < now()")
-        await cur.execute("INSERT INTO audit_log (who, what) VALUES (%s, 'login')", (name,))
-        return cookie, csrf, role
+    await cur.execute("UPDATE users SET failed = 0, locked_until = NULL WHERE name = %s", (name,))
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    await cur.execute(
+        "INSERT INTO sessions (id, name, csrf, expires)"
+        " VALUES (%s, %s, %s, now() + make_interval(hours => %s))",
+        (_session_id(cookie), name, csrf, SESSION_HOURS),
+    )
+    await cur.execute("DELETE FROM sessions WHERE expires < now()")
+    await cur.execute("INSERT INTO audit_log (who, what) VALUES (%s, 'login')", (name,))
+    return None, (cookie, csrf, role)
 
 
 async def session(pool, cookie):

@@ -38,6 +38,8 @@ PLOTLY_JS = os.path.join(os.path.dirname(plotly.__file__), "package_data", "plot
 COOKIE = "smartecr_bo"
 LOGIN_COOKIE = "smartecr_login"
 CAN_EDIT = ("owner", "manager")
+USER = web.RequestKey("user", dict)  # the session's user: name, role, csrf
+FORM = web.RequestKey("form", object)  # a POST's form, read once by the guard
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
     "X-Frame-Options": "DENY",
@@ -121,22 +123,22 @@ class BackOffice:
             user = await auth.session(self.store.pool, request.cookies.get(COOKIE))
             if user is None:
                 raise web.HTTPSeeOther("/login")
-            request["user"] = user
+            request[USER] = user
             if request.method == "POST":
                 form = await request.post()
                 if not auth.csrf_ok(user, form.get("csrf") or request.headers.get("X-CSRF-Token", "")):
                     raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")
-                request["form"] = form
+                request[FORM] = form
         response = await handler(request)
         response.headers.update(HEADERS)
         return response
 
     def _need(self, request, roles):
-        if request["user"]["role"] not in roles:
-            raise web.HTTPForbidden(text="your role (%s) may not do this" % request["user"]["role"])
+        if request[USER]["role"] not in roles:
+            raise web.HTTPForbidden(text="your role (%s) may not do this" % request[USER]["role"])
 
     def _page(self, request, template, **context):
-        context.setdefault("user", request.get("user"))
+        context.setdefault("user", request.get(USER))
         context.setdefault("message", request.query.get("msg", ""))
         return aiohttp_jinja2.render_template(template, request, context)
 
@@ -181,6 +183,9 @@ class BackOffice:
         first, last, start, end = _dates(request)
         serial = request.query.get("register") or None
         data = await reports.summary(self.store.pool, start, end, serial)
+        _, master = await masterdata.latest(self.store.pool)
+        names = {g["id"]: g["name"] for g in (master or {}).get("groups", ())}
+        data["by"]["group"] = [[names.get(label, label), cents] for label, cents in data["by"]["group"]]
         return self._page(
             request,
             "dashboard.html",
@@ -276,7 +281,7 @@ class BackOffice:
 
     async def enrol_code(self, request):
         self._need(request, CAN_EDIT)
-        form = request["form"]
+        form = request[FORM]
         serial = form.get("serial", "").strip()
         try:
             code = await new_code(self.store.pool, serial, form.get("name", "").strip())
@@ -286,7 +291,7 @@ class BackOffice:
 
     async def clear(self, request):
         self._need(request, ("owner",))
-        await self.store.ingest.clear_fork(request.match_info["serial"], request["user"]["name"])
+        await self.store.ingest.clear_fork(request.match_info["serial"], request[USER]["name"])
         raise web.HTTPSeeOther(
             "/registers?msg=" + _q("Alarme von %s quittiert" % request.match_info["serial"])
         )
@@ -313,7 +318,7 @@ class BackOffice:
         _, data = await masterdata.latest(self.store.pool)
         try:
             version = await masterdata.save(
-                self.store.pool, change(data or {}), request["user"]["name"], note
+                self.store.pool, change(data or {}), request[USER]["name"], note
             )
         except ConfigError as e:
             return await self.master(request, "Nicht gespeichert: %s" % e, status=422)
@@ -321,7 +326,7 @@ class BackOffice:
         raise web.HTTPSeeOther("/master?msg=" + _q(msg))
 
     async def price(self, request):
-        form = request["form"]
+        form = request[FORM]
         plu = form.get("plu", "")
         text = form.get("price", "").strip().replace(",", ".")
         try:
@@ -335,14 +340,14 @@ class BackOffice:
         )
 
     async def pin(self, request):
-        form = request["form"]
+        form = request[FORM]
         oid = form.get("operator", "")
         return await self._save(
             request, lambda d: masterdata.set_pin(d, oid, form.get("pin", "")), "PIN von Bediener %s" % oid
         )
 
     async def master_json(self, request):
-        text = request["form"].get("data", "")
+        text = request[FORM].get("data", "")
         try:
             data = json.loads(text)
         except ValueError as e:
@@ -350,7 +355,7 @@ class BackOffice:
         if not isinstance(data, dict):
             return await self.master(request, "die Stammdaten sind ein JSON-Objekt", text, status=422)
         return await self._save(
-            request, lambda d: data, request["form"].get("note", "") or "Stammdaten bearbeitet"
+            request, lambda d: data, request[FORM].get("note", "") or "Stammdaten bearbeitet"
         )
 
     # --- exports ---------------------------------------------------------------------------
@@ -404,7 +409,7 @@ class BackOffice:
 
     async def add_user(self, request):
         self._need(request, ("owner",))
-        form = request["form"]
+        form = request[FORM]
         try:
             await auth.add_user(
                 self.store.pool, form.get("name", ""), form.get("role", ""), form.get("password", "")

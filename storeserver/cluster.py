@@ -9,8 +9,9 @@ The cluster listens on its own Unix socket and on 127.0.0.1 (a free port, or ``p
 SCRAM-SHA-256 passwords for every connection: the superuser ``store`` and a password made at
 ``initdb``, kept in ``<folder>/password`` (mode 0600). PostgreSQL refuses to run as root, so
 as root the programs run as the ``postgres`` user (the folder is given to it, and the folders
-above it get the others' search bit if they lack it); as anyone else they run as that user. Starting is idempotent: a running cluster is used as it is; a cluster
-left by a killed run (stale ``postmaster.pid``) is started again by ``pg_ctl``.
+above it get the others' search bit if they lack it); as anyone else they run as that user.
+Starting is idempotent: a running cluster is used as it is; a cluster left by a killed run
+(stale ``postmaster.pid``) is started again by ``pg_ctl``.
 """
 
 import glob

@@ -76,7 +76,7 @@ async def receipts(pool, start, end, serial=None, limit=200):
         " FROM receipts r"
         " WHERE r.t >= %(start)s AND r.t < %(end)s"
         + (" AND r.serial = %(serial)s" if serial else "")
-        + " ORDER BY t DESC, serial LIMIT %(limit)s"
+        + " ORDER BY t DESC, seq DESC LIMIT %(limit)s"
     )
     return await _rows(pool, sql, {"start": start, "end": end, "serial": serial, "limit": limit})
 

@@ -80,7 +80,7 @@ def journal_lines(sim):
 def synced(store, sim):
     """Wait until the server holds the terminal's whole journal."""
     want = len(journal_lines(sim))
-    until(
+    assert until(
         lambda: sql(store, "SELECT head_seq FROM registers WHERE serial = %s", sim.serial)[0][0] >= want, 20
     )
     return want
@@ -265,7 +265,7 @@ def test_master_change_reaches_both_registers_at_their_next_closings(store, regi
 
     version = store.call(change)
     for sim in registers.values():
-        until(
+        assert until(
             lambda sim=sim: any(r["data"]["version"] == version for r in sim.journal("master_received")), 30
         )
     for sim in registers.values():
