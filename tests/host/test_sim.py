@@ -309,6 +309,55 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
     assert "stopping" in out and "Traceback" not in out
 
 
+def test_make_sim_registers_3_at_one_store_server(tmp_path):
+    """``make sim REGISTERS=3``: three registers (CPython, MicroPython, CPython) enrolled at one
+    store server; the back office (the README's demo owner) shows all three reporting."""
+    import http.cookiejar
+    import urllib.parse
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.sim", "--headless", "--registers", "3", "--out", str(tmp_path / "sim")],
+        cwd=upy.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("running"):
+                break
+        office = [line for line in lines if line.startswith("backoffice: ")]
+        assert office, lines
+        url = office[0].split()[1]
+        assert "(login inhaber / Kasse-Demo-2026)" in office[0]  # the README's demo owner
+        assert [line.split()[2] for line in lines if line.startswith("register ")] == [
+            "(micropython):",
+            "(cpython):",
+        ]
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = browser.open(url + "login", timeout=10).read().decode()
+        nonce = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"csrf": nonce, "name": "inhaber", "password": "Kasse-Demo-2026"})
+        browser.open(url + "login", data=form.encode(), timeout=10)
+
+        def registers():
+            text = browser.open(url + "registers", timeout=10).read().decode()
+            rows = re.findall(r'<tr data-serial="([^"]+)">(.*?)</tr>', text, re.S)
+            seen = {serial_: row for serial_, row in rows if "cpython" in row or "micropython" in row}
+            return seen if len(seen) == 3 else None
+
+        seen = until(registers, 30)
+        assert seen and sorted(seen) == ["SMARTECR-SIM-%04d" % n for n in (1, 2, 3)], seen
+        assert "micropython" in seen["SMARTECR-SIM-0002"] and "in Ordnung" in seen["SMARTECR-SIM-0003"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+
+
 def _group(pgid):
     """The processes of a process group still there (zombies count: nobody reaped them)."""
     found = []

@@ -1,10 +1,13 @@
 """``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]
-[--camera /dev/video0|FILE] [--target host|qemu]``
+[--camera /dev/video0|FILE] [--target host|qemu] [--registers N]``
 
 Starts the firmware with every virtual peripheral (tools/sim/launch.py) and the virtual
 terminal in the browser (tools/sim/browser.py: ``browser: http://127.0.0.1:PORT/``).
-Interactive: also an operator terminal UI (type ``help``). ``--headless``: prints one line
-per endpoint and runs until SIGINT or SIGTERM. Ctrl-C stops everything it started.
+The store server (storeserver/, on a PostgreSQL cluster under ``<out>/store``) with the
+register enrolled; ``--registers N`` adds registers 2..N (``<out>-2``...; the even ones on
+MicroPython) at the same server. Interactive: also an operator terminal UI (type ``help``).
+``--headless``: prints one line per endpoint and runs until SIGINT or SIGTERM. Ctrl-C stops
+everything it started.
 """
 
 import argparse
@@ -13,7 +16,8 @@ import sys
 import threading
 
 from tools.sim.browser import BrowserTerminal
-from tools.sim.launch import Simulator
+from tools.sim.launch import SIM_SERIAL, Simulator
+from tools.sim.store import OWNER, OWNER_PASSWORD, SimStore
 from tools.sim.ui import OperatorUi
 
 
@@ -31,23 +35,47 @@ def main(argv=None):
         default="host",
         help="qemu: the firmware in an arm64 guest (docs/qemu.md)",
     )
+    parser.add_argument(
+        "--registers", type=int, default=1, help="registers at the store server (2nd, 4th... MicroPython)"
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.registers <= 9:
+        parser.error("--registers is 1 to 9")
     args.runtime = args.runtime or ("micropython" if args.target == "qemu" else "cpython")
 
     stop = threading.Event()
 
     def on_signal(signum, frame):
+        if stop.is_set():  # stopping already (a second SIGTERM, as timeout(1) sends to the group)
+            return
         stop.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
     print("starting the simulator (%s firmware) in %s ..." % (args.runtime, args.out), flush=True)
+    shop, others = None, []
     try:
-        sim = Simulator(args.out, args.runtime, camera=args.camera, target=args.target).start()
+        shop = SimStore(args.out).start()
+        sim = Simulator(
+            args.out,
+            args.runtime,
+            camera=args.camera,
+            target=args.target,
+            store=(shop.port, shop.enrol(SIM_SERIAL)),
+        ).start()
+        for n in range(2, args.registers + 1):  # the others on the host, the runtimes mixed
+            serial = "SMARTECR-SIM-%04d" % n
+            runtime = "micropython" if n % 2 == 0 else "cpython"
+            other = Simulator(
+                "%s-%d" % (args.out, n), runtime, serial=serial, store=(shop.port, shop.enrol(serial))
+            )
+            others.append(other.start())
     except KeyboardInterrupt:
+        _stop(others, shop)
         return 130
     except (RuntimeError, OSError, ValueError) as e:
         print("sim: %s" % e, file=sys.stderr)
+        _stop(others, shop)
         return 1
     page = None
     try:
@@ -76,6 +104,13 @@ def main(argv=None):
         ):
             if name in sim.endpoints:
                 print("%s: %s" % (name, sim.endpoints[name]), flush=True)
+        for other in others:
+            print(
+                "register %s (%s): console %s, operator 127.0.0.1:%d"
+                % (other.serial, other.runtime, other.endpoints["console"], other.operator_port),
+                flush=True,
+            )
+        print("backoffice: %s (login %s / %s)" % (shop.url, OWNER, OWNER_PASSWORD), flush=True)
         if args.headless:
             print("running; SIGINT or SIGTERM stops it", flush=True)
             stop.wait()
@@ -88,7 +123,15 @@ def main(argv=None):
         if page is not None:
             page.stop()
         sim.stop()
+        _stop(others, shop)
     return 0
+
+
+def _stop(others, shop):
+    for other in others:
+        other.stop()
+    if shop is not None:
+        shop.stop()
 
 
 if __name__ == "__main__":
