@@ -317,9 +317,7 @@ class BackOffice:
         self._need(request, CAN_EDIT)
         _, data = await masterdata.latest(self.store.pool)
         try:
-            version = await masterdata.save(
-                self.store.pool, change(data or {}), request[USER]["name"], note
-            )
+            version = await masterdata.save(self.store.pool, change(data or {}), request[USER]["name"], note)
         except ConfigError as e:
             return await self.master(request, "Nicht gespeichert: %s" % e, status=422)
         msg = "Version %d gespeichert: die Kassen übernehmen sie bei ihrem nächsten Abschluss." % version

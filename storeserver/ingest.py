@@ -25,6 +25,7 @@ looked (``clear_fork``). Accepted records also fill the back office's tables: re
 their lines and payments, closings, TSE identities, master data versions in use.
 """
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -95,7 +96,8 @@ class Ingest:
     async def authorise(self, cur, serial, token, lock=False):
         """The register's row if ``token`` is its own; ``PushRefused`` 401 otherwise."""
         await cur.execute(
-            "SELECT token_hash, head_seq, head_hash, segment, forked FROM registers WHERE serial = %s"
+            "SELECT token_hash, head_seq, head_hash, segment, forked,"
+            " (SELECT max(version) FROM master_versions) FROM registers WHERE serial = %s"
             + (" FOR UPDATE" if lock else ""),
             (serial,),
         )
@@ -112,50 +114,54 @@ class Ingest:
     async def push(self, serial, token, after, lines, status=None):
         if not isinstance(after, int) or after < 0 or not isinstance(lines, list) or len(lines) > MAX_LINES:
             raise PushRefused(400, {"error": "after (a record number) and at most %d lines" % MAX_LINES})
+        status = status if isinstance(status, dict) else {}
         async with self.pool.connection() as conn:
             async with conn.transaction(), conn.cursor() as cur:
-                _, head, head_hash, segment, forked = await self.authorise(cur, serial, token, lock=True)
+                # No wait for the WAL flush: if the server crashed before these records reached
+                # its disk, it names the older head on the terminal's next push ("gap") and the
+                # terminal, whose journal is the record, sends them again.
+                await cur.execute("SET LOCAL synchronous_commit TO off")
+                row = await self.authorise(cur, serial, token, lock=True)
+                _, head, head_hash, segment, forked, master = row
                 head_hash = bytes(head_hash)
-                await self._status(cur, serial, head, status)
-                if forked:
-                    raise PushRefused(
-                        409, {"error": "fork", "head": head, "detail": "flagged; see the back office"}
-                    )
-                if after > head:
-                    raise PushRefused(409, {"error": "gap", "head": head})
-                try:
-                    parsed = [_parse_line(line) for line in lines]
-                except ValueError as e:
-                    raise PushRefused(422, {"error": "bad line", "detail": str(e)})
-                fork = await self._overlap(cur, serial, after, head, parsed)
-                if fork is None:
-                    problem = self._chain(parsed, after, head, head_hash)
-                    fork = ("chain", problem[0], problem[1]) if problem else None
-                if fork is not None:
-                    kind, seq, detail = fork
-                    await self.alarm(cur, serial, kind, seq, detail)
-                    await cur.execute("UPDATE registers SET forked = true WHERE serial = %s", (serial,))
-                    answer = {"error": kind, "at": seq, "detail": detail, "head": head}
-                    result = PushRefused(409 if kind == "fork" else 422, answer)
-                else:
-                    new = [p for p in parsed if p[2]["seq"] > head]
-                    if new:
-                        await self._store(cur, serial, new, segment)
-                    head = max([head] + [p[2]["seq"] for p in new])
-                    result = None
-            if result is not None:  # the alarm is committed; the push is refused
-                raise result
-            async with conn.cursor() as cur:
-                await cur.execute("SELECT max(version) FROM master_versions")
-                (master,) = await cur.fetchone()
+                await self._missing(cur, serial, head, status)
+                result = self._refusal(forked, after, head)
+                if result is None:
+                    try:
+                        parsed = [_parse_line(line) for line in lines]
+                    except ValueError as e:
+                        parsed, result = None, PushRefused(422, {"error": "bad line", "detail": str(e)})
+                if result is None:
+                    fork = await self._overlap(cur, serial, after, head, parsed)
+                    if fork is None:
+                        problem = self._chain(parsed, after, head, head_hash)
+                        fork = ("chain", problem[0], problem[1]) if problem else None
+                    if fork is not None:
+                        kind, seq, detail = fork
+                        await self.alarm(cur, serial, kind, seq, detail)
+                        await cur.execute("UPDATE registers SET forked = true WHERE serial = %s", (serial,))
+                        answer = {"error": kind, "at": seq, "detail": detail, "head": head}
+                        result = PushRefused(409 if kind == "fork" else 422, answer)
+                new = [p for p in parsed if p[2]["seq"] > head] if result is None else []
+                if new:
+                    head, head_hash, segment = await self._store(cur, serial, new, segment)
+                await cur.execute(
+                    "UPDATE registers SET last_seen = now(), status = %s, head_seq = %s, head_hash = %s,"
+                    " segment = %s WHERE serial = %s",
+                    (json.dumps(status), head, head_hash, segment, serial),
+                )
+        if result is not None:  # the alarm and the register's status are committed
+            raise result
         return {"head": head, "master": master}
 
-    async def _status(self, cur, serial, head, status):
-        status = status if isinstance(status, dict) else {}
-        await cur.execute(
-            "UPDATE registers SET last_seen = now(), status = %s WHERE serial = %s",
-            (json.dumps(status), serial),
-        )
+    def _refusal(self, forked, after, head):
+        if forked:
+            return PushRefused(409, {"error": "fork", "head": head, "detail": "flagged; see the back office"})
+        if after > head:
+            return PushRefused(409, {"error": "gap", "head": head})
+        return None
+
+    async def _missing(self, cur, serial, head, status):
         theirs = status.get("head")
         if isinstance(theirs, int) and theirs < head:
             await cur.execute(
@@ -211,15 +217,19 @@ class Ingest:
 
     async def _store(self, cur, serial, new, segment):
         witness = await self._witness(cur, serial)
+        # the signatures off the event loop: cryptography lets go of the GIL while it verifies,
+        # so other pushes are served meanwhile (and checked on the other core)
+        checks = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: [witness.check(rec) for _, _, rec in new]
+        )
         pending = {}
         rows = []
         receipts, lines, payments, closings, tses = [], [], [], [], []
-        for raw, digest, rec in new:
+        for (raw, digest, rec), problem in zip(new, checks):
             kind, data, seq = rec["type"], rec["data"], rec["seq"]
             if kind == "segment":
                 segment = data.get("z_nr", segment)
             rows.append((serial, seq, segment, rec["t"], kind, raw, digest))
-            problem = witness.check(rec)
             if problem:
                 await self.alarm(cur, serial, "signature" if kind != "tse" else "identity", seq, problem)
             if kind == "tse":
@@ -267,10 +277,7 @@ class Ingest:
                 ),
             )
         raw, digest, rec = new[-1]
-        await cur.execute(
-            "UPDATE registers SET head_seq = %s, head_hash = %s, segment = %s WHERE serial = %s",
-            (rec["seq"], digest, segment, serial),
-        )
+        return rec["seq"], digest, segment
 
     async def _whole(self, cur, serial, data, pending):
         """A ``beleg`` record as the whole receipt (merged with its ``pending`` record)."""
