@@ -79,7 +79,6 @@ class StoreLink:
         self.reachable = None  # True/False after the first round
         self.last_error = ""
         self.master_version = self._received_version()
-        self.closings = 0  # closings seen, for the backup after each
         self._wake = asyncio.Event()
         self._backup_due = False
         journal.on_append = self._appended

@@ -10,9 +10,7 @@ they share is in PostgreSQL — sessions, enrolments, the registers' heads under
 nothing in their memory is more than a cache (the TSE keys parsed once per instance).
 """
 
-import asyncio
 import logging
-import threading
 
 from aiohttp import web
 
@@ -58,68 +56,36 @@ async def serve(dsn, host="127.0.0.1", port=0, pool_size=8, reuse_port=False):
 
 
 class StoreServer:
-    """The server in a thread with its own event loop."""
+    """The server in a thread with its own event loop (tools.threaded.py)."""
 
     def __init__(self, dsn, port=0, host="127.0.0.1"):
+        from tools.threaded import AppThread
+
         self.dsn = dsn
         self.host = host
-        self.port = port
-        self._loop = self._thread = self._stopping = None
-        self._ready = threading.Event()
-        self._error = None
-        self._store = None
+        self._thread = AppThread("store server", lambda: make_app(dsn), host, port)
+
+    @property
+    def port(self):
+        return self._thread.port
 
     @property
     def url(self):
         return "http://%s:%d/" % (self.host, self.port)
 
-    def _run(self):
-        self._loop = asyncio.new_event_loop()
-
-        async def main():
-            self._stopping = asyncio.Event()
-            try:
-                runner, self.port, app = await serve(self.dsn, self.host, self.port)
-                self._store = app[STORE]
-            except Exception as e:  # said to start(), which raises it
-                self._error = e
-                self._ready.set()
-                return
-            self._ready.set()
-            await self._stopping.wait()
-            await runner.cleanup()
-
-        try:
-            self._loop.run_until_complete(main())
-        finally:
-            self._loop.close()
-
     def start(self):
         migrate(self.dsn)
-        self._thread = threading.Thread(target=self._run, name="store-server", daemon=True)
         self._thread.start()
-        if not self._ready.wait(30) or self._error is not None:
-            raise RuntimeError("the store server did not start: %s" % (self._error,))
         logging.getLogger("storeserver").info("store server on %s", self.url)
         return self
 
     def call(self, coro_fn, *args):
         """Run ``coro_fn(store, *args)`` on the server's loop (tests, the simulator's set-up)."""
-        app_store = self._store
-
-        async def run():
-            return await coro_fn(app_store, *args)
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(30)
+        return self._thread.call(coro_fn, self._thread.app[STORE], *args)
 
     def stop(self):
-        if self._thread is not None and self._ready.is_set() and self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
-            self._thread.join(10)
-        self._thread = None
-        self._ready.clear()
+        self._thread.stop()
 
     def restart(self):
         """Back on the same port (after ``stop``: the store's network was down)."""
-        self._error = None
         return self.start()

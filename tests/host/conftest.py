@@ -3,6 +3,8 @@
 asks for a store server."""
 
 import itertools
+import shutil
+import tempfile
 
 import psycopg
 import pytest
@@ -14,10 +16,14 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory):
-    cluster = Cluster(str(tmp_path_factory.mktemp("pg"))).start()
+def pg():
+    # Not under pytest's temporary folder: as root the cluster runs as the postgres user, who
+    # must reach its folder, and pytest keeps its own folders to their owner (0700).
+    folder = tempfile.mkdtemp(prefix="smartecr-test-pg-")
+    cluster = Cluster(folder).start()
     yield cluster
     cluster.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_database(pg):

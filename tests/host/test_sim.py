@@ -269,20 +269,27 @@ def test_drawer_left_open_warns(sim):
         sim.emupos.close_drawer()
 
 
-def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
+def _headless(*args):
+    """``python -m tools.sim --headless ARGS``: the process and the lines it printed up to
+    ``running``."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.sim", "--headless", "--out", str(tmp_path)],
+        [sys.executable, "-m", "tools.sim", "--headless"] + list(args),
         cwd=upy.ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip())
+        if line.startswith("running"):
+            break
+    return proc, lines
+
+
+def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
+    proc, lines = _headless("--out", str(tmp_path))
     try:
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            if line.startswith("running"):
-                break
         endpoints = dict(line.split(": ", 1) for line in lines if ": " in line)
         reached = [name for name, where in endpoints.items() if not where.startswith("not available")]
         assert reached[:4] == ["console", "printer", "display", "tse"]
@@ -315,19 +322,8 @@ def test_make_sim_registers_3_at_one_store_server(tmp_path):
     import http.cookiejar
     import urllib.parse
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.sim", "--headless", "--registers", "3", "--out", str(tmp_path / "sim")],
-        cwd=upy.ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
+    proc, lines = _headless("--registers", "3", "--out", str(tmp_path / "sim"))
     try:
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            if line.startswith("running"):
-                break
         office = [line for line in lines if line.startswith("backoffice: ")]
         assert office, lines
         url = office[0].split()[1]

@@ -319,10 +319,18 @@ def test_restore_of_a_replacement_terminal(store, registers, tmp_path):
         con.run("logout")
         assert con.run(TECH)["ok"]
         assert con.run("config set drawer_warn_s 45")["ok"]
+        assert con.run("tse export")["ok"]
         assert con.run("store backup")["ok"]
         con.run("logout")
     finally:
         port.close()
+    folder = os.path.join(old.out, "data", "exports", "tse")
+    tars = sorted(n for n in os.listdir(folder) if n.endswith(".tar"))
+    held = dict(sql(store, "SELECT name, data FROM tse_exports WHERE serial = %s", old.serial))
+    assert tars and sorted(held) == tars  # every TSE export archive, whole, on the server
+    for name in tars:
+        with open(os.path.join(folder, name), "rb") as f:
+            assert bytes(held[name]) == f.read()
     backup = sql(store, "SELECT data FROM backups WHERE serial = %s", old.serial)[0][0]
     assert backup["settings"]["drawer_warn_s"] == 45
     assert [u["name"] for u in backup["console_users"]] and "token" not in json.dumps(backup["settings"])

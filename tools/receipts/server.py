@@ -30,14 +30,14 @@ is a JSON line ``{"t", "ip", "method", "path", "status"}`` in ``<folder>/request
 browser sends, which never includes a URL's fragment, so never a receipt's key.
 """
 
-import asyncio
 import json
 import os
 import re
-import threading
 import time
 
 from aiohttp import web
+
+from tools.threaded import AppThread
 
 ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 ACCOUNT = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -69,8 +69,7 @@ class ReceiptServer:
         self.rate = rate
         self.page = PAGE  # the customer's page: /r/<id> and /static/
         self._hits = {}  # client address -> [window start, requests in it]
-        self._loop = self._thread = self._stopping = None
-        self._ready = threading.Event()
+        self._runner = None
 
     # --- storage ---------------------------------------------------------------------------------
 
@@ -196,42 +195,16 @@ class ReceiptServer:
 
     # --- running in a thread of its own (the simulator, tests) ------------------------------------
 
-    def _run(self):
-        self._loop = asyncio.new_event_loop()
-
-        async def main():
-            self._stopping = asyncio.Event()
-            runner = web.AppRunner(self.app(), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
-            self._ready.set()
-            while not self._stopping.is_set():
-                self.expire()
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), 60)
-                except asyncio.TimeoutError:
-                    pass
-            await runner.cleanup()
-
-        try:
-            self._loop.run_until_complete(main())
-        finally:
-            self._loop.close()
-
     def start(self):
-        self._thread = threading.Thread(target=self._run, name="receipt-server", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the receipt server did not start")
+        self._runner = AppThread("receipt server", self.app, self.host, self.port, every=(60, self.expire))
+        self._runner.start(10)
+        self.port = self._runner.port
         return self
 
     def stop(self):
-        if self._thread is not None and self._ready.is_set():
-            self._loop.call_soon_threadsafe(self._stopping.set)
-            self._thread.join(10)
-        self._thread = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
 
     def requests(self):
         path = os.path.join(self.folder, "requests.log")
