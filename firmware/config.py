@@ -260,6 +260,7 @@ SCHEMA = {
             "host": Field("str", "", doc="the store server (empty: none; console: store enrol)"),
             "port": Field("int", 0, min=0, max=65535),
             "token": Field("str", "", secret=True, doc="this register's token at the store server"),
+            "ca": Field("str", "", doc="HTTPS: the CA certificate (PEM/DER) the server's is checked with"),
         },
     ),
     "elster": Field(

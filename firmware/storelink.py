@@ -50,10 +50,10 @@ class StoreError(EcrError):
     code = "store"
 
 
-async def _request(host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None):
+async def _request(host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None, tls=None):
     """``hal.http.request``, every failure to reach the server a ``StoreError``."""
     try:
-        return await request(host, port, method, path, body, timeout_ms, headers, data)
+        return await request(host, port, method, path, body, timeout_ms, headers, data, tls)
     except asyncio.TimeoutError:
         raise StoreError("no answer from the store server %s:%d in %d s" % (host, port, timeout_ms // 1000))
     except OSError as e:
@@ -61,7 +61,7 @@ async def _request(host, port, method, path, body=None, timeout_ms=10000, header
 
 
 class StoreLink:
-    def __init__(self, journal, till, host, port, token, serial, data_dir, log, clock, status=None):
+    def __init__(self, journal, till, host, port, token, serial, data_dir, log, clock, status=None, tls=None):
         self.journal = journal
         self.till = till
         self.host = host
@@ -72,6 +72,7 @@ class StoreLink:
         self.log = log
         self.clock = clock
         self.status = status  # () -> dict of the terminal's health, or None
+        self.tls = tls  # hal.platform.tls_client: HTTPS to the server, or None: plain HTTP
         self.timeout_ms = 10000
         self.acked = None  # the server's head as last heard (None: ask it)
         self.cursor = None
@@ -108,7 +109,9 @@ class StoreLink:
     async def _call(self, method, path, body=None, data=None):
         headers = {"Authorization": "Bearer " + self.token, "X-Register": self.serial}
         path = VERSION_API + path
-        return await _request(self.host, self.port, method, path, body, self.timeout_ms, headers, data)
+        return await _request(
+            self.host, self.port, method, path, body, self.timeout_ms, headers, data, self.tls
+        )
 
     # --- the journal -----------------------------------------------------------------------
 
@@ -267,11 +270,10 @@ class StoreLink:
         return body
 
 
-async def enrol(host, port, serial, code, timeout_ms=10000):
+async def enrol(host, port, serial, code, timeout_ms=10000, tls=None):
     """The token for an enrolment code made in the back office; StoreError when refused."""
-    status, body = await _request(
-        host, port, "POST", VERSION_API + "/enrol", {"serial": serial, "code": code}, timeout_ms
-    )
+    body = {"serial": serial, "code": code}
+    status, body = await _request(host, port, "POST", VERSION_API + "/enrol", body, timeout_ms, tls=tls)
     if status != 200 or not isinstance(body, dict) or not isinstance(body.get("token"), str):
         error = body.get("error") if isinstance(body, dict) else body
         raise StoreError("enrolment refused (%d): %s" % (status, error))

@@ -5,6 +5,7 @@ and the receipt server are spoken to.
     status, body = await request("127.0.0.1", 9300, "POST", "/v1/payments", {"amount": 1250})
     # body: the JSON answer (dict or list), or None when there was none
     status, body = await request(host, port, "PUT", "/api/receipts/ID", data=sealed, headers={...})
+    status, body = await request(host, 8471, "POST", "/api/v1/journal", {...}, tls=tls_client(ca))
 
 The request carries ``Content-Type: application/json``, ``Content-Length`` and
 ``Connection: close``; the answer is read to the end of the connection (or its
@@ -20,8 +21,11 @@ from core.errors import ProtocolError
 MAX_ANSWER = 65536
 
 
-async def _exchange(host, port, raw):
-    reader, writer = await asyncio.open_connection(host, port)
+async def _exchange(host, port, raw, tls=None):
+    if tls is None:
+        reader, writer = await asyncio.open_connection(host, port)
+    else:
+        reader, writer = await asyncio.open_connection(host, port, ssl=tls)
     try:
         writer.write(raw)
         await writer.drain()
@@ -75,8 +79,9 @@ def parse(data):
         raise ProtocolError("HTTP answer is not JSON")
 
 
-async def request(host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None):
-    """``body`` goes as JSON; ``data`` (bytes) as ``application/octet-stream``."""
+async def request(host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None, tls=None):
+    """``body`` goes as JSON; ``data`` (bytes) as ``application/octet-stream``; ``tls``: a
+    client context (``hal.platform.tls_client``) for HTTPS."""
     if data is not None:
         payload, kind = bytes(data), "application/octet-stream"
     else:
@@ -87,5 +92,5 @@ async def request(host, port, method, path, body=None, timeout_ms=10000, headers
     for name, value in (headers or {}).items():
         lines.append("%s: %s" % (name, value))
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-    data = await asyncio.wait_for(_exchange(host, port, raw), timeout_ms / 1000)
+    data = await asyncio.wait_for(_exchange(host, port, raw, tls), timeout_ms / 1000)
     return parse(data)

@@ -51,6 +51,40 @@ def aes_cbc(key, iv, data, decrypt=False):
     return aes.decrypt(key, iv, data) if decrypt else aes.encrypt(key, iv, data)
 
 
+def tls_client(ca_der):
+    """A TLS client context that trusts the CA certificate ``ca_der`` (DER bytes) and nothing
+    else: MicroPython's ``tls`` (mbedTLS), CPython's ``ssl`` (hal/linux/tls.py). Hand it to
+    ``hal.http.request(..., tls=)``."""
+    if sys.implementation.name == "micropython":
+        import tls
+
+        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = tls.CERT_REQUIRED
+        ctx.load_verify_locations(ca_der)  # positional: the unix port takes no keywords here
+        return ctx
+    from hal.linux import tls
+
+    return tls.client(ca_der)
+
+
+def read_certificate(path):
+    """A certificate file (PEM or DER) as DER bytes; ``ValueError`` naming the file."""
+    import binascii
+
+    with open(path, "rb") as f:
+        data = f.read()
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    if begin not in data:
+        if data[:1] != b"\x30":
+            raise ValueError("%s is no certificate (PEM or DER)" % path)
+        return data
+    body = data.split(begin, 1)[1].split(end, 1)[0]
+    try:
+        return binascii.a2b_base64(b"".join(body.split()))
+    except ValueError:
+        raise ValueError("%s: the PEM certificate is damaged" % path)
+
+
 def machine():
     """The CPU the firmware runs on (``aarch64`` on the QEMU target): ``os.uname`` on CPython,
     Linux's ``kernel.arch`` on MicroPython's unix port (which has no uname), else the platform."""

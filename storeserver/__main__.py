@@ -2,6 +2,7 @@
 
     python -m storeserver serve --pg out/store/pg [--port 8470] [--master data/demo-master.json]
     python -m storeserver serve --dsn "host=... dbname=store user=... password=..."
+    python -m storeserver serve ... --tls-cert server.pem --tls-key server.key      (HTTPS)
     python -m storeserver user add NAME owner|manager|viewer      (the password on stdin)
     python -m storeserver enrol SERIAL [--name "Kasse 2"]        (prints the one-time code)
     python -m storeserver export OUT_FOLDER --from 2026-12-01 --to 2026-12-31
@@ -55,8 +56,9 @@ async def seed_master(pool, path):
 async def _serve(args, dsn):
     if args.master:
         await _with_pool(dsn, lambda pool: seed_master(pool, args.master))
-    runner, port, _ = await serve(dsn, args.host, args.port, reuse_port=args.reuse_port)
-    print("store server: http://%s:%d/" % (args.host, port), flush=True)
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    runner, port, _ = await serve(dsn, args.host, args.port, reuse_port=args.reuse_port, tls=tls)
+    print("store server: %s://%s:%d/" % ("https" if tls else "http", args.host, port), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,6 +77,8 @@ def main(argv=None):
     p.add_argument("--port", type=int, default=8470)
     p.add_argument("--master", help="master data file imported when the server has none")
     p.add_argument("--reuse-port", action="store_true", help="several processes on one port (SO_REUSEPORT)")
+    p.add_argument("--tls-cert", help="HTTPS: the server's certificate (chain), PEM")
+    p.add_argument("--tls-key", help="HTTPS: its private key, PEM")
     p = sub.add_parser("user")
     p.add_argument("action", choices=("add",))
     p.add_argument("name")

@@ -11,6 +11,7 @@ nothing in their memory is more than a cache (the TSE keys parsed once per insta
 """
 
 import logging
+import ssl
 
 from aiohttp import web
 
@@ -45,12 +46,21 @@ async def make_app(dsn, pool_size=8):
     return app
 
 
-async def serve(dsn, host="127.0.0.1", port=0, pool_size=8, reuse_port=False):
-    """Start serving; returns ``(runner, port, app)``."""
+def tls_context(cert, key):
+    """The server's TLS context from its certificate (chain) and key files (PEM)."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+async def serve(dsn, host="127.0.0.1", port=0, pool_size=8, reuse_port=False, tls=None):
+    """Start serving (HTTPS with ``tls=(cert, key)``); returns ``(runner, port, app)``."""
     app = await make_app(dsn, pool_size)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+    ssl_context = tls_context(*tls) if tls else None
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None, ssl_context=ssl_context)
     await site.start()
     return runner, site._server.sockets[0].getsockname()[1], app
 
@@ -58,12 +68,14 @@ async def serve(dsn, host="127.0.0.1", port=0, pool_size=8, reuse_port=False):
 class StoreServer:
     """The server in a thread with its own event loop (tools.threaded.py)."""
 
-    def __init__(self, dsn, port=0, host="127.0.0.1"):
+    def __init__(self, dsn, port=0, host="127.0.0.1", tls=None):
         from tools.threaded import AppThread
 
         self.dsn = dsn
         self.host = host
-        self._thread = AppThread("store server", lambda: make_app(dsn), host, port)
+        self.scheme = "https" if tls else "http"
+        ctx = tls_context(*tls) if tls else None
+        self._thread = AppThread("store server", lambda: make_app(dsn), host, port, ssl_context=ctx)
 
     @property
     def port(self):
@@ -71,7 +83,7 @@ class StoreServer:
 
     @property
     def url(self):
-        return "http://%s:%d/" % (self.host, self.port)
+        return "%s://%s:%d/" % (self.scheme, self.host, self.port)
 
     def start(self):
         migrate(self.dsn)

@@ -7,7 +7,8 @@ the simulator and the tests run the receipt server and the store server beside e
     runner.stop()
 
 ``make_app()`` returns the ``web.Application`` (or a coroutine giving it); ``every=(seconds,
-fn)`` calls ``fn()`` on the loop now and then (the receipt server's retention).
+fn)`` calls ``fn()`` on the loop now and then (the receipt server's retention);
+``ssl_context`` serves HTTPS.
 """
 
 import asyncio
@@ -18,8 +19,9 @@ from aiohttp import web
 
 
 class AppThread:
-    def __init__(self, name, make_app, host="127.0.0.1", port=0, every=None):
+    def __init__(self, name, make_app, host="127.0.0.1", port=0, every=None, ssl_context=None):
         self.name = name
+        self.ssl_context = ssl_context
         self.make_app = make_app
         self.host = host
         self.port = port
@@ -39,7 +41,7 @@ class AppThread:
                 self.app = await app if inspect.isawaitable(app) else app
                 runner = web.AppRunner(self.app, access_log=None)
                 await runner.setup()
-                site = web.TCPSite(runner, self.host, self.port)
+                site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
                 await site.start()
             except Exception as e:  # said to start(), which raises it
                 self._error = e

@@ -49,7 +49,7 @@ def test_defaults_are_valid_and_complete():
         "zvt": {"card": "integrated", "port": 0, "host": "0.0.0.0", "password": "000000", "tid": "52000001"},
         "wallet": {"host": "", "port": 0, "account": "de.smartecr.pay", "iban": "", "bic": "", "wait_s": 120},
         "digital": {"host": "", "port": 0, "token": "", "base_url": ""},
-        "store": {"host": "", "port": 0, "token": ""},
+        "store": {"host": "", "port": 0, "token": "", "ca": ""},
         "elster": {
             "acquired": "2026-01-15",
             "in_service": "",

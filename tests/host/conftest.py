@@ -34,6 +34,12 @@ def fresh_database(pg):
     return pg.dsn(name)
 
 
+@pytest.fixture(scope="session")
+def new_database(pg):
+    """Makes a fresh database on the run's cluster: its connection string."""
+    return lambda: fresh_database(pg)
+
+
 @pytest.fixture(scope="module")
 def store(pg):
     """A store server on a database of its own (``store.dsn``), stopped after the module."""

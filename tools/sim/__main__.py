@@ -53,7 +53,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     print("starting the simulator (%s firmware) in %s ..." % (args.runtime, args.out), flush=True)
-    shop, others = None, []
+    shop, sim, others = None, None, []
     try:
         shop = SimStore(args.out).start()
         sim = Simulator(
@@ -67,15 +67,18 @@ def main(argv=None):
             serial = "SMARTECR-SIM-%04d" % n
             runtime = "micropython" if n % 2 == 0 else "cpython"
             other = Simulator(
-                "%s-%d" % (args.out, n), runtime, serial=serial, store=(shop.port, shop.enrol(serial))
+                "%s-%d" % (args.out, n),
+                runtime,
+                serial=serial,
+                store=(shop.port, shop.enrol(serial)),
             )
             others.append(other.start())
     except KeyboardInterrupt:
-        _stop(others, shop)
+        _stop([sim] + others, shop)
         return 130
     except (RuntimeError, OSError, ValueError) as e:
         print("sim: %s" % e, file=sys.stderr)
-        _stop(others, shop)
+        _stop([sim] + others, shop)
         return 1
     page = None
     try:
@@ -127,9 +130,10 @@ def main(argv=None):
     return 0
 
 
-def _stop(others, shop):
-    for other in others:
-        other.stop()
+def _stop(sims, shop):
+    for one in sims:
+        if one is not None:
+            one.stop()
     if shop is not None:
         shop.stop()
 

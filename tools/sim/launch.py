@@ -125,7 +125,7 @@ class Simulator:
         self.tse_removed = False
         self.master_path = str(upy.ROOT / "data" / "demo-master.json")
         self.serial = serial  # the register serial (the demo master data's, or a copy's)
-        self.store = store  # (port, token) of the store server this register is enrolled at
+        self.store = store  # (port, token[, CA file]) of the store server this register is enrolled at
         self.robot = None
         self.acquirer = None
         self.zvt_terminal = None  # tools/sim/zvt.ZvtTerminalSim: the external payment terminal
@@ -277,8 +277,10 @@ class Simulator:
             "token": RECEIPT_TOKEN,
             "base_url": base,
         }
-        if self.store is not None:
+        if self.store is not None:  # (port, token[, CA certificate: HTTPS])
             config["store"] = {"host": peers, "port": self.store[0], "token": self.store[1]}
+            if len(self.store) > 2:
+                config["store"]["ca"] = "/mnt/data/store-ca.pem" if self.target == "qemu" else self.store[2]
         if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
@@ -339,6 +341,8 @@ class Simulator:
             forwards = {GUEST_OPERATOR: free_port(), 35963: self.reader_port, 35964: self.reader_port + 1}
             forwards[GUEST_ZVT] = free_port()
             files = {"capk.json": self._ca_store()}
+            if self.store is not None and len(self.store) > 2:
+                files["store-ca.pem"] = self.store[2]
             guest = os.path.join(self.out, "qemu")
             self.machine = Machine(
                 guest, self.runtime, self.tse.nbd.address, config, forwards=forwards, files=files

@@ -1,7 +1,8 @@
-"""The simulator's store server (host code): its PostgreSQL cluster under ``<out>/store/pg``,
-the server on a free loopback port, the demo master data as version 1, the demo owner of the
-back office, and each simulated register enrolled through an enrolment code, as a technician
-would enrol a real one.
+"""The simulator's store server (host code): its PostgreSQL cluster under ``<out>/store/pg``, the
+server on a free loopback port (HTTPS with ``tls=True``: a test CA under ``<out>/store/tls``
+the terminals trust, tools/sim/certs.py), the demo master data as version 1, the demo owner of
+the back office, and each simulated register enrolled through an enrolment code, as a
+technician would enrol a real one.
 
     shop = SimStore("out/sim").start()
     token = shop.enrol("SMARTECR-SIM-0001")      # the firmware's store.token
@@ -17,15 +18,21 @@ from storeserver.api import enrol, new_code
 from storeserver.app import StoreServer
 from storeserver.cluster import Cluster
 from tools import upy
+from tools.sim.certs import sim_tls
 
 OWNER, OWNER_PASSWORD = "inhaber", "Kasse-Demo-2026"  # README: the demo owner's login
 
 
 class SimStore:
-    def __init__(self, out):
+    def __init__(self, out, tls=False):
         self.folder = os.path.join(os.path.abspath(out), "store")
         self.cluster = None
         self.server = None
+        # tls: HTTPS with a test CA the terminals are told to trust (store.ca); off in make sim
+        # while MicroPython's TLS streams crash its poll (docs/store-server.md, "TLS")
+        self.ca = self._cert = self._key = None
+        if tls:
+            self.ca, self._cert, self._key = sim_tls(os.path.join(self.folder, "tls"))
 
     @property
     def url(self):
@@ -38,7 +45,8 @@ class SimStore:
     def start(self):
         self.cluster = Cluster(os.path.join(self.folder, "pg")).start()
         try:
-            self.server = StoreServer(self.cluster.dsn()).start()
+            tls = (self._cert, self._key) if self.ca else None
+            self.server = StoreServer(self.cluster.dsn(), tls=tls).start()
             master = str(upy.ROOT / "data" / "demo-master.json")
             self.server.call(lambda s: seed_master(s.pool, master))
             self.server.call(lambda s: auth.add_user(s.pool, OWNER, "owner", OWNER_PASSWORD))

@@ -73,7 +73,7 @@ async def cmd_store_enrol(con, args):
     host, port = _address(args[0])
     svc = con.svc
     link = _link(con)
-    token = await enrol(host, port, link.serial, args[1].strip().upper())
+    token = await enrol(host, port, link.serial, args[1].strip().upper(), tls=link.tls)
     changes = {"store.host": host, "store.port": port, "store.token": token}
     new = configuration.with_settings(svc.config, changes)  # ConfigError: nothing saved
     settings = configuration.load_settings(svc.config["data_dir"])
