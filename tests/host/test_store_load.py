@@ -8,7 +8,7 @@ from tools.bench.store_load import make_journals, run_load
 
 def test_load_smoke_every_receipt_once_and_verified(pg, tmp_path):
     journals = make_journals(str(tmp_path), terminals=5, sales=40)
-    got = run_load(pg, journals, instances=2, rate=400, outage=True, database="load_smoke")
+    got = run_load(pg, journals, instances=2, rate=400, outage=True, database="load_smoke", resend_every=3)
     assert got["problems"] == []
     assert got["receipts"] == 200 and got["outage"] and got["resent"] >= 1
     assert got["pushes"] >= 5 and got["p99_ms"] > 0

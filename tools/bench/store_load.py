@@ -230,7 +230,7 @@ async def _push(session, url, term, lines, after):
     return status, answer, (time.perf_counter() - started) * 1000
 
 
-async def _terminal(session, url, term, rate, started):
+async def _terminal(session, url, term, rate, started, resend_every):
     import aiohttp
 
     delay = 0
@@ -245,7 +245,7 @@ async def _terminal(session, url, term, rate, started):
         try:
             status, answer, ms = await _push(session, url, term, lines, term.acked)
             n += 1
-            if status == 200 and n % 20 == 0:  # the answer "lost": the same push again
+            if status == 200 and n % resend_every == 0:  # the answer "lost": the same push again
                 term.resent += 1
                 status, answer, ms = await _push(session, url, term, lines, term.acked)
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
@@ -301,7 +301,7 @@ async def _enrol_all(dsn, serials):
         await pool.close()
 
 
-def run_load(cluster, journals, instances=2, rate=1200, database="load", outage=True):
+def run_load(cluster, journals, instances=2, rate=1200, database="load", outage=True, resend_every=20):
     """The terminals sell ``rate`` receipts per second together and push as they go; the
     figures and the exactly-once checks."""
     import aiohttp
@@ -334,7 +334,10 @@ def run_load(cluster, journals, instances=2, rate=1200, database="load", outage=
     async def main(started):
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            tasks = [asyncio.create_task(_terminal(session, url, t, per_terminal, started)) for t in terms]
+            tasks = [
+                asyncio.create_task(_terminal(session, url, t, per_terminal, started, resend_every))
+                for t in terms
+            ]
             side = asyncio.create_task(outage_task(terms[0].receipts / per_terminal / 2)) if outage else None
             await asyncio.gather(*tasks)
             if side is not None:
