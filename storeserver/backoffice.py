@@ -31,7 +31,6 @@ from firmware.receipts import receipt as receipt_doc
 from firmware.receipts import to_text
 from storeserver import auth, export, masterdata, reports
 from storeserver.api import new_code
-from tools.audit.journal import Witness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLOTLY_JS = os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js")
@@ -250,11 +249,8 @@ class BackOffice:
 
     async def _check(self, serial, bon):
         """The TSE check again, now, with the auditor's checker: ``(ok, text)``."""
-        witness = Witness()
         async with self.store.pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute("SELECT payload FROM records WHERE serial = %s AND kind = 'tse'", (serial,))
-            for (payload,) in await cur.fetchall():
-                witness.check(json.loads(bytes(payload)))
+            witness = await self.store.ingest.witness(cur, serial, (bon["tse"].get("serial"),))
         problem = witness.signed("Bon %s" % bon.get("bon_nr"), bon["tse"])
         if problem:
             return False, problem

@@ -75,9 +75,11 @@ class Ingest:
         self.pool = pool
         self._witnesses = {}  # register serial -> Witness (TSE identities, keys parsed once)
 
-    async def _witness(self, cur, serial):
+    async def witness(self, cur, serial, needed=()):
+        """The register's Witness with every TSE identity it journaled; read again when one in
+        ``needed`` is not known here (another instance may have received that ``tse`` record)."""
         witness = self._witnesses.get(serial)
-        if witness is None:
+        if witness is None or any(tse not in witness.identities for tse in needed):
             witness = self._witnesses[serial] = Witness()
             await cur.execute(
                 "SELECT payload FROM records WHERE serial = %s AND kind = 'tse' ORDER BY seq", (serial,)
@@ -216,7 +218,13 @@ class Ingest:
         return None
 
     async def _store(self, cur, serial, new, segment):
-        witness = await self._witness(cur, serial)
+        introduced = {rec["data"].get("serial") for _, _, rec in new if rec["type"] == "tse"}
+        needed = {
+            rec["data"]["tse"].get("serial")
+            for _, _, rec in new
+            if rec["type"] in ("beleg", "tse_late") and isinstance(rec["data"].get("tse"), dict)
+        }
+        witness = await self.witness(cur, serial, needed - introduced)
         # the signatures off the event loop: cryptography lets go of the GIL while it verifies,
         # so other pushes are served meanwhile (and checked on the other core)
         checks = await asyncio.get_running_loop().run_in_executor(
