@@ -267,13 +267,7 @@ class Firmware:
 
         serial = till.master.register["serial"]
         tls = None
-        if cfg["ca"] and sys.implementation.name == "micropython":
-            # the unix port's poll crashes on a TLS stream in the running firmware
-            # (modselect.c poll_obj_get_revents; docs/store-server.md, "TLS"): no link
-            # rather than a terminal that falls over
-            self.log.error("store.ca: HTTPS to the store server is not available on MicroPython yet")
-            cfg = {"host": "", "port": 0, "token": ""}
-        elif cfg["ca"]:
+        if cfg["ca"]:
             try:
                 tls = platforms.tls_client(platforms.read_certificate(cfg["ca"]))
             except (OSError, ValueError) as e:  # no link rather than an unchecked one

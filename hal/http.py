@@ -11,19 +11,95 @@ The request carries ``Content-Type: application/json``, ``Content-Length`` and
 ``Connection: close``; the answer is read to the end of the connection (or its
 ``Content-Length``). No answer within ``timeout_ms`` is ``asyncio.TimeoutError``; a refused
 connection ``OSError``; an answer that is not HTTP, or a body that is not JSON, ``ProtocolError``.
+
+HTTPS on MicroPython does not go through asyncio's streams: the unix port's ``select.poll``
+rebases every entry's ``pollfd`` when its table grows, also the NULL of an object without a
+file descriptor (a TLS socket), and the next poll dereferences the wild pointer (SIGSEGV in
+``poll_obj_get_revents``, extmod/modselect.c). ``PolledTls`` keeps the TLS socket out of
+asyncio's poller: it asks a poller of its own (the TLS socket alone in it, so it never grows,
+and mbedTLS's own view of what it waits for) every ``POLL_MS``.
 """
 
 import asyncio
 import json
+import sys
 
 from core.errors import ProtocolError
 
 MAX_ANSWER = 65536
+POLL_MS = 2  # how often a waiting MicroPython TLS connection is looked at
+
+
+class PolledTls:
+    """A TLS client connection with the interface of an asyncio stream pair (``write``,
+    ``drain``, ``read``, ``close``, ``wait_closed``) that waits by polling (MicroPython)."""
+
+    def __init__(self, sock):
+        import select
+
+        self.s = sock
+        self.poller = select.poll()
+        self.poller.register(sock, select.POLLIN)
+        self.pending = b""
+        self._events = select.POLLIN, select.POLLOUT
+
+    @classmethod
+    async def open(cls, host, port, ctx):
+        import socket
+
+        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+        raw = socket.socket(ai[0], ai[1], ai[2])
+        raw.setblocking(False)
+        try:
+            raw.connect(ai[-1])
+        except OSError as e:
+            if e.errno != 115:  # EINPROGRESS: the connection is made while we wait
+                raw.close()
+                raise
+        try:
+            sock = ctx.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+        except BaseException:
+            raw.close()
+            raise
+        sock.setblocking(False)
+        return cls(sock)
+
+    async def _wait(self, event):
+        self.poller.modify(self.s, event)
+        while not self.poller.poll(0):
+            await asyncio.sleep_ms(POLL_MS)
+
+    def write(self, data):
+        self.pending += data
+
+    async def drain(self):
+        while self.pending:
+            n = self.s.write(self.pending)  # the handshake first; None: mbedTLS waits
+            if n is None:
+                await self._wait(self._events[1])
+            else:
+                self.pending = self.pending[n:]
+
+    async def read(self, n):
+        while True:
+            data = self.s.read(n)
+            if data is not None:
+                return data
+            await self._wait(self._events[0])
+
+    def close(self):
+        self.poller.unregister(self.s)
+        self.s.close()
+
+    async def wait_closed(self):
+        pass
 
 
 async def _exchange(host, port, raw, tls=None):
     if tls is None:
         reader, writer = await asyncio.open_connection(host, port)
+    elif sys.implementation.name == "micropython":
+        reader = writer = await PolledTls.open(host, port, tls)
     else:
         reader, writer = await asyncio.open_connection(host, port, ssl=tls)
     try:

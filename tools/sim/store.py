@@ -28,8 +28,8 @@ class SimStore:
         self.folder = os.path.join(os.path.abspath(out), "store")
         self.cluster = None
         self.server = None
-        # tls: HTTPS with a test CA the terminals are told to trust (store.ca); off in make sim
-        # while MicroPython's TLS streams crash its poll (docs/store-server.md, "TLS")
+        # tls: HTTPS with a test CA the terminals are told to trust (store.ca); off in make sim,
+        # whose back office a browser opens without that CA (docs/store-server.md, "TLS")
         self.ca = self._cert = self._key = None
         if tls:
             self.ca, self._cert, self._key = sim_tls(os.path.join(self.folder, "tls"))
