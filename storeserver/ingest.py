@@ -38,6 +38,22 @@ log = logging.getLogger("storeserver.ingest")
 
 MAX_LINES = 1000  # lines per push
 
+# the columns the ingest fills, with their types (schema/)
+RECORDS = (
+    "serial text", "seq bigint", "segment integer", "t bigint", "kind text", "payload bytea", "hash bytea",
+)  # fmt: skip
+RECEIPTS = (
+    "serial text", "seq bigint", "bon_nr integer", "z_nr integer", "t bigint", "bon_typ text",
+    "operator text", "gross bigint", "training boolean", "signed boolean", "verified boolean",
+    "problem text", "data jsonb",
+)  # fmt: skip
+LINES = (
+    "serial text", "seq bigint", "t bigint", "grp text", "plu text", "name text", "qty bigint",
+    "amount bigint",
+)  # fmt: skip
+PAYMENTS = ("serial text", "seq bigint", "t bigint", "kind text", "name text", "amount bigint")
+CLOSINGS = ("serial text", "z_nr integer", "seq bigint", "t bigint", "data jsonb")
+
 
 class PushRefused(Exception):
     def __init__(self, status, answer):
@@ -118,7 +134,9 @@ class Ingest:
             raise PushRefused(400, {"error": "after (a record number) and at most %d lines" % MAX_LINES})
         status = status if isinstance(status, dict) else {}
         async with self.pool.connection() as conn:
-            async with conn.transaction(), conn.cursor() as cur:
+            # pipeline mode: statements go out without waiting for their answers; a push waits
+            # for PostgreSQL twice (the register's row, the commit) however many rows it adds
+            async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
                 # No wait for the WAL flush: if the server crashed before these records reached
                 # its disk, it names the older head on the terminal's next push ("gap") and the
                 # terminal, whose journal is the record, sends them again.
@@ -261,16 +279,11 @@ class Ingest:
                 await cur.execute(
                     "UPDATE registers SET master_received = %s WHERE serial = %s", (data["version"], serial)
                 )
-        await _copy(cur, "records (serial, seq, segment, t, kind, payload, hash)", rows)
-        await _copy(
-            cur,
-            "receipts (serial, seq, bon_nr, z_nr, t, bon_typ, operator, gross, training, signed, verified,"
-            " problem, data)",
-            receipts,
-        )
-        await _copy(cur, "receipt_lines (serial, seq, t, grp, plu, name, qty, amount)", lines)
-        await _copy(cur, "receipt_payments (serial, seq, t, kind, name, amount)", payments)
-        await _copy(cur, "closings (serial, z_nr, seq, t, data)", closings)
+        await _insert(cur, "records", RECORDS, rows)
+        await _insert(cur, "receipts", RECEIPTS, receipts)
+        await _insert(cur, "receipt_lines", LINES, lines)
+        await _insert(cur, "receipt_payments", PAYMENTS, payments)
+        await _insert(cur, "closings", CLOSINGS, closings)
         for serial_, data, valid in tses:
             await cur.execute(
                 "INSERT INTO tses (serial, tse_serial, public_key, algorithm, time_format, valid)"
@@ -374,8 +387,13 @@ def _payment_rows(serial, seq, t, bon):
     return out
 
 
-async def _copy(cur, table, rows):
+async def _insert(cur, table, columns, rows):
+    """All ``rows`` in one statement (a column of values per array): however many rows a push
+    has, one statement per table in the pipeline."""
     if rows:
-        async with cur.copy("COPY %s FROM STDIN" % table) as copy:
-            for row in rows:
-                await copy.write_row(row)
+        names = ", ".join(c.split()[0] for c in columns)
+        arrays = ", ".join("%%b::%s[]" % c.split()[1] for c in columns)  # binary: no escaping
+        await cur.execute(
+            "INSERT INTO %s (%s) SELECT * FROM unnest(%s)" % (table, names, arrays),
+            [list(column) for column in zip(*rows)],
+        )
