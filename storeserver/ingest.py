@@ -38,9 +38,10 @@ log = logging.getLogger("storeserver.ingest")
 
 MAX_LINES = 1000  # lines per push
 
-# the columns the ingest fills, with their types (schema/)
+# the columns the ingest fills, with their types as sent (and how a text becomes the column's)
 RECORDS = (
-    "serial text", "seq bigint", "segment integer", "t bigint", "kind text", "payload bytea", "hash bytea",
+    "serial text", "seq bigint", "segment integer", "t bigint", "kind text",
+    "payload text convert_to(payload, 'UTF8')", "hash text decode(hash, 'hex')",
 )  # fmt: skip
 RECEIPTS = (
     "serial text", "seq bigint", "bon_nr integer", "z_nr integer", "t bigint", "bon_typ text",
@@ -53,6 +54,45 @@ LINES = (
 )  # fmt: skip
 PAYMENTS = ("serial text", "seq bigint", "t bigint", "kind text", "name text", "amount bigint")
 CLOSINGS = ("serial text", "z_nr integer", "seq bigint", "t bigint", "data jsonb")
+
+
+def _insert(index, table, columns):
+    """``(table, column names, INSERT of the rows in element ``index`` of the JSON parameter)``."""
+    specs = [c.split(None, 2) for c in columns]
+    names = [spec[0] for spec in specs]
+    select = ", ".join(spec[2] if len(spec) > 2 else spec[0] for spec in specs)
+    declared = ", ".join("%s %s" % (spec[0], spec[1]) for spec in specs)
+    sql = "INSERT INTO %s (%s) SELECT %s FROM json_to_recordset(%%(tables)s::json -> %d) AS r(%s)" % (
+        table,
+        ", ".join(names),
+        select,
+        index,
+        declared,
+    )
+    return table, names, sql
+
+
+TABLES = [
+    _insert(i, *t)
+    for i, t in enumerate(
+        (
+            ("records", RECORDS),
+            ("receipts", RECEIPTS),
+            ("receipt_lines", LINES),
+            ("receipt_payments", PAYMENTS),
+            ("closings", CLOSINGS),
+        )
+    )
+]
+# A push's rows in one statement, sent as one JSON text (json.dumps and PostgreSQL's JSON parser
+# are C, psycopg's adaptation of each value is not), with the register's new head: whatever a
+# push adds, one statement (prepared after its first uses) after the register's row.
+STORE = (
+    "WITH "
+    + ", ".join("t%d AS (%s)" % (i, sql) for i, (_, _, sql) in enumerate(TABLES))
+    + " UPDATE registers SET last_seen = now(), status = %(status)s, head_seq = %(head)s,"
+    " head_hash = %(hash)s, segment = %(segment)s WHERE serial = %(serial)s"
+)
 
 
 class PushRefused(Exception):
@@ -163,12 +203,20 @@ class Ingest:
                         answer = {"error": kind, "at": seq, "detail": detail, "head": head}
                         result = PushRefused(409 if kind == "fork" else 422, answer)
                 new = [p for p in parsed if p[2]["seq"] > head] if result is None else []
+                tables = ([],) * len(TABLES)
                 if new:
-                    head, head_hash, segment = await self._store(cur, serial, new, segment)
+                    segment, tables = await self._rows(cur, serial, new, segment)
+                    head, head_hash = new[-1][2]["seq"], new[-1][1]
                 await cur.execute(
-                    "UPDATE registers SET last_seen = now(), status = %s, head_seq = %s, head_hash = %s,"
-                    " segment = %s WHERE serial = %s",
-                    (json.dumps(status), head, head_hash, segment, serial),
+                    STORE,
+                    {
+                        "tables": json.dumps(tables),
+                        "status": json.dumps(status),
+                        "head": head,
+                        "hash": head_hash,
+                        "segment": segment,
+                        "serial": serial,
+                    },
                 )
         if result is not None:  # the alarm and the register's status are committed
             raise result
@@ -235,7 +283,8 @@ class Ingest:
             expected += 1
         return None
 
-    async def _store(self, cur, serial, new, segment):
+    async def _rows(self, cur, serial, new, segment):
+        """The register's segment after ``new``, and its rows for each of ``TABLES``."""
         introduced = {rec["data"].get("serial") for _, _, rec in new if rec["type"] == "tse"}
         needed = {
             rec["data"]["tse"].get("serial")
@@ -255,7 +304,7 @@ class Ingest:
             kind, data, seq = rec["type"], rec["data"], rec["seq"]
             if kind == "segment":
                 segment = data.get("z_nr", segment)
-            rows.append((serial, seq, segment, rec["t"], kind, raw, digest))
+            rows.append((serial, seq, segment, rec["t"], kind, raw.decode(), digest.hex()))
             if problem:
                 await self.alarm(cur, serial, "signature" if kind != "tse" else "identity", seq, problem)
             if kind == "tse":
@@ -269,7 +318,7 @@ class Ingest:
                     lines.extend(_line_rows(serial, seq, rec["t"], bon))
                     payments.extend(_payment_rows(serial, seq, rec["t"], bon))
             elif kind == "closing":
-                closings.append((serial, data.get("z_nr", segment), seq, rec["t"], json.dumps(data)))
+                closings.append((serial, data.get("z_nr", segment), seq, rec["t"], data))
             elif kind == "master" and isinstance(data.get("store_version"), int):
                 await cur.execute(
                     "UPDATE registers SET master_in_use = %s WHERE serial = %s",
@@ -279,11 +328,6 @@ class Ingest:
                 await cur.execute(
                     "UPDATE registers SET master_received = %s WHERE serial = %s", (data["version"], serial)
                 )
-        await _insert(cur, "records", RECORDS, rows)
-        await _insert(cur, "receipts", RECEIPTS, receipts)
-        await _insert(cur, "receipt_lines", LINES, lines)
-        await _insert(cur, "receipt_payments", PAYMENTS, payments)
-        await _insert(cur, "closings", CLOSINGS, closings)
         for serial_, data, valid in tses:
             await cur.execute(
                 "INSERT INTO tses (serial, tse_serial, public_key, algorithm, time_format, valid)"
@@ -297,8 +341,10 @@ class Ingest:
                     valid,
                 ),
             )
-        raw, digest, rec = new[-1]
-        return rec["seq"], digest, segment
+        tables = (rows, receipts, lines, payments, closings)
+        return segment, [
+            [dict(zip(names, row)) for row in table] for (_, names, _), table in zip(TABLES, tables)
+        ]
 
     async def _whole(self, cur, serial, data, pending):
         """A ``beleg`` record as the whole receipt (merged with its ``pending`` record)."""
@@ -356,7 +402,7 @@ def _receipt_row(serial, seq, segment, t, bon, problem):
         signed,
         (problem is None) if signed else None,
         problem,
-        json.dumps(bon),
+        bon,
     )
 
 
@@ -385,15 +431,3 @@ def _payment_rows(serial, seq, t, bon):
         if isinstance(p, dict):
             out.append((serial, seq, t, str(p.get("typ", "")), str(p.get("name", "")), _int(p.get("amount"))))
     return out
-
-
-async def _insert(cur, table, columns, rows):
-    """All ``rows`` in one statement (a column of values per array): however many rows a push
-    has, one statement per table in the pipeline."""
-    if rows:
-        names = ", ".join(c.split()[0] for c in columns)
-        arrays = ", ".join("%%b::%s[]" % c.split()[1] for c in columns)  # binary: no escaping
-        await cur.execute(
-            "INSERT INTO %s (%s) SELECT * FROM unnest(%s)" % (table, names, arrays),
-            [list(column) for column in zip(*rows)],
-        )
