@@ -184,10 +184,28 @@ SCHEMA = {
     "tse": Field(
         "dict",
         schema={
-            "setup": Field("bool", True, doc="take a new card into service at boot"),
+            "backend": Field(
+                "str", "card", choices=("card", "cloud"), doc="who signs: the microSD card, or a cloud TSE"
+            ),
+            "setup": Field("bool", True, doc="take a new card (or cloud TSS) into service at boot"),
             "puk": Field("str", "123456", secret=True),
             "admin_pin": Field("str", "12345", secret=True),
             "time_admin_pin": Field("str", "54321", secret=True),
+            "cloud": Field(
+                "dict",
+                schema={
+                    "host": Field("str", "", doc="the cloud TSE's API host"),
+                    "port": Field("int", 443, min=1, max=65535),
+                    "ca": Field("str", "", doc="CA certificate checking the API (empty: plain HTTP)"),
+                    "api_key": Field("str", "", doc="the API key of this register's account"),
+                    "api_secret": Field("str", "", secret=True),
+                    "tss_id": Field("str", "", doc="the TSS (UUID; empty: derived from the register serial)"),
+                    "admin_pin": Field("str", "123456", min=6, secret=True, doc="the TSS's admin PIN"),
+                    "timeout_ms": Field("int", 5000, min=500, max=60000, doc="per request"),
+                    "retries": Field("int", 2, min=0, max=5, doc="a request with no answer is sent again"),
+                    "wait_ms": Field("int", 800, min=0, max=10000, doc='"Bitte warten" on the display after'),
+                },
+            ),
         },
     ),
     "acquirer": Field(

@@ -9,11 +9,12 @@ is reported in one line and the process exits with status 2; Ctrl-C stops cleanl
 """
 
 import asyncio
+import json
 import sys
 
 from core.cli import options
 from core.errors import EcrError
-from core.storage import exists
+from core.storage import exists, write_atomic
 from firmware import VERSION
 from firmware import config as configuration
 from firmware.log import LEVELS, Logger
@@ -49,6 +50,8 @@ class Firmware:
 
     async def _tse(self, board, client_id):
         """The TSE client and its service, or (None, None) on a board without a TSE."""
+        if self.config["tse"]["backend"] == "cloud":
+            return await self._cloud_tse(client_id)
         if not board.has("tse"):
             return None, None
         from tse_sd.client import TseClient
@@ -66,6 +69,47 @@ class Firmware:
             await service.boot()
         except (TseError, OSError) as e:
             self.log.error("TSE not ready at boot (selling goes on, receipts note it): %s", e)
+        return client, service
+
+    async def _cloud_tse(self, client_id):
+        """The cloud TSE's client and service (tse.cloud); its TSS set up at first boot."""
+        from hal.http import request
+        from tse_sd.cloud import Api, CloudTseClient, CloudTseService, uuid_of
+        from tse_sd.errors import TseError
+
+        clock, cfg = self.platform.clock, self.config["tse"]
+        cloud = cfg["cloud"]
+        self.log.add_secret(cloud["api_secret"])
+        self.log.add_secret(cloud["admin_pin"])
+        tls = None
+        if cloud["ca"]:
+            tls = platforms.tls_client(platforms.read_certificate(cloud["ca"]))
+        api = Api(
+            cloud["host"],
+            cloud["port"],
+            cloud["api_key"],
+            cloud["api_secret"],
+            request,
+            clock,
+            tls,
+            cloud["timeout_ms"],
+            cloud["retries"],
+        )
+        client = CloudTseClient(api, cloud["tss_id"] or uuid_of("tss:" + client_id), self.log)
+        service = CloudTseService(client, clock, self.log, client_id)
+        try:
+            if cfg["setup"]:
+                puk = await client.setup("", cloud["admin_pin"], "", client_id, clock.now())
+                if puk:  # shown once by the service: kept for the owner, never logged
+                    write_atomic(
+                        self.config["data_dir"] + "/tse-cloud-puk.json",
+                        json.dumps({"tss_id": client.tss_id, "admin_puk": puk}).encode(),
+                    )
+                    self.log.warning("cloud TSS %s created; admin PUK in tse-cloud-puk.json", client.tss_id)
+            await service.boot()
+        except TseError as e:
+            self.log.error("cloud TSE not ready at boot (selling goes on, receipts note it): %s", e)
+            service.failed(e)
         return client, service
 
     async def run(self):

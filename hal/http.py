@@ -136,8 +136,8 @@ def _length(head):
     return None
 
 
-def parse(data):
-    """``(status, JSON body or None)`` of a whole HTTP answer."""
+def parse(data, as_bytes=False):
+    """``(status, JSON body or None)`` of a whole HTTP answer; ``(status, bytes)`` if ``as_bytes``."""
     head, sep, body = data.partition(b"\r\n\r\n")
     line = head.split(b"\r\n", 1)[0].split(b" ")
     if not sep or len(line) < 2 or not line[0].startswith(b"HTTP/1.") or not line[1].isdigit():
@@ -147,6 +147,8 @@ def parse(data):
         if len(body) < length:
             raise ProtocolError("HTTP answer cut off (%d of %d bytes)" % (len(body), length))
         body = body[:length]
+    if as_bytes:
+        return int(line[1]), body
     if not body.strip():
         return int(line[1]), None
     try:
@@ -155,9 +157,12 @@ def parse(data):
         raise ProtocolError("HTTP answer is not JSON")
 
 
-async def request(host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None, tls=None):
+async def request(
+    host, port, method, path, body=None, timeout_ms=10000, headers=None, data=None, tls=None, as_bytes=False
+):
     """``body`` goes as JSON; ``data`` (bytes) as ``application/octet-stream``; ``tls``: a
-    client context (``hal.platform.tls_client``) for HTTPS."""
+    client context (``hal.platform.tls_client``) for HTTPS; ``as_bytes``: the answer's body as bytes
+    (a file), not JSON."""
     if data is not None:
         payload, kind = bytes(data), "application/octet-stream"
     else:
@@ -169,4 +174,4 @@ async def request(host, port, method, path, body=None, timeout_ms=10000, headers
         lines.append("%s: %s" % (name, value))
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
     data = await asyncio.wait_for(_exchange(host, port, raw, tls), timeout_ms / 1000)
-    return parse(data)
+    return parse(data, as_bytes)

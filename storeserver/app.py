@@ -11,7 +11,6 @@ nothing in their memory is more than a cache (the TSE keys parsed once per insta
 """
 
 import logging
-import ssl
 
 from aiohttp import web
 
@@ -19,6 +18,7 @@ from storeserver.api import Api
 from storeserver.backoffice import BackOffice
 from storeserver.db import migrate, open_pool
 from storeserver.ingest import Ingest
+from tools.sim.certs import tls_context
 
 MAX_BODY = 8 * 1024 * 1024
 STORE = web.AppKey("store", object)
@@ -44,14 +44,6 @@ async def make_app(dsn, pool_size=8):
 
     app.on_cleanup.append(close)
     return app
-
-
-def tls_context(cert, key):
-    """The server's TLS context from its certificate (chain) and key files (PEM)."""
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert, key)
-    return ctx
 
 
 async def serve(dsn, host="127.0.0.1", port=0, pool_size=8, reuse_port=False, tls=None):

@@ -8,6 +8,7 @@ import os
 import random
 import threading
 import time
+import warnings
 
 import pytest
 import serial
@@ -226,11 +227,18 @@ def test_peripheral_tests(con, sim):
     sim.emupos.close_drawer()
     ok(con, "test display")
     sim.display.wait_for("Display-Test")
-    sim.emupos.scan("]E04006381333931")
-    deadline = time.monotonic() + 10
-    while ok(con, "test scan")["data"].get("text") != "4006381333931" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert ok(con, "test scan")["data"]["symbology"] == "EAN13"
+    for attempt in range(3):  # a cashier scans again when no beep comes; CI once lost the first scan
+        if attempt:
+            warnings.warn("the scanner's code was not taken; scanned again (see emupos.log)", stacklevel=1)
+        sim.emupos.scan("]E04006381333931")
+        deadline = time.monotonic() + 5
+        while ok(con, "test scan")["data"].get("text") != "4006381333931" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if ok(con, "test scan")["data"].get("text") == "4006381333931":
+            break
+    with open(os.path.join(sim.out, "emupos", "emupos.log")) as f:
+        seen = f.read()
+    assert ok(con, "test scan")["data"].get("symbology") == "EAN13", seen
     sim.operator(op="abort")
     refused(con, "test card", "no card")
     sim.insert_card()

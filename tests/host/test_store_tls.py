@@ -15,10 +15,10 @@ import pytest
 from aiohttp import web
 
 from storeserver.api import enrol, new_code
-from storeserver.app import StoreServer, tls_context
+from storeserver.app import StoreServer
 from tools import upy
 from tools.sim import until
-from tools.sim.certs import sim_tls
+from tools.sim.certs import sim_tls, tls_context
 from tools.sim.launch import Simulator
 from tools.threaded import AppThread
 

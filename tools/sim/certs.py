@@ -9,6 +9,7 @@ told to trust, and a server certificate it signed for the addresses the terminal
 import datetime
 import ipaddress
 import os
+import ssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -77,3 +78,11 @@ def sim_tls(folder, hosts=HOSTS, days=365):
     )
     os.chmod(paths[2], 0o600)
     return paths
+
+
+def tls_context(cert, key):
+    """A server's TLS context from its certificate (chain) and key files (PEM)."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx

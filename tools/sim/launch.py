@@ -34,6 +34,8 @@ from tools.receipts.server import ReceiptServer
 from tools.sim import stop_process
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
+from tools.sim.certs import sim_tls, tls_context
+from tools.sim.cloudtse import CloudTse
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
 from tools.sim.emv_card import EmvCard, SimCa
@@ -45,6 +47,7 @@ from tools.sim.scale import VirtualScale
 from tools.sim.tse.server import CardServer
 from tools.sim.wallet import WalletHostSim
 from tools.sim.zvt import ZvtTerminalSim
+from tools.threaded import AppThread
 
 # The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
 # terminal in its factory state, scripts log in without having to change the PIN first.
@@ -99,11 +102,17 @@ class Simulator:
         target="host",
         serial=SIM_SERIAL,
         store=None,
+        tse="card",
     ):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
         if target not in ("host", "qemu"):
             raise ValueError("target is host or qemu")
+        if tse not in ("card", "cloud"):
+            raise ValueError("tse is card or cloud")
+        self.backend = tse  # who signs: the card in the slot, or the simulated cloud TSE
+        self.cloud = None  # tools/sim/cloudtse.CloudTse (``tse="cloud"``); its server: cloud_server
+        self.cloud_server = None
         self.target = target
         self.machine = None  # tools/qemu/machine.Machine on the QEMU target
         self.out = os.path.abspath(out)
@@ -141,6 +150,18 @@ class Simulator:
         self._control = TseControl(self.tse.control_port)
         self.devices["tse"] = {"port": self.tse.nbd.port}
         self.endpoints["tse"] = self.tse.nbd.address
+
+    def _start_cloud(self):
+        """The cloud TSE on HTTPS (its test CA trusted by the firmware); the card stays in its
+        slot, unused, as it would in a terminal that signs in the cloud."""
+        if self.backend != "cloud":
+            return
+        folder = os.path.join(self.out, "cloud-tse")
+        ca, cert, key = sim_tls(os.path.join(folder, "tls"))
+        self.cloud = CloudTse(folder)
+        self.cloud_server = AppThread("cloud-tse", self.cloud.app, ssl_context=tls_context(cert, key)).start()
+        self.cloud_ca = ca
+        self.endpoints["tse"] = "https://127.0.0.1:%d/api/v2" % self.cloud_server.port
 
     def _start_emupos(self):
         try:
@@ -281,6 +302,17 @@ class Simulator:
             config["store"] = {"host": peers, "port": self.store[0], "token": self.store[1]}
             if len(self.store) > 2:
                 config["store"]["ca"] = "/mnt/data/store-ca.pem" if self.target == "qemu" else self.store[2]
+        if self.cloud is not None:
+            config["tse"] = {
+                "backend": "cloud",
+                "cloud": {
+                    "host": peers,
+                    "port": self.cloud_server.port,
+                    "ca": "/mnt/data/cloud-ca.pem" if self.target == "qemu" else self.cloud_ca,
+                    "api_key": self.cloud.api_key,
+                    "api_secret": self.cloud.api_secret,
+                },
+            }
         if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
@@ -343,6 +375,8 @@ class Simulator:
             files = {"capk.json": self._ca_store()}
             if self.store is not None and len(self.store) > 2:
                 files["store-ca.pem"] = self.store[2]
+            if self.cloud is not None:
+                files["cloud-ca.pem"] = self.cloud_ca
             guest = os.path.join(self.out, "qemu")
             self.machine = Machine(
                 guest, self.runtime, self.tse.nbd.address, config, forwards=forwards, files=files
@@ -410,6 +444,7 @@ class Simulator:
         self._master()
         try:
             self._start_tse()
+            self._start_cloud()
             self._start_console()
             self._start_emupos()
             self._use_camera()
@@ -573,3 +608,6 @@ class Simulator:
         if self.tse is not None:
             self.tse.close()
             self.tse = None
+        if self.cloud_server is not None:
+            self.cloud_server.stop()
+            self.cloud_server = None
