@@ -45,7 +45,25 @@ def test_defaults_are_valid_and_complete():
         "operator_port": 0,
         "operator_host": "127.0.0.1",
         "drawer_warn_s": 30,
-        "tse": {"setup": True, "puk": "123456", "admin_pin": "12345", "time_admin_pin": "54321"},
+        "tse": {
+            "backend": "card",
+            "setup": True,
+            "puk": "123456",
+            "admin_pin": "12345",
+            "time_admin_pin": "54321",
+            "cloud": {
+                "host": "",
+                "port": 443,
+                "ca": "",
+                "api_key": "",
+                "api_secret": "",
+                "tss_id": "",
+                "admin_pin": "123456",
+                "timeout_ms": 5000,
+                "retries": 2,
+                "wait_ms": 800,
+            },
+        },
         "zvt": {"card": "integrated", "port": 0, "host": "0.0.0.0", "password": "000000", "tid": "52000001"},
         "wallet": {"host": "", "port": 0, "account": "de.smartecr.pay", "iban": "", "bic": "", "wait_s": 120},
         "digital": {"host": "", "port": 0, "token": "", "base_url": ""},
@@ -67,7 +85,14 @@ def test_defaults_are_valid_and_complete():
     }
     assert validate({}, config.SCHEMA) == DEFAULTS
     shown = config.masked(DEFAULTS)
-    assert shown["tse"] == {"setup": True, "puk": "***", "admin_pin": "***", "time_admin_pin": "***"}
+    assert {k: shown["tse"][k] for k in ("setup", "puk", "admin_pin", "time_admin_pin")} == {
+        "setup": True,
+        "puk": "***",
+        "admin_pin": "***",
+        "time_admin_pin": "***",
+    }
+    assert shown["tse"]["cloud"]["api_secret"] == shown["tse"]["cloud"]["admin_pin"] == "***"
+    assert shown["tse"]["cloud"]["api_key"] == ""  # an account name, not a secret
     assert shown["console"]["users"] == [{"name": "technician", "role": "technician", "pin": "***"}]
     assert shown["zvt"]["password"] == "***"
     _error(validate, {"zvt": {"password": "12345a"}}, config.SCHEMA)  # six digits, not letters

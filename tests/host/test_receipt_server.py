@@ -5,6 +5,7 @@ deleted after the retention time, and an account's listing forgets them too."""
 
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -72,3 +73,22 @@ def test_the_rate_limit_and_the_retention_time(server):
     codes = [_call(server, "GET", "/api/receipts/" + RID)[0] for _ in range(40)]
     assert 429 in codes and codes.index(429) >= 20  # the rest of the minute's 30 first
     assert any(line["status"] == 429 for line in server.requests())
+
+
+def test_a_body_in_several_segments_is_stored_whole(server):
+    """A slow link (the QEMU guest's) delivers the PUT in pieces: the server stores all of it."""
+    blob = bytes(range(256)) * 8
+    head = (
+        "PUT /api/receipts/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n"
+        "X-Register: KASSE-1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (RID, len(blob))
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(head.encode() + blob[:100])
+        time.sleep(0.3)  # the rest after a pause: a second segment
+        s.sendall(blob[100:])
+        answer = b""
+        while chunk := s.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    assert _call(server, "GET", "/api/receipts/" + RID) == (200, blob)
+    assert _call(server, "PUT", "/api/receipts/" + "B" * 22, b"", AUTH)[0] == 413  # an empty body

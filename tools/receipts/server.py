@@ -126,11 +126,12 @@ class ReceiptServer:
         serial = request.headers.get("X-Register", "")
         if not serial or self.tokens.get(serial) != request.headers.get("Authorization", "")[7:]:
             raise web.HTTPUnauthorized(reason="unknown register or token")
-        body = await request.content.read(MAX_BODY + 1)
-        if not body or len(body) > MAX_BODY:
+        length = request.content_length or 0
+        if not 1 <= length <= MAX_BODY:  # read whole: a body may come in several segments
             raise web.HTTPRequestEntityTooLarge(
-                MAX_BODY, len(body), reason="a sealed receipt of 1 byte to 256 KiB"
+                MAX_BODY, length, reason="a sealed receipt of 1 byte to 256 KiB"
             )
+        body = await request.read()
         account = request.headers.get("X-Account", "")
         if account and not ACCOUNT.match(account):
             raise web.HTTPBadRequest(reason="bad account id")
