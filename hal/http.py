@@ -10,7 +10,8 @@ and the receipt server are spoken to.
 The request carries ``Content-Type: application/json``, ``Content-Length`` and
 ``Connection: close``; the answer is read to the end of the connection (or its
 ``Content-Length``). No answer within ``timeout_ms`` is ``asyncio.TimeoutError``; a refused
-connection ``OSError``; an answer that is not HTTP, or a body that is not JSON, ``ProtocolError``.
+connection, or one closed before any answer came, ``OSError``; an answer that is not HTTP, or
+a body that is not JSON, ``ProtocolError``.
 
 HTTPS on MicroPython does not go through asyncio's streams: the unix port's ``select.poll``
 rebases every entry's ``pollfd`` when its table grows, also the NULL of an object without a
@@ -116,6 +117,8 @@ async def _exchange(host, port, raw, tls=None):
                 length = _length(head)
                 if length is not None and len(body) >= length:
                     break
+        if not data:  # closed before a byte came back: no answer, as a timeout is
+            raise OSError("the connection closed without an answer")
         return data
     finally:
         writer.close()

@@ -91,6 +91,17 @@ def free_port_pair():
         return port
 
 
+def _merge(config, settings):
+    """``settings`` over ``config``, section by section: ``{"tse": {"cloud": {"timeout_ms": 900}}}``
+    changes that one value and keeps the rest of the section."""
+    for key, value in settings.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = dict(config[key])
+            _merge(config[key], value)
+        else:
+            config[key] = value
+
+
 class Simulator:
     def __init__(
         self,
@@ -317,7 +328,7 @@ class Simulator:
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
             config["zvt"] = {"port": self.zvt_port, "host": "127.0.0.1"}
-        config.update(self.settings)
+        _merge(config, self.settings)
         return config
 
     def _config(self):
