@@ -161,6 +161,8 @@ class Firmware:
         self.terminal = Terminal(
             till, board, self.log, clock, cfg["drawer_warn_s"], service, emv, ca_keys, acquirer
         )
+        if cfg["tse"]["backend"] == "cloud":
+            self.terminal.tse_wait_ms = cfg["tse"]["cloud"]["wait_ms"]
         for what, detail in done:  # the cashier hears what the power cut did to the sale
             self.terminal.say(_RECOVERED[what] % detail)
         if acquirer is not None and acquirer.owed:

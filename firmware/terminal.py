@@ -101,6 +101,7 @@ class Terminal:
         self._owed = asyncio.Event()  # a reversal the acquirer has not confirmed waits
         self.training = False  # the next receipts are AVTraining
         self.shown = ("Willkommen", "", 0)  # the customer's last prompt, and when (ticks)
+        self.tse_wait_ms = None  # a TSE command longer than this (a cloud's round trip): "Bitte warten"
         self.paying = False  # a card payment is under way: the customer follows its prompts
         self.paying_cents = 0  # what it is for (the PIN pad's prompt shows it)
         self.external = None  # cents an external register pays through our PT side (ZVT), or None
@@ -164,6 +165,37 @@ class Terminal:
             except DeviceError as e:
                 self.log.warning("%s", e)
 
+    async def _signing(self, work):
+        """``await work``, in which the TSE may sign; when that takes longer than ``tse_wait_ms``
+        the customer reads "Bitte warten" until it is done (what comes next is shown after; a
+        refused line puts back what was there)."""
+        if self.tse_wait_ms is None:
+            return await work
+        before, shown = self.shown[:2], []
+        notice = asyncio.create_task(self._wait_notice(shown))
+        try:
+            result = await work
+        except Exception:
+            await self._notice_done(notice, shown)
+            if shown:
+                await self.show(*before)
+            raise
+        await self._notice_done(notice, shown)
+        return result
+
+    async def _wait_notice(self, shown):
+        await asyncio.sleep(self.tse_wait_ms / 1000)
+        shown.append(True)
+        self.log.info("TSE slower than %d ms: the customer is asked to wait", self.tse_wait_ms)
+        await self.show("Bitte warten", "TSE signiert ...")
+
+    @staticmethod
+    async def _notice_done(notice, shown):
+        if shown:
+            await notice  # on its way to the display: finished, not cut off mid-command
+        else:
+            notice.cancel()
+
     # --- ringing up ------------------------------------------------------------------------
 
     def _qr_waits(self):
@@ -183,7 +215,7 @@ class Terminal:
         try:
             if self.training and not till.open_sale:
                 till.open_bon(TRAINING)
-            line = await till.ring(entry, *args)
+            line = await self._signing(till.ring(entry, *args))  # the first line starts the TSE's
         except (ValueError, KeyError) as e:
             if till.open_sale and not till.sale()["lines"]:
                 await till.abort()  # a training receipt opened for a refused first line
@@ -746,7 +778,7 @@ class Terminal:
 
     async def _finish(self, cash):
         self._customer_entry()
-        record = await self.till.finish()
+        record = await self._signing(self.till.finish())
         if self.points is not None:
             self.points.add(record)
         self.customer, self.redeemed = None, 0

@@ -3,7 +3,8 @@ SIGN DE v2-style service (tools/sim/cloudtse.py) over HTTPS with the test CA; th
 verifies with the audit tool and its log is in the cloud's TAR export, fetched through the
 service console; answers lost on the way are asked for again and never signed twice; an
 internet outage in the middle of a sale is a TSE failure on the receipt, and the transaction it
-left open is finished when the service is back. Plus the receipt schema both ways."""
+left open is finished when the service is back; a slow service has the customer display say
+"Bitte warten", a quick one never. Plus the receipt schema both ways."""
 
 import hashlib
 import os
@@ -22,7 +23,7 @@ from tse_sd.cloud import schema
 
 RUNTIMES = ("cpython", "micropython")
 # Short waits so that an outage is found out quickly (the product's defaults: docs/tse.md)
-SETTINGS = {"tse": {"cloud": {"timeout_ms": 1500, "retries": 1}}}
+SETTINGS = {"tse": {"cloud": {"timeout_ms": 3000, "retries": 1, "wait_ms": 300}}}
 TECH = "login technician 246810"
 
 
@@ -109,6 +110,23 @@ def test_an_outage_mid_sale_is_a_tse_failure_and_is_signed_when_back(sim):
     assert st["tse"]["can"] == "ready", st["tse"]
     assert open_in_cloud(sim) == []
     assert "TSE back: [('signed late', %d)]" % failed in firmware_log(sim)
+
+
+def test_the_customer_is_asked_to_wait_only_when_the_cloud_is_slow(sim):
+    sim.display.seen.clear()
+    pay_cash(sim)
+    assert not [screen for screen in sim.display.seen if "Bitte warten" in screen]
+    sim.cloud.faults["latency_ms"] = 700  # each request; past the 300 ms of tse.cloud.wait_ms
+    try:
+        st = pay_cash(sim)
+    finally:
+        sim.cloud.faults["latency_ms"] = 0
+    qr_of(st)
+    said = ["Bitte warten" in screen for screen in sim.display.seen]
+    waits = sum(1 for before, now in zip([False] + said, said) if now and not before)
+    assert waits == 2, list(sim.display.seen)  # the Start's wait, and the Finish's
+    sim.display.settle()
+    assert "Danke!" in "\n".join(sim.display.lines)  # and then what comes after
 
 
 def test_the_cloud_export_holds_every_log_and_the_receipt(sim):

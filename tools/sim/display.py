@@ -4,6 +4,7 @@
     display.lines                         # ['Brötchen            ', '          0,45 EUR']
     display.wait_for("SUMME")             # block until the text is on screen
     display.errors                        # bytes it did not understand (a test fails on them)
+    display.seen                          # the last screens shown, oldest first
     display.stop()
 
 It interprets what a DM-D110/DM-D210-class display does: ``ESC @`` initialise, ``ESC t n``
@@ -15,6 +16,7 @@ the cursor in the selected table (decoded with CPython's codec, independent of t
 firmware's table). Host code (CPython).
 """
 
+import collections
 import os
 import pty
 import threading
@@ -30,6 +32,7 @@ class VirtualDisplay:
         self.rows = rows
         self.errors = []
         self.updates = 0
+        self.seen = collections.deque(maxlen=500)  # what each write left on the screen
         self._lock = threading.Condition()
         self._reset()
         self.master = self.slave = None
@@ -98,6 +101,7 @@ class VirtualDisplay:
             with self._lock:
                 data = self.feed(data + chunk)
                 self.updates += 1
+                self.seen.append("\n".join("".join(row) for row in self.screen))
                 self._lock.notify_all()
 
     # --- the command interpreter -------------------------------------------------------
