@@ -9,12 +9,11 @@ is reported in one line and the process exits with status 2; Ctrl-C stops cleanl
 """
 
 import asyncio
-import json
 import sys
 
 from core.cli import options
 from core.errors import EcrError
-from core.storage import exists, write_atomic
+from core.storage import exists
 from firmware import VERSION
 from firmware import config as configuration
 from firmware.log import LEVELS, Logger
@@ -22,6 +21,7 @@ from hal import platform as platforms
 from hal.board import Board
 
 USAGE = "usage: firmware [--config FILE]"
+CLOUD_PUK = "tse-cloud-puk.json"  # in data_dir: the cloud TSS's admin PUK, for the owner
 
 
 # What recovery at boot did (Till.recover), for the operator screen.
@@ -95,17 +95,13 @@ class Firmware:
             cloud["timeout_ms"],
             cloud["retries"],
         )
-        client = CloudTseClient(api, cloud["tss_id"] or uuid_of("tss:" + client_id), self.log)
+        tss_id = cloud["tss_id"] or uuid_of("tss:" + client_id)
+        client = CloudTseClient(api, tss_id, self.log, self.config["data_dir"] + "/" + CLOUD_PUK)
         service = CloudTseService(client, clock, self.log, client_id)
         try:
             if cfg["setup"]:
-                puk = await client.setup("", cloud["admin_pin"], "", client_id, clock.now())
-                if puk:  # shown once by the service: kept for the owner, never logged
-                    write_atomic(
-                        self.config["data_dir"] + "/tse-cloud-puk.json",
-                        json.dumps({"tss_id": client.tss_id, "admin_puk": puk}).encode(),
-                    )
-                    self.log.warning("cloud TSS %s created; admin PUK in tse-cloud-puk.json", client.tss_id)
+                if await client.setup("", cloud["admin_pin"], "", client_id, clock.now()):
+                    self.log.warning("cloud TSS %s created; its admin PUK kept in %s", tss_id, CLOUD_PUK)
             await service.boot()
         except TseError as e:
             self.log.error("cloud TSE not ready at boot (selling goes on, receipts note it): %s", e)

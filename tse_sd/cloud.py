@@ -32,8 +32,10 @@ The security module (time, self-tests) is the service's own: ``update_time`` and
 import asyncio
 import binascii
 import hashlib
+import json
 
 from core.errors import ProtocolError
+from core.storage import write_atomic
 from tse_sd import protocol as p
 from tse_sd.errors import STATUS, TseError, TseProtocolError, TseUnavailable, card_error
 from tse_sd.service import TseService
@@ -262,10 +264,11 @@ def _result(answer):
 class CloudTseClient:
     """The card's SE-API client (``tse_sd.client.TseClient``) for a cloud TSS."""
 
-    def __init__(self, api, tss_id, log=None):
+    def __init__(self, api, tss_id, log=None, puk_file=None):
         self.api = api
         self.tss_id = tss_id
         self.log = log
+        self.puk_file = puk_file  # where the TSS's admin PUK is kept when set-up creates it
         self._tss = None
         self._open = {}  # transaction number -> [tx id, revision]
         self._last = None  # the tx id of the last Start/Update/Finish
@@ -326,6 +329,21 @@ class CloudTseClient:
 
     async def delete_stored_data(self):
         raise CloudRefused("a cloud TSE keeps its logs itself: there is nothing to delete on it")
+
+    async def unblock(self, user, puk, pin):
+        """The admin PIN set to ``pin`` again with the TSS's admin PUK, the one kept in
+        ``puk_file`` at set-up (``puk``, the card's, has no meaning here)."""
+        if user != p.USER_ADMIN:
+            raise CloudRefused("a cloud TSS has no time admin: the service keeps its own time")
+        try:
+            with open(self.puk_file) as f:
+                kept = json.load(f)
+            if kept["tss_id"] != self.tss_id:
+                raise ValueError("it is TSS %s's" % kept["tss_id"])
+            admin_puk = kept["admin_puk"]
+        except (OSError, TypeError, ValueError, KeyError) as e:
+            raise CloudRefused("no admin PUK of TSS %s kept in %s (%s)" % (self.tss_id, self.puk_file, e))
+        await self.api.call("PATCH", self._path("/admin"), {"admin_puk": admin_puk, "new_admin_pin": pin})
 
     async def decommission(self):
         await self.api.call("PATCH", self._path(), {"state": "DISABLED"})
@@ -452,6 +470,8 @@ class CloudTseClient:
         if tss is None:
             tss = await self.api.call("PUT", self._path(), {"metadata": {"register": client_id}})
             made = tss.get("admin_puk")
+            if made and self.puk_file:  # shown this once: kept before anything else is done
+                write_atomic(self.puk_file, json.dumps({"tss_id": self.tss_id, "admin_puk": made}).encode())
         if tss.get("state") == "CREATED":
             tss = await self.api.call("PATCH", self._path(), {"state": "UNINITIALIZED"})
             if not made:

@@ -7,6 +7,7 @@ left open is finished when the service is back; a slow service has the customer 
 "Bitte warten", a quick one never. Plus the receipt schema both ways."""
 
 import hashlib
+import json
 import os
 import tarfile
 
@@ -129,19 +130,33 @@ def test_the_customer_is_asked_to_wait_only_when_the_cloud_is_slow(sim):
     assert "Danke!" in "\n".join(sim.display.lines)  # and then what comes after
 
 
-def test_the_cloud_export_holds_every_log_and_the_receipt(sim):
+def test_the_console_sets_up_and_exports_the_cloud_tss(sim):
     qr = qr_of(pay_cash(sim))
     port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
     con = ConsoleClient(port, timeout=120)
+
+    def ok(line):
+        reply = con.run(line)
+        assert reply["ok"], (line, reply)
+        return reply
+
     try:
-        assert con.run(TECH)["ok"]
-        reply = con.run("export tar")
-        assert reply["ok"], reply
-        path = reply["data"]["file"]
-        assert "tse failure" not in con.run("status")["text"].lower()
+        ok(TECH)
+        status = ok("tse setup")["data"]  # done at first boot: nothing made twice
+        assert status["backend"] == "cloud" and status["state"] == "ready", status
+        ok("tse register-client KASSE-9")
+        assert ok("tse clients")["data"]["clients"] == [qr.client_id, "KASSE-9"]
+        refused = con.run("tse unblock time-admin")
+        assert not refused["ok"] and "no time admin" in refused["error"], refused
+        assert "tse.cloud.admin_pin" in ok("tse unblock admin")["text"]  # with the PUK kept at set-up
+        ok("tse selftest")
+        path = ok("export tar")["data"]["file"]
     finally:
         con.run("logout")
         port.close()
+    with open(os.path.join(sim.out, "data", "tse-cloud-puk.json")) as f:
+        kept = json.load(f)
+    assert kept["admin_puk"] and kept["admin_puk"] not in firmware_log(sim)
     report = verify_tar(path)
     assert report.ok, report.problems
     finishes = [m for _, m in report.logs if m.kind == "transaction" and m.number == qr.number]

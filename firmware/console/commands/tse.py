@@ -1,5 +1,5 @@
 """TSE administration on the console: set-up, self-test, time, clients, exports, unblock,
-decommission (device code)."""
+decommission (device code); the same commands for a card and a cloud TSS (tse.backend)."""
 
 from core.errors import DeviceError
 from firmware.console.commands.base import UsageError, _folder, _hex, _need
@@ -11,12 +11,18 @@ def _tse(con):
     return con.svc.tse_client
 
 
+def _admin_pin(con):
+    """The admin PIN of the TSE that signs: the card's (tse.admin_pin) or the cloud TSS's."""
+    cfg = con.svc.config["tse"]
+    return cfg["cloud"]["admin_pin"] if cfg["backend"] == "cloud" else cfg["admin_pin"]
+
+
 async def _admin(con, work):
-    """``await work()`` in an admin session on the card."""
+    """``await work()`` in an admin session on the card (or the cloud TSS)."""
     from tse_sd import protocol as p
 
     client = _tse(con)
-    await client.login(p.USER_ADMIN, con.svc.config["tse"]["admin_pin"])
+    await client.login(p.USER_ADMIN, _admin_pin(con))
     try:
         return await work()
     finally:
@@ -34,7 +40,7 @@ async def cmd_tse_setup(con, args):
     _need(args, 0)
     client, cfg, svc = _tse(con), con.svc.config["tse"], con.svc
     await con.progress("taking the TSE into service")
-    await client.setup(cfg["puk"], cfg["admin_pin"], cfg["time_admin_pin"], svc.client_id, svc.clock.now())
+    await client.setup(cfg["puk"], _admin_pin(con), cfg["time_admin_pin"], svc.client_id, svc.clock.now())
     await svc.tse.maintain(force=True)
     await svc.till.identify_tse()
     return await _tse_state(con)
@@ -104,10 +110,15 @@ async def cmd_tse_unblock(con, args):
         raise UsageError("unblock admin or time-admin")
     cfg = con.svc.config["tse"]
     user, pin = (
-        (p.USER_ADMIN, cfg["admin_pin"]) if args[0] == "admin" else (p.USER_TIME_ADMIN, cfg["time_admin_pin"])
+        (p.USER_ADMIN, _admin_pin(con)) if args[0] == "admin" else (p.USER_TIME_ADMIN, cfg["time_admin_pin"])
     )
     await _tse(con).unblock(user, cfg["puk"], pin)
-    return "%s PIN unblocked (set to the configured tse.%s_pin)" % (args[0], args[0].replace("-", "_"))
+    where = "cloud." if cfg["backend"] == "cloud" else ""
+    return "%s PIN unblocked (set to the configured tse.%s%s_pin)" % (
+        args[0],
+        where,
+        args[0].replace("-", "_"),
+    )
 
 
 async def cmd_tse_decommission(con, args):
