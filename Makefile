@@ -4,7 +4,8 @@
 #                  (RUNTIME=micropython for the MicroPython firmware, HEADLESS=1 for no UI,
 #                  CAMERA=/dev/video0 or a video file to scan with a camera, TARGET=qemu for the
 #                  firmware in an arm64 QEMU guest: docs/qemu.md, REGISTERS=3 for three
-#                  registers at the store server; the back office's address is printed)
+#                  registers at the store server; the back office's address is printed;
+#                  TSE=cloud to sign with the simulated cloud TSE instead of the card)
 #   make setup     virtual environment, pinned Python packages, Debian packages (idempotent)
 #   make test      lint + device-code gates + CPython tests + MicroPython tests (what CI runs)
 #   make test-upy  only the device tests under the MicroPython unix port
@@ -45,7 +46,7 @@ RUNTIME   ?= $(if $(filter qemu,$(TARGET)),micropython,cpython)
 .PHONY: sim setup test test-py test-upy lint gates demo bench qemu-image lock clean
 
 sim: setup
-	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(REGISTERS),--registers $(REGISTERS)) $(if $(HEADLESS),--headless) $(if $(CAMERA),--camera $(CAMERA)) $(if $(TARGET),--target $(TARGET))
+	$(PY) -m tools.sim --runtime $(RUNTIME) $(if $(REGISTERS),--registers $(REGISTERS)) $(if $(HEADLESS),--headless) $(if $(CAMERA),--camera $(CAMERA)) $(if $(TARGET),--target $(TARGET)) $(if $(TSE),--tse $(TSE))
 
 
 setup: $(STAMP_PIP) $(STAMP_APT) $(STAMP_EMU) $(STAMP_EMV)

@@ -316,6 +316,26 @@ def test_make_sim_headless_prints_endpoints_and_stops_on_sigterm(tmp_path):
     assert "stopping" in out and "Traceback" not in out
 
 
+def test_make_sim_tse_cloud_signs_in_the_simulated_cloud(tmp_path):
+    """``make sim TSE=cloud``: the TSE endpoint is the cloud service on HTTPS, and the
+    firmware's status names the cloud as the TSE that signs, ready."""
+    proc, lines = _headless("--tse", "cloud", "--out", str(tmp_path))
+    try:
+        endpoints = dict(line.split(": ", 1) for line in lines if ": " in line)
+        assert endpoints["tse"].startswith("https://127.0.0.1:") and endpoints["tse"].endswith("/api/v2")
+        from tools.console.client import ConsoleClient
+
+        with serial.Serial(endpoints["console"], 115200, timeout=0.5) as port:
+            con = ConsoleClient(port, timeout=60)
+            assert con.run("login technician 246810")["ok"]
+            tse = con.run("status")["data"]["tse"]
+        assert tse["backend"] == "cloud" and tse["state"] == "ready", tse
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0, out
+
+
 def test_make_sim_registers_3_at_one_store_server(tmp_path):
     """``make sim REGISTERS=3``: three registers (CPython, MicroPython, CPython) enrolled at one
     store server; the back office (the README's demo owner) shows all three reporting."""

@@ -1,11 +1,13 @@
 """``make sim`` / ``python -m tools.sim [--runtime cpython|micropython] [--headless] [--out out/sim]
-[--camera /dev/video0|FILE] [--target host|qemu] [--registers N]``
+[--camera /dev/video0|FILE] [--target host|qemu] [--registers N] [--tse card|cloud]``
 
 Starts the firmware with every virtual peripheral (tools/sim/launch.py) and the virtual
 terminal in the browser (tools/sim/browser.py: ``browser: http://127.0.0.1:PORT/``).
 The store server (storeserver/, on a PostgreSQL cluster under ``<out>/store``) with the
 register enrolled; ``--registers N`` adds registers 2..N (``<out>-2``...; the even ones on
-MicroPython) at the same server. Interactive: also an operator terminal UI (type ``help``).
+MicroPython) at the same server. ``--tse cloud``: every register signs with the simulated
+cloud TSE (tools/sim/cloudtse.py, HTTPS) instead of its card. Interactive: also an operator
+terminal UI (type ``help``).
 ``--headless``: prints one line per endpoint and runs until SIGINT or SIGTERM. Ctrl-C stops
 everything it started.
 """
@@ -38,6 +40,9 @@ def main(argv=None):
     parser.add_argument(
         "--registers", type=int, default=1, help="registers at the store server (2nd, 4th... MicroPython)"
     )
+    parser.add_argument(
+        "--tse", choices=("card", "cloud"), default="card", help="who signs: the card (default), a cloud TSE"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.registers <= 9:
         parser.error("--registers is 1 to 9")
@@ -62,6 +67,7 @@ def main(argv=None):
             camera=args.camera,
             target=args.target,
             store=(shop.port, shop.enrol(SIM_SERIAL)),
+            tse=args.tse,
         ).start()
         for n in range(2, args.registers + 1):  # the others on the host, the runtimes mixed
             serial = "SMARTECR-SIM-%04d" % n
@@ -71,6 +77,7 @@ def main(argv=None):
                 runtime,
                 serial=serial,
                 store=(shop.port, shop.enrol(serial)),
+                tse=args.tse,
             )
             others.append(other.start())
     except KeyboardInterrupt:
