@@ -192,7 +192,7 @@ def layer_problems(source, module):
     problems = []
     for line, target in _imports(ast.parse(source, module)):
         first = target.split(".")[0]
-        if first not in LAYERS and first not in ("tools", "tests", "storeserver"):
+        if first not in LAYERS and first not in ("tools", "tests", "storeserver", "tseservice"):
             continue  # the standard library, MicroPython's modules, pinned libraries
         if first in OUTSIDE:
             continue

@@ -18,9 +18,9 @@ from firmware.fiscal.processdata import kassenbeleg_v1
 from tools.audit.tse import verify_qr, verify_tar
 from tools.console.client import ConsoleClient
 from tools.sim import until
-from tools.sim.cloudtse import Refusal, process_data
 from tools.sim.launch import Simulator
 from tse_sd.cloud import schema
+from tseservice.api import Refusal, process_data
 
 RUNTIMES = ("cpython", "micropython")
 # Short waits so that an outage is found out quickly (the product's defaults: docs/tse.md)
