@@ -185,7 +185,10 @@ SCHEMA = {
         "dict",
         schema={
             "backend": Field(
-                "str", "card", choices=("card", "cloud"), doc="who signs: the microSD card, or a cloud TSE"
+                "str",
+                "card",
+                choices=("card", "cloud", "shared"),
+                doc="who signs: the microSD card, a cloud TSE, the store's shared TSE (at tse.cloud)",
             ),
             "setup": Field("bool", True, doc="take a new card (or cloud TSS) into service at boot"),
             "puk": Field("str", "123456", secret=True),

@@ -50,7 +50,7 @@ class Firmware:
 
     async def _tse(self, board, client_id):
         """The TSE client and its service, or (None, None) on a board without a TSE."""
-        if self.config["tse"]["backend"] == "cloud":
+        if self.config["tse"]["backend"] != "card":  # cloud, or the store's shared TSE
             return await self._cloud_tse(client_id)
         if not board.has("tse"):
             return None, None
@@ -72,9 +72,11 @@ class Firmware:
         return client, service
 
     async def _cloud_tse(self, client_id):
-        """The cloud TSE's client and service (tse.cloud); its TSS set up at first boot."""
+        """The client and service of a TSE behind the API of tse_sd/cloud.py (tse.cloud): a
+        cloud TSE, or the store's shared one (tseservice/share.py); its TSS (a cloud's) or
+        this register as its client set up at first boot."""
         from hal.http import request
-        from tse_sd.cloud import Api, CloudTseClient, CloudTseService, uuid_of
+        from tse_sd.cloud import Api, CloudRefused, CloudTseClient, CloudTseService, uuid_of
         from tse_sd.errors import TseError
 
         clock, cfg = self.platform.clock, self.config["tse"]
@@ -97,14 +99,17 @@ class Firmware:
         )
         tss_id = cloud["tss_id"] or uuid_of("tss:" + client_id)
         client = CloudTseClient(api, tss_id, self.log, self.config["data_dir"] + "/" + CLOUD_PUK)
-        service = CloudTseService(client, clock, self.log, client_id)
+        service = CloudTseService(client, clock, self.log, client_id, backend=cfg["backend"])
         try:
             if cfg["setup"]:
                 if await client.setup("", cloud["admin_pin"], "", client_id, clock.now()):
                     self.log.warning("cloud TSS %s created; its admin PUK kept in %s", tss_id, CLOUD_PUK)
             await service.boot()
         except TseError as e:
-            self.log.error("cloud TSE not ready at boot (selling goes on, receipts note it): %s", e)
+            self.log.error(
+                "%s TSE not ready at boot (selling goes on, receipts note it): %s", cfg["backend"], e
+            )
+            service.refused = e if isinstance(e, CloudRefused) else None
             service.failed(e)
         return client, service
 
@@ -157,7 +162,7 @@ class Firmware:
         self.terminal = Terminal(
             till, board, self.log, clock, cfg["drawer_warn_s"], service, emv, ca_keys, acquirer
         )
-        if cfg["tse"]["backend"] == "cloud":
+        if cfg["tse"]["backend"] != "card":
             self.terminal.tse_wait_ms = cfg["tse"]["cloud"]["wait_ms"]
         for what, detail in done:  # the cashier hears what the power cut did to the sale
             self.terminal.say(_RECOVERED[what] % detail)

@@ -37,7 +37,7 @@ import json
 from core.errors import ProtocolError
 from core.storage import write_atomic
 from tse_sd import protocol as p
-from tse_sd.errors import STATUS, TseError, TseProtocolError, TseUnavailable, card_error
+from tse_sd.errors import STATUS, CardError, TseError, TseProtocolError, TseUnavailable, card_error
 from tse_sd.service import TseService
 
 API = "/api/v2"
@@ -310,7 +310,18 @@ class CloudTseClient:
     # --- clients ----------------------------------------------------------------------
 
     async def register_client(self, client_id):
-        await self.api.call("PUT", self._path("/client/" + uuid_of(client_id)), {"serial_number": client_id})
+        path = self._path("/client/" + uuid_of(client_id))
+        try:
+            await self.api.call("PUT", path, {"serial_number": client_id})
+        except CardError as e:
+            if e.status != STATUS["MAX_REGISTERED_CLIENTS_REACHED"]:
+                raise
+            tss = await self.api.call("GET", self._path())  # how many it has, and takes
+            used = tss.get("number_registered_clients", "?"), tss.get("max_number_registered_clients", "?")
+            raise CloudRefused(
+                "the TSE takes no more registers (%s of %s registered): %s was refused"
+                % (used + (client_id,))
+            )
 
     async def deregister_client(self, client_id):
         await self.api.call("PATCH", self._path("/client/" + uuid_of(client_id)), {"state": "DEREGISTERED"})
@@ -460,7 +471,8 @@ class CloudTseClient:
     async def setup(self, puk, admin_pin, time_admin_pin, client_id, now, seed=None):
         """Create the TSS and take it into service, and register this register as its client
         (each step skipped if done): PUT the TSS, personalise it (UNINITIALIZED), set the
-        admin PIN with the PUK it gave, log in, INITIALIZED, the client, log out. Returns the
+        admin PIN with the PUK it gave, log in, INITIALIZED, the client (none: ``client_id``
+        empty), log out. Returns the
         admin PUK when the TSS was created now (shown once; the caller keeps it), else None."""
         try:
             tss = await self.api.call("GET", self._path())
@@ -485,7 +497,7 @@ class CloudTseClient:
         try:
             if tss.get("state") == "UNINITIALIZED":
                 await self.api.call("PATCH", self._path(), {"state": "INITIALIZED"})
-            if client_id not in await self.list_clients():
+            if client_id and client_id not in await self.list_clients():
                 await self.register_client(client_id)
         finally:
             await self.logout(p.USER_ADMIN)
@@ -497,15 +509,24 @@ class CloudTseService(TseService):
     """The card's service for a cloud TSS: a round asks the service how the TSS is (and takes
     a token); a long outage is said on the console (``status``: since when)."""
 
-    def __init__(self, client, clock, log, client_id, interval=60):
+    def __init__(self, client, clock, log, client_id, interval=60, backend="cloud"):
         super().__init__(client, clock, log, client_id, "", interval=interval)
         self.down_since = None
+        self.backend = backend  # cloud, or shared (the store's TSE service, same API)
+        self.registered = False  # this register is one of the TSS's clients
+        self.refused = None  # why the set-up was refused (the client limit), said in the status
 
     async def maintain(self, force=False):
         try:
             self._update(await self.client.refresh())
+            if not self.registered:  # once: a register the TSE refused as a client cannot sign
+                self.registered = self.client_id in await self.client.list_clients()
+                if not self.registered:
+                    raise self.refused or CloudRefused("%s is not a client of the TSE" % self.client_id)
             if self.down_since is not None:
-                self.log.info("cloud TSE reachable again after %d s", self.clock.now() - self.down_since)
+                self.log.info(
+                    "%s TSE reachable again after %d s", self.backend, self.clock.now() - self.down_since
+                )
             self.down_since = None
         except TseError as e:
             self.failed(e)
@@ -513,6 +534,8 @@ class CloudTseService(TseService):
 
     def failed(self, error):
         super().failed(error)
+        if isinstance(error, CloudRefused):
+            self.reason = str(error)  # the service's own words: credentials, the client limit
         if self.down_since is None and self.state == "unavailable":
             self.down_since = self.clock.now()
 
@@ -524,7 +547,7 @@ class CloudTseService(TseService):
 
     def status(self):
         out = super().status()
-        out["backend"] = "cloud"
+        out["backend"] = self.backend
         if self.down_since is not None:
             out["down_since"] = self.down_since
             out["reason"] = "%s (since %d s)" % (out["reason"], self.clock.now() - self.down_since)

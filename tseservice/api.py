@@ -9,9 +9,9 @@ as the card's TAR.
     server = AppThread("tse-service", api.app, ssl_context=tls_context(cert, key)).start()
 
 ``cards(folder, new)`` is the card of the TSS kept in ``folder`` (a ``Card``), made there when
-``new``. ``accounts`` maps an API key to ``{"secret"}``, or ``{"secret", "serial"}`` for an
-account bound to one register: that one may register its own serial as a client and sign only
-as it, and cannot change the TSS's state.
+``new``. ``accounts`` maps an API key to ``{"secret"}`` (or ``{"salt", "hash"}``), with
+``"serial"`` for an account bound to one register: that one may register its own serial as a
+client and sign only as it, and cannot change the TSS's state.
 
 The API (under ``/api/v2``; docs/tse.md "Cloud TSE"): ``POST /auth`` (``api_key`` and
 ``api_secret``, or a ``refresh_token``) gives a bearer token for ``token_s`` seconds; ``PUT
@@ -75,8 +75,15 @@ class Refusal(Exception):
         self.status, self.error, self.code = status, error, code
 
 
-def _hash(salt, secret):
+def salted_hash(salt, secret):
     return hashlib.sha256((salt + secret).encode()).hexdigest()
+
+
+def secret_ok(account, given):
+    """``given`` is the account's secret: kept as it is (``secret``) or salted (``salt``, ``hash``)."""
+    if "hash" in account:
+        return hmac.compare_digest(salted_hash(account["salt"], given), account["hash"])
+    return hmac.compare_digest(given, account.get("secret", ""))
 
 
 def _cents(text, what):
@@ -160,7 +167,7 @@ class Tss:
         meta = {
             "state": "CREATED",
             "metadata": metadata if isinstance(metadata, dict) else {},
-            "puk": {"salt": salt, "hash": _hash(salt, puk)},
+            "puk": {"salt": salt, "hash": salted_hash(salt, puk)},
             "admin_pin": None,
             "card": {"puk": "%06d" % secrets.randbelow(10**6), "admin": "%05d" % secrets.randbelow(10**5)},
             "clients": {},
@@ -375,8 +382,7 @@ class TseApi:
                 raise Refusal(401, "Unauthorized", "unknown refresh token", "E_UNAUTHORIZED")
         else:
             key = str(body.get("api_key", ""))
-            secret = self.accounts.get(key, {}).get("secret") or secrets.token_hex(16)  # no key: no match
-            if not hmac.compare_digest(str(body.get("api_secret", "")), secret) or key not in self.accounts:
+            if key not in self.accounts or not secret_ok(self.accounts[key], str(body.get("api_secret", ""))):
                 raise Refusal(401, "Unauthorized", "wrong API key or secret", "E_UNAUTHORIZED")
         token, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.tokens[token] = (time.monotonic() + self.token_s, key)
@@ -439,10 +445,10 @@ class TseApi:
         if not isinstance(pin, str) or len(pin) < 6:
             raise Refusal(400, "Bad Request", "the admin PIN has at least 6 characters")
         stored = tss.meta["puk"]
-        if not hmac.compare_digest(_hash(stored["salt"], puk), stored["hash"]):
+        if not hmac.compare_digest(salted_hash(stored["salt"], puk), stored["hash"]):
             raise Refusal(401, "Unauthorized", "wrong admin PUK", "AUTHENTICATION_FAILED")
         salt = secrets.token_hex(8)
-        tss.meta["admin_pin"] = {"salt": salt, "hash": _hash(salt, pin), "tries": 0}
+        tss.meta["admin_pin"] = {"salt": salt, "hash": salted_hash(salt, pin), "tries": 0}
         tss.save()
         async with tss.lock:
             return web.json_response(await tss.describe())
@@ -457,7 +463,7 @@ class TseApi:
             raise Refusal(
                 423, "Locked", "the admin PIN is blocked: set a new one with the PUK", "PIN_BLOCKED"
             )
-        if not hmac.compare_digest(_hash(stored["salt"], pin), stored["hash"]):
+        if not hmac.compare_digest(salted_hash(stored["salt"], pin), stored["hash"]):
             stored["tries"] += 1
             tss.save()
             raise Refusal(401, "Unauthorized", "wrong admin PIN", "AUTHENTICATION_FAILED")

@@ -114,14 +114,16 @@ class Simulator:
         serial=SIM_SERIAL,
         store=None,
         tse="card",
+        shared=None,
     ):
         if runtime not in ("cpython", "micropython"):
             raise ValueError("runtime is cpython or micropython")
         if target not in ("host", "qemu"):
             raise ValueError("target is host or qemu")
-        if tse not in ("card", "cloud"):
-            raise ValueError("tse is card or cloud")
-        self.backend = tse  # who signs: the card in the slot, or the simulated cloud TSE
+        if tse not in ("card", "cloud", "shared") or (tse == "shared") != (shared is not None):
+            raise ValueError("tse is card, cloud, or shared (with shared=SharedTseSim)")
+        self.backend = tse  # who signs: the card in the slot, the simulated cloud TSE, the store's
+        self.shared = shared  # tools/sim/sharedtse.SharedTseSim (``tse="shared"``)
         self.cloud = None  # tools/sim/cloudtse.CloudTse (``tse="cloud"``); its server: cloud_server
         self.cloud_server = None
         self.target = target
@@ -313,6 +315,12 @@ class Simulator:
             config["store"] = {"host": peers, "port": self.store[0], "token": self.store[1]}
             if len(self.store) > 2:
                 config["store"]["ca"] = "/mnt/data/store-ca.pem" if self.target == "qemu" else self.store[2]
+        if self.shared is not None:
+            config["tse"] = self.shared.enrol(self.serial)
+            config["tse"]["cloud"]["host"] = peers
+            config["tse"]["cloud"]["ca"] = (
+                "/mnt/data/cloud-ca.pem" if self.target == "qemu" else self.shared.ca
+            )
         if self.cloud is not None:
             config["tse"] = {
                 "backend": "cloud",
@@ -386,8 +394,8 @@ class Simulator:
             files = {"capk.json": self._ca_store()}
             if self.store is not None and len(self.store) > 2:
                 files["store-ca.pem"] = self.store[2]
-            if self.cloud is not None:
-                files["cloud-ca.pem"] = self.cloud_ca
+            if self.cloud is not None or self.shared is not None:
+                files["cloud-ca.pem"] = self.cloud_ca if self.cloud is not None else self.shared.ca
             guest = os.path.join(self.out, "qemu")
             self.machine = Machine(
                 guest, self.runtime, self.tse.nbd.address, config, forwards=forwards, files=files

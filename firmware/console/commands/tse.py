@@ -14,7 +14,7 @@ def _tse(con):
 def _admin_pin(con):
     """The admin PIN of the TSE that signs: the card's (tse.admin_pin) or the cloud TSS's."""
     cfg = con.svc.config["tse"]
-    return cfg["cloud"]["admin_pin"] if cfg["backend"] == "cloud" else cfg["admin_pin"]
+    return cfg["cloud"]["admin_pin"] if cfg["backend"] != "card" else cfg["admin_pin"]
 
 
 async def _admin(con, work):
@@ -113,7 +113,7 @@ async def cmd_tse_unblock(con, args):
         (p.USER_ADMIN, _admin_pin(con)) if args[0] == "admin" else (p.USER_TIME_ADMIN, cfg["time_admin_pin"])
     )
     await _tse(con).unblock(user, cfg["puk"], pin)
-    where = "cloud." if cfg["backend"] == "cloud" else ""
+    where = "cloud." if cfg["backend"] != "card" else ""
     return "%s PIN unblocked (set to the configured tse.%s%s_pin)" % (
         args[0],
         where,

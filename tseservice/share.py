@@ -1,0 +1,111 @@
+"""The store's one TSE card shared by its registers (host code): the TSE service
+(tseservice/api.py) with one TSS whose security module is the card in the store's reader,
+reached through the firmware's own SE-API client over NBD (a card served by ``qemu-nbd`` or the
+card emulator) — commands serialised on it by the TSS's lock. Each register has its own account,
+bound to its serial: it registers itself as a client of the TSS and signs as that client only.
+
+    share = SharedTse("out/tse-share", ("127.0.0.1", 10809, "tse"))
+    key, secret = share.enrol("SMARTECR-0002")      # the register's tse.cloud.api_key/_secret
+    app = share.app()                               # serve it (python -m tseservice)
+    puk = await share.setup(url, admin_pin)         # once, against the running service
+
+State in the folder: ``accounts.json`` (mode 0600: per register the key and a salted SHA-256 of
+its secret; the operator's account), the TSS's records (``<tss>/``, tseservice/api.py) and
+``admin-puk.json``, the TSS's admin PUK (the owner's; never logged). The TSS's id is
+``uuid_of("tss:" + name)`` of the service's name, so the registers are given it at enrolment.
+
+The card's client limit is the card's own (its ``max_registered_clients``): a register beyond
+it is refused by the card, and the register says so (tse_sd/cloud.py).
+"""
+
+import json
+import os
+import secrets
+import time
+
+from tse_sd.client import TseClient
+from tse_sd.cloud import uuid_of
+from tse_sd.nbd import NbdBlockDevice
+from tse_sd.transport import BlockTransport
+from tseservice.api import Card, Refusal, TseApi, salted_hash
+
+OPERATOR = "operator"  # the account the service's own set-up uses
+
+
+class WallClock:
+    """The service's clock (the host's), as the card client wants it."""
+
+    def now(self):
+        return int(time.time())
+
+    def ticks_ms(self):
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+
+def card_over_nbd(host, port, name):
+    """The card in the store's reader, over NBD: a ``Card`` (a link lost is opened again)."""
+    clock = WallClock()
+    return Card(TseClient(lambda: BlockTransport(NbdBlockDevice.connect(host, port, name)), clock), clock)
+
+
+class Accounts(dict):
+    """API key -> account, kept in ``path``; secrets only as salted hashes."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        if os.path.exists(path):
+            with open(path) as f:
+                self.update(json.load(f))
+
+    def add(self, key, serial=None):
+        secret, salt = secrets.token_urlsafe(24), secrets.token_hex(8)
+        self[key] = {"salt": salt, "hash": salted_hash(salt, secret)}
+        if serial is not None:
+            self[key]["serial"] = serial
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(dict(self), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+        return secret
+
+
+class SharedTse:
+    def __init__(self, folder, nbd, name="store"):
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+        self.tss_id = uuid_of("tss:" + name)
+        self.card = card_over_nbd(*nbd)
+        self.accounts = Accounts(os.path.join(folder, "accounts.json"))
+        self.api = TseApi(os.path.join(folder, "tss"), self._cards, self.accounts)
+
+    def _cards(self, folder, new):
+        if os.path.basename(folder) != self.tss_id:
+            raise Refusal(409, "Conflict", "this service shares one TSE, TSS %s" % self.tss_id, "E_TSS_LIMIT")
+        return self.card
+
+    def app(self):
+        return self.api.app()
+
+    def enrol(self, serial):
+        """A register's account: ``(api key, api secret)``; the secret is shown this once."""
+        key = "register-" + serial
+        return key, self.accounts.add(key, serial)
+
+    async def setup(self, host, port, tls, admin_pin):
+        """Take the card into service as the TSS (each step skipped when done), through the
+        service's own API as its operator. Returns the admin PUK when made now (kept in
+        ``admin-puk.json`` first)."""
+        from hal.http import request
+        from tse_sd.cloud import Api, CloudTseClient
+
+        secret = self.accounts.add(OPERATOR)
+        api = Api(host, port, OPERATOR, secret, request, WallClock(), tls)
+        client = CloudTseClient(api, self.tss_id, None, os.path.join(self.folder, "admin-puk.json"))
+        return await client.setup("", admin_pin, "", None, int(time.time()))
