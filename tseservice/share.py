@@ -6,8 +6,8 @@ bound to its serial: it registers itself as a client of the TSS and signs as tha
 
     share = SharedTse("out/tse-share", ("127.0.0.1", 10809, "tse"))
     key, secret = share.enrol("SMARTECR-0002")      # the register's tse.cloud.api_key/_secret
-    app = share.app()                               # serve it (python -m tseservice)
-    puk = await share.setup(url, admin_pin)         # once, against the running service
+    app = share.app()                               # serve it (aiohttp, HTTPS)
+    puk = await share.setup(host, port, tls, pin)   # once, against the running service
 
 State in the folder: ``accounts.json`` (mode 0600: per register the key and a salted SHA-256 of
 its secret; the operator's account), the TSS's records (``<tss>/``, tseservice/api.py) and
