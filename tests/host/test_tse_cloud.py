@@ -15,7 +15,7 @@ import pytest
 import serial
 
 from firmware.fiscal.processdata import kassenbeleg_v1
-from tools.audit.tse import verify_qr, verify_tar
+from tools.audit.tse import printed_qr, verify_tar
 from tools.console.client import ConsoleClient
 from tools.sim import until
 from tools.sim.launch import Simulator
@@ -36,20 +36,8 @@ def sim(request, tmp_path_factory):
     s.stop()
 
 
-def pay_cash(sim, code="1001"):
-    assert sim.operator(op="plu", code=code)["ok"]
-    r = sim.operator(op="cash")
-    assert r["ok"] and r["state"]["bon"] is None, r
-    sim.emupos.close_drawer()
-    return r["state"]
-
-
 def qr_of(state):
-    lines = [ln[5:] for ln in state["last_receipt"].splitlines() if ln.startswith("[QR] ")]
-    assert len(lines) == 1, state["last_receipt"]
-    good, qr = verify_qr(lines[0])
-    assert good, lines[0]
-    return qr
+    return printed_qr(state["last_receipt"])
 
 
 def open_in_cloud(sim):
@@ -65,7 +53,7 @@ def firmware_log(sim):
 
 def test_a_sale_is_signed_in_the_cloud(sim):
     signed = sim.cloud.stats["signed"]
-    st = pay_cash(sim)
+    st = sim.cash_sale()
     qr = qr_of(st)
     assert st["tse"]["backend"] == "cloud" and st["tse"]["can"] == "ready", st["tse"]
     assert sim.cloud.stats["signed"] == signed + 2  # its Start and its Finish, nothing else
@@ -102,11 +90,11 @@ def test_an_outage_mid_sale_is_a_tse_failure_and_is_signed_when_back(sim):
         assert r["state"]["tse"]["can"].startswith("failed: "), r["state"]["tse"]
         failed = r["state"]["last_bon_nr"]
         assert len(open_in_cloud(sim)) == 1  # left open by the failure
-        during = pay_cash(sim, "1003")  # selling goes on
+        during = sim.cash_sale("1003")  # selling goes on
         assert "TSE AUSGEFALLEN" in during["last_receipt"]
     finally:
         sim.cloud.faults["outage"] = False
-    st = pay_cash(sim)  # the first sale after: the open one finished first
+    st = sim.cash_sale()  # the first sale after: the open one finished first
     qr_of(st)
     assert st["tse"]["can"] == "ready", st["tse"]
     assert open_in_cloud(sim) == []
@@ -115,11 +103,11 @@ def test_an_outage_mid_sale_is_a_tse_failure_and_is_signed_when_back(sim):
 
 def test_the_customer_is_asked_to_wait_only_when_the_cloud_is_slow(sim):
     sim.display.seen.clear()
-    pay_cash(sim)
+    sim.cash_sale()
     assert not [screen for screen in sim.display.seen if "Bitte warten" in screen]
     sim.cloud.faults["latency_ms"] = 700  # each request; past the 300 ms of tse.cloud.wait_ms
     try:
-        st = pay_cash(sim)
+        st = sim.cash_sale()
     finally:
         sim.cloud.faults["latency_ms"] = 0
     qr_of(st)
@@ -131,7 +119,7 @@ def test_the_customer_is_asked_to_wait_only_when_the_cloud_is_slow(sim):
 
 
 def test_the_console_sets_up_and_exports_the_cloud_tss(sim):
-    qr = qr_of(pay_cash(sim))
+    qr = qr_of(sim.cash_sale())
     port = serial.Serial(sim.endpoints["console"], 115200, timeout=0.5)
     con = ConsoleClient(port, timeout=120)
 

@@ -11,7 +11,7 @@ import os
 import pytest
 import serial
 
-from tools.audit.tse import verify_qr, verify_tar
+from tools.audit.tse import printed_qr, verify_tar
 from tools.console.client import ConsoleClient
 from tools.sim.launch import Simulator
 from tools.sim.sharedtse import SharedTseSim
@@ -39,20 +39,8 @@ def store(tmp_path_factory):
         shared.stop()
 
 
-def pay_cash(sim, code="1001"):
-    assert sim.operator(op="plu", code=code)["ok"]
-    r = sim.operator(op="cash")
-    assert r["ok"] and r["state"]["bon"] is None, r
-    sim.emupos.close_drawer()
-    return r["state"]
-
-
 def qr_of(state):
-    lines = [ln[5:] for ln in state["last_receipt"].splitlines() if ln.startswith("[QR] ")]
-    assert len(lines) == 1, state["last_receipt"]
-    good, qr = verify_qr(lines[0])
-    assert good, lines[0]
-    return qr
+    return printed_qr(state["last_receipt"])
 
 
 def log_of(sim):
@@ -64,7 +52,7 @@ def test_three_registers_sign_on_one_card_each_as_itself(store):
     shared, sims = store
     keys = set()
     for sim in sims:
-        st = pay_cash(sim)
+        st = sim.cash_sale()
         qr = qr_of(st)
         assert qr.client_id == sim.serial
         assert st["tse"]["backend"] == "shared" and st["tse"]["can"] == "ready", st["tse"]
@@ -111,7 +99,7 @@ def test_a_register_beyond_the_cards_limit_is_refused(store, tmp_path):
         assert "SMARTECR-SHOP-0004" not in shared.card.card.state["clients"]
     finally:
         fourth.stop()
-    qr_of(pay_cash(sims[0]))  # the others sign on
+    qr_of(sims[0].cash_sale())  # the others sign on
 
 
 def test_the_service_killed_during_a_sale_and_back(store):
@@ -127,7 +115,7 @@ def test_the_service_killed_during_a_sale_and_back(store):
         failed = r["state"]["last_bon_nr"]
     finally:
         shared.start_service()
-    st = pay_cash(sim)
+    st = sim.cash_sale()
     qr_of(st)
     assert "TSE back: [('signed late', %d)]" % failed in log_of(sim)
     assert sorted(shared.card.card.open) == []  # nothing left open on the card

@@ -428,6 +428,18 @@ def _oid_der(dotted):
     return _enc(0x06, bytes(body))
 
 
+def printed_qr(receipt):
+    """The QR code of a receipt as printed (text with its one ``[QR] `` line), verified: the
+    ``QrCode``; ``FormatError`` when there is none, several, or its signature does not hold."""
+    codes = [line[5:] for line in receipt.splitlines() if line.startswith("[QR] ")]
+    if len(codes) != 1:
+        raise FormatError("%d QR codes on the receipt, not one" % len(codes))
+    good, qr = verify_qr(codes[0])
+    if not good:
+        raise FormatError("the receipt's QR code does not verify: %s" % codes[0])
+    return qr
+
+
 def verify_qr(text):
     """``(ok, QrCode)``: does the QR's signature verify over the rebuilt Finish log?"""
     qr = QrCode(text)

@@ -484,6 +484,16 @@ class Simulator:
 
     # --- what an operator does ------------------------------------------------------------------
 
+    def cash_sale(self, code="1001"):
+        """One article paid exactly in cash, the drawer closed after: the terminal's state."""
+        if not self.operator(op="plu", code=code)["ok"]:
+            raise RuntimeError("article %s was not rung up" % code)
+        reply = self.operator(op="cash")
+        if not reply["ok"] or reply["state"]["bon"] is not None:
+            raise RuntimeError("the cash sale did not finish: %r" % reply)
+        self.emupos.close_drawer()
+        return reply["state"]
+
     def operator(self, **request):
         """One request on the operator link; returns the reply (``ok``, ``state``, ``error``).
         If the terminal restarted (a console ``reboot``, a power cut) the link is made again
