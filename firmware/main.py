@@ -76,7 +76,7 @@ class Firmware:
         cloud TSE, or the store's shared one (tseservice/share.py); its TSS (a cloud's) or
         this register as its client set up at first boot."""
         from hal.http import request
-        from tse_sd.cloud import Api, CloudRefused, CloudTseClient, CloudTseService, uuid_of
+        from tse_sd.cloud import Api, CloudTseClient, CloudTseService, uuid_of
         from tse_sd.errors import TseError
 
         clock, cfg = self.platform.clock, self.config["tse"]
@@ -109,7 +109,6 @@ class Firmware:
             self.log.error(
                 "%s TSE not ready at boot (selling goes on, receipts note it): %s", cfg["backend"], e
             )
-            service.refused = e if isinstance(e, CloudRefused) else None
             service.failed(e)
         return client, service
 

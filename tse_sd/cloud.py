@@ -214,6 +214,12 @@ def _refusal(status, answer):
     return CloudRefused("cloud TSE refused (%d %s): %s" % (status, answer.get("error", ""), message))
 
 
+def no_room(info, client_id):
+    """The refusal of a register the TSE has no client place for (``info``: a ``CloudInfo``)."""
+    used = info.registered_clients, info.max_registered_clients, client_id
+    return CloudRefused("the TSE takes no more registers (%d of %d registered): %s refused" % used)
+
+
 class CloudInfo:
     """What ``TseInfo`` (the card's status block) says, from the TSS as the service described
     it: the service keeps the time and the self-tests, so neither is ever due here."""
@@ -316,12 +322,7 @@ class CloudTseClient:
         except CardError as e:
             if e.status != STATUS["MAX_REGISTERED_CLIENTS_REACHED"]:
                 raise
-            tss = await self.api.call("GET", self._path())  # how many it has, and takes
-            used = tss.get("number_registered_clients", "?"), tss.get("max_number_registered_clients", "?")
-            raise CloudRefused(
-                "the TSE takes no more registers (%s of %s registered): %s was refused"
-                % (used + (client_id,))
-            )
+            raise no_room(await self.refresh(), client_id)
 
     async def deregister_client(self, client_id):
         await self.api.call("PATCH", self._path("/client/" + uuid_of(client_id)), {"state": "DEREGISTERED"})
@@ -472,8 +473,8 @@ class CloudTseClient:
         """Create the TSS and take it into service, and register this register as its client
         (each step skipped if done): PUT the TSS, personalise it (UNINITIALIZED), set the
         admin PIN with the PUK it gave, log in, INITIALIZED, the client (none: ``client_id``
-        empty), log out. Returns the
-        admin PUK when the TSS was created now (shown once; the caller keeps it), else None."""
+        empty), log out. Returns the admin PUK when the TSS was created now (shown once; kept
+        in ``puk_file``), else None."""
         try:
             tss = await self.api.call("GET", self._path())
         except CloudRefused:
@@ -514,15 +515,17 @@ class CloudTseService(TseService):
         self.down_since = None
         self.backend = backend  # cloud, or shared (the store's TSE service, same API)
         self.registered = False  # this register is one of the TSS's clients
-        self.refused = None  # why the set-up was refused (the client limit), said in the status
 
     async def maintain(self, force=False):
         try:
-            self._update(await self.client.refresh())
+            info = await self.client.refresh()
+            self._update(info)
             if not self.registered:  # once: a register the TSE refused as a client cannot sign
                 self.registered = self.client_id in await self.client.list_clients()
                 if not self.registered:
-                    raise self.refused or CloudRefused("%s is not a client of the TSE" % self.client_id)
+                    if 0 < info.max_registered_clients <= info.registered_clients:
+                        raise no_room(info, self.client_id)
+                    raise CloudRefused("%s is not a client of the TSE (tse setup)" % self.client_id)
             if self.down_since is not None:
                 self.log.info(
                     "%s TSE reachable again after %d s", self.backend, self.clock.now() - self.down_since

@@ -75,6 +75,18 @@ class Refusal(Exception):
         self.status, self.error, self.code = status, error, code
 
 
+def write_private(path, value):
+    """``value`` as JSON in ``path``, readable by this user only, replaced whole: a power cut
+    leaves the old file or the new one."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        os.chmod(tmp, 0o600)  # before a byte of it is written
+        json.dump(value, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def salted_hash(salt, secret):
     return hashlib.sha256((salt + secret).encode()).hexdigest()
 
@@ -174,18 +186,11 @@ class Tss:
             "created": int(time.time()),
         }
         meta["card"]["time_admin"] = "%05d" % secrets.randbelow(10**5)
-        with open(os.path.join(folder, "tss.json"), "w") as f:
-            json.dump(meta, f)
-        os.chmod(os.path.join(folder, "tss.json"), 0o600)
+        write_private(os.path.join(folder, "tss.json"), meta)
         return puk
 
     def save(self):
-        tmp = self.meta_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.meta, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.meta_path)
+        write_private(self.meta_path, self.meta)
 
     def _remember(self, tx, revision, body, answer):
         self.answers[(tx, revision)] = (body, answer)

@@ -23,31 +23,19 @@ import os
 import secrets
 import time
 
+from hal.clock import SystemClock
 from tse_sd.client import TseClient
 from tse_sd.cloud import uuid_of
 from tse_sd.nbd import NbdBlockDevice
 from tse_sd.transport import BlockTransport
-from tseservice.api import Card, Refusal, TseApi, salted_hash
+from tseservice.api import Card, Refusal, TseApi, salted_hash, write_private
 
 OPERATOR = "operator"  # the account the service's own set-up uses
 
 
-class WallClock:
-    """The service's clock (the host's), as the card client wants it."""
-
-    def now(self):
-        return int(time.time())
-
-    def ticks_ms(self):
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-
 def card_over_nbd(host, port, name):
     """The card in the store's reader, over NBD: a ``Card`` (a link lost is opened again)."""
-    clock = WallClock()
+    clock = SystemClock()
     return Card(TseClient(lambda: BlockTransport(NbdBlockDevice.connect(host, port, name)), clock), clock)
 
 
@@ -66,13 +54,7 @@ class Accounts(dict):
         self[key] = {"salt": salt, "hash": salted_hash(salt, secret)}
         if serial is not None:
             self[key]["serial"] = serial
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(dict(self), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_private(self.path, dict(self))
         return secret
 
 
@@ -106,6 +88,6 @@ class SharedTse:
         from tse_sd.cloud import Api, CloudTseClient
 
         secret = self.accounts.add(OPERATOR)
-        api = Api(host, port, OPERATOR, secret, request, WallClock(), tls)
+        api = Api(host, port, OPERATOR, secret, request, SystemClock(), tls)
         client = CloudTseClient(api, self.tss_id, None, os.path.join(self.folder, "admin-puk.json"))
         return await client.setup("", admin_pin, "", None, int(time.time()))
