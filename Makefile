@@ -12,7 +12,8 @@
 #   make lint      ruff (also bans CPython-only imports in device code)
 #   make gates     mpy-cross over every device file + the MicroPython API gate
 #   make demo      a scripted shift on the simulator (RUNTIME=micropython for the MicroPython firmware,
-#                  TARGET=qemu for the shift in the arm64 guest)
+#                  TARGET=qemu for the shift in the arm64 guest, TSE=cloud to sign in the simulated
+#                  cloud, TSE=shared REGISTERS=3 for three registers on one card through the service)
 #   make bench     benchmarks: table on stdout, results in out/bench.json
 #   make qemu-image  the QEMU target's arm64 guest (kernel + initramfs) from Debian packages
 #   make lock      re-resolve deps/requirements.in into deps/requirements.lock
@@ -98,7 +99,7 @@ gates: setup
 	$(PY) -m tools.gates
 
 demo: setup
-	$(PY) -m tools.demo --runtime $(RUNTIME) $(if $(TARGET),--target $(TARGET))
+	$(PY) -m tools.demo --runtime $(RUNTIME) $(if $(TARGET),--target $(TARGET)) $(if $(TSE),--tse $(TSE)) $(if $(REGISTERS),--registers $(REGISTERS))
 
 bench: setup
 	$(PY) -m tools.bench

@@ -33,6 +33,46 @@ _RECOVERED = {
 }
 
 
+async def cloud_tse(cfg, client_id, clock, log, puk_file):
+    """The client and service of a TSE behind the API of tse_sd/cloud.py (``cfg``: the ``tse``
+    section; ``tse.cloud``): a cloud TSE, or the store's shared one (tseservice/share.py); its
+    TSS (a cloud's) or this register as its client set up at first boot. A TSE that does not
+    answer leaves the service failed: selling goes on under the failure rules."""
+    from hal.http import request
+    from tse_sd.cloud import Api, CloudTseClient, CloudTseService, uuid_of
+    from tse_sd.errors import TseError
+
+    cloud = cfg["cloud"]
+    log.add_secret(cloud["api_secret"])
+    log.add_secret(cloud["admin_pin"])
+    tls = None
+    if cloud["ca"]:
+        tls = platforms.tls_client(platforms.read_certificate(cloud["ca"]))
+    api = Api(
+        cloud["host"],
+        cloud["port"],
+        cloud["api_key"],
+        cloud["api_secret"],
+        request,
+        clock,
+        tls,
+        cloud["timeout_ms"],
+        cloud["retries"],
+    )
+    tss_id = cloud["tss_id"] or uuid_of("tss:" + client_id)
+    client = CloudTseClient(api, tss_id, log, puk_file)
+    service = CloudTseService(client, clock, log, client_id, backend=cfg["backend"])
+    try:
+        if cfg["setup"]:
+            if await client.setup("", cloud["admin_pin"], "", client_id, clock.now()):
+                log.warning("cloud TSS %s created; its admin PUK kept in %s", tss_id, puk_file)
+        await service.boot()
+    except TseError as e:
+        log.error("%s TSE not ready at boot (selling goes on, receipts note it): %s", cfg["backend"], e)
+        service.failed(e)
+    return client, service
+
+
 class Firmware:
     """The running firmware: configuration, platform, logger and its tasks."""
 
@@ -71,46 +111,9 @@ class Firmware:
             self.log.error("TSE not ready at boot (selling goes on, receipts note it): %s", e)
         return client, service
 
-    async def _cloud_tse(self, client_id):
-        """The client and service of a TSE behind the API of tse_sd/cloud.py (tse.cloud): a
-        cloud TSE, or the store's shared one (tseservice/share.py); its TSS (a cloud's) or
-        this register as its client set up at first boot."""
-        from hal.http import request
-        from tse_sd.cloud import Api, CloudTseClient, CloudTseService, uuid_of
-        from tse_sd.errors import TseError
-
-        clock, cfg = self.platform.clock, self.config["tse"]
-        cloud = cfg["cloud"]
-        self.log.add_secret(cloud["api_secret"])
-        self.log.add_secret(cloud["admin_pin"])
-        tls = None
-        if cloud["ca"]:
-            tls = platforms.tls_client(platforms.read_certificate(cloud["ca"]))
-        api = Api(
-            cloud["host"],
-            cloud["port"],
-            cloud["api_key"],
-            cloud["api_secret"],
-            request,
-            clock,
-            tls,
-            cloud["timeout_ms"],
-            cloud["retries"],
-        )
-        tss_id = cloud["tss_id"] or uuid_of("tss:" + client_id)
-        client = CloudTseClient(api, tss_id, self.log, self.config["data_dir"] + "/" + CLOUD_PUK)
-        service = CloudTseService(client, clock, self.log, client_id, backend=cfg["backend"])
-        try:
-            if cfg["setup"]:
-                if await client.setup("", cloud["admin_pin"], "", client_id, clock.now()):
-                    self.log.warning("cloud TSS %s created; its admin PUK kept in %s", tss_id, CLOUD_PUK)
-            await service.boot()
-        except TseError as e:
-            self.log.error(
-                "%s TSE not ready at boot (selling goes on, receipts note it): %s", cfg["backend"], e
-            )
-            service.failed(e)
-        return client, service
+    def _cloud_tse(self, client_id):
+        puk_file = self.config["data_dir"] + "/" + CLOUD_PUK
+        return cloud_tse(self.config["tse"], client_id, self.platform.clock, self.log, puk_file)
 
     async def run(self):
         """Boot the terminal and run it until ``stop()``."""

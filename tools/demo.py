@@ -1,4 +1,5 @@
-"""``make demo`` / ``python -m tools.demo [--runtime cpython|micropython] [--out out/demo]``:
+"""``make demo`` / ``python -m tools.demo [--runtime cpython|micropython] [--tse card|cloud|shared]
+[--registers N] [--out out/demo]``:
 a scripted shift (tools/workloads/demo_shift.py) on the chosen runtime against a fresh emulated TSE card,
 printing into emupos (the printer emulator), then every output checked with the audit tools.
 
@@ -16,6 +17,15 @@ The shift's card payments (a virtual card per payment, its PINs typed on the key
 the acquirer simulator: ``CardDesk``) leave ``acquirer.jsonl`` (the host's messages),
 ``slips/NNNN-haendler`` and ``NNNN-kunde`` (.png, .txt as emupos printed them) and a ``cards``
 row per payment in ``summary.json``.
+
+Who signs (``--tse``, ``make demo TSE=...``): ``card`` (the emulated card, pulled in mid-shift),
+``cloud`` (the simulated cloud TSE on HTTPS, the internet cut in mid-shift instead), ``shared``
+with ``--registers N`` (N registers, the runtimes mixed, on one emulated card through the
+store's TSE service; each register's link to the service pulled in mid-shift). Each
+``summary.json`` names the backend (``tse_backend``). With several registers each has its
+outputs in ``register-N/``, and the store's own are checked too: ``tse-export.tar`` (the shared
+TSE's whole export: every register's client id), each register's Stamm_TSE naming that TSE, and
+``elster-146a.xml`` (the store's notification: the TSE once, alike, with each of its registers).
 """
 
 import argparse
@@ -28,10 +38,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 
 import PIL.Image
 import zxingcpp
 
+from firmware.journal import Journal
 from tools import upy
 from tools.audit.dsfinvk import check_dsfinvk
 from tools.audit.elster import check_elster
@@ -40,13 +52,18 @@ from tools.audit.tse import verify_qr, verify_tar
 from tools.receipts.server import ReceiptServer
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
+from tools.sim.certs import sim_tls, tls_context
+from tools.sim.cloudtse import CloudTse
 from tools.sim.emupos import Emupos
 from tools.sim.emv_card import EmvCard, SimCa
 from tools.sim.launch import HEAP, free_port, free_port_pair
+from tools.sim.link import Link
 from tools.sim.phone import Phone
+from tools.sim.sharedtse import SharedTseSim
 from tools.sim.tse.server import CardServer
 from tools.sim.wallet import WalletHostSim
 from tools.sim.zvt import ZvtTerminalSim
+from tools.threaded import AppThread
 
 
 def printed_codes(path):
@@ -79,8 +96,8 @@ def check(out):
             problems.append("receipt %d: the printed QR code is not the TSE's" % r["bon_nr"])
     problems += ["dsfinvk.zip: " + p for p in check_dsfinvk(os.path.join(out, "dsfinvk.zip")).problems]
     problems += ["elster-146a.xml: " + p for p in check_elster(os.path.join(out, "elster-146a.xml"))]
-    freed = verify_tar(os.path.join(out, "tse-exports", os.path.basename(summary["tse_freed"]["file"])))
-    problems += ["tse-exports: " + p for p in freed.problems]
+    archive = os.path.join(out, "tse-exports", os.path.basename(summary["tse_archive"]["file"]))
+    problems += ["tse-exports: " + p for p in verify_tar(archive).problems]
     if not summary["journal_ok"]:
         problems += ["journal: " + p for p in summary["journal_problems"]]
     problems += ["journal: " + p for p in verify_journal(os.path.join(out, "journal")).problems]
@@ -195,13 +212,15 @@ class CardDesk:
     keypad PIN pad, faults set on the acquirer simulator, as the workload asks (a ``card ...``
     line on its stdout, answered on its stdin once the card is in)."""
 
-    def __init__(self, out, acquirer):
+    def __init__(self, out, acquirer, serial=None, tse_fault=None):
         self.out = out
+        self.serial = serial or SERIAL
+        self.tse_fault = tse_fault  # the TSE behind the network gone (True) or back: TseRoom.fault
         self.zvt_terminal = ZvtTerminalSim(os.path.join(out, "zvt-terminal")).start()
         self.wallet = WalletHostSim(os.path.join(out, "wallet")).start()
         self.phone = Phone(self.wallet.port)
         self.receipts = ReceiptServer(
-            os.path.join(out, "receipt-server"), tokens={SERIAL: RECEIPT_TOKEN}
+            os.path.join(out, "receipt-server"), tokens={self.serial: RECEIPT_TOKEN}
         ).start()
         self.token = None  # the last approved wallet token: shown again, it is a replay
         self.zvt_host, self.zvt_port = "127.0.0.1", free_port()  # our PT side, as the register dials it
@@ -308,6 +327,9 @@ def converse(lines, answer, desk):
             reply = desk.other(line)
             if reply is not None:
                 answer(reply)
+        elif line.startswith("tse "):  # tse down | tse up: a TSE behind the network
+            desk.tse_fault(line.split()[1] == "down")
+            answer("ok\n")
         elif line.strip() == "done":
             desk.remove()
         else:
@@ -315,19 +337,11 @@ def converse(lines, answer, desk):
     return "".join(printed)
 
 
-def run_shift(runtime, out, card, printer, desk):
-    """The workload on ``runtime`` on this host; returns (exit status, its stdout, its stderr)."""
-    argv = [
-        str(upy.ROOT / "tools" / "workloads" / "demo_shift.py"),
-        "--nbd",
-        "127.0.0.1:%d" % card.nbd.port,
-        "--control",
-        str(card.control_port),
-        "--out",
-        out,
-        "--printer",
-        "127.0.0.1:%d" % printer.printer_port,
-    ] + desk.options()
+def run_shift(runtime, out, tse, printer, desk):
+    """The workload on ``runtime`` on this host (``tse``: its TSE options); returns (exit
+    status, its stdout, its stderr)."""
+    argv = [str(upy.ROOT / "tools" / "workloads" / "demo_shift.py")] + tse
+    argv += ["--out", out, "--printer", "127.0.0.1:%d" % printer.printer_port] + desk.options()
     if runtime == "micropython":
         argv, env = upy.command(argv, HEAP), upy.env()  # the simulator's heap: a board with PSRAM
     else:
@@ -383,24 +397,77 @@ def run_shift_in_guest(runtime, out, card, printer, desk):
     return (1 if status is None else status), "".join(printed), log
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
-    parser.add_argument("--out", default=str(upy.ROOT / "out" / "demo"))
-    parser.add_argument("--target", choices=("host", "qemu"), default="host", help="qemu: in the arm64 guest")
-    args = parser.parse_args(argv)
-    out = os.path.abspath(args.out)
-    if os.path.exists(out):
-        shutil.rmtree(out)
-    os.makedirs(out)
-    card = CardServer(os.path.join(out, "tse-card"), control_port=0).start()
-    acquirer = AcquirerSim(out).start()  # its message log: out/acquirer.jsonl
-    desk = CardDesk(out, acquirer)
+class TseRoom:
+    """Where the shift's signatures come from: ``card`` (a fresh emulated card on NBD, pulled
+    in mid-shift through its control port), ``cloud`` (the simulated cloud TSE on HTTPS, the
+    internet cut in mid-shift: every register its own TSS), ``shared`` (one emulated card behind
+    the store's TSE service, tools/sim/sharedtse.py; each register's own link to the service,
+    tools/sim/link.py, pulled in mid-shift while the others go on signing)."""
+
+    def __init__(self, backend, out):
+        self.backend = backend
+        self.card = self.cloud = self.server = self.shared = None
+        self.links = {}
+        if backend == "card":
+            self.card = CardServer(os.path.join(out, "tse-card"), control_port=0).start()
+        elif backend == "cloud":
+            self.ca, cert, key = sim_tls(os.path.join(out, "cloud-tse", "tls"))
+            self.cloud = CloudTse(os.path.join(out, "cloud-tse"))
+            self.server = AppThread("cloud-tse", self.cloud.app, ssl_context=tls_context(cert, key)).start()
+        else:
+            self.shared = SharedTseSim(os.path.join(out, "shared-tse")).start()
+
+    def options(self, out, serial):
+        """The workload's TSE options for register ``serial`` (its outputs in ``out``)."""
+        if self.card is not None:
+            return ["--nbd", "127.0.0.1:%d" % self.card.nbd.port, "--control", str(self.card.control_port)]
+        if self.cloud is not None:
+            cloud = {"port": self.server.port, "ca": self.ca}
+            cloud.update(api_key=self.cloud.api_key, api_secret=self.cloud.api_secret)
+            tse = {"backend": "cloud", "cloud": cloud}
+        else:
+            link = self.links[serial] = Link(self.shared.port).start()
+            tse = self.shared.enrol(serial)
+            tse["cloud"].update(port=link.port, ca=self.shared.ca)
+        tse["cloud"]["host"] = "127.0.0.1"
+        path = os.path.join(out, "tse-config.json")  # a firmware configuration: its tse section
+        with open(path, "w") as f:
+            json.dump({"tse": tse}, f)
+        return ["--tse-config", path, "--serial", serial]
+
+    def fault(self, serial):
+        """Register ``serial``'s ``tse_fault(down)``: the internet cut, or its link pulled."""
+        if self.cloud is not None:
+            return lambda down: self.cloud.faults.update(outage=down)
+        if self.shared is not None:
+            link = self.links[serial]
+            return lambda down: link.pull() if down else link.plug()
+        return None
+
+    def close(self):
+        for link in self.links.values():
+            link.stop()
+        if self.server is not None:
+            self.server.stop()
+        if self.shared is not None:
+            self.shared.stop()
+        if self.card is not None:
+            self.card.close()
+
+
+def run_register(runtime, out, serial, room, tse, target):
+    """One register's shift with its own peers (acquirer, card desk, printer; ``tse``: its TSE
+    options); returns (exit status, its stdout, its stderr, the desk: its receipt server stays
+    for the checks)."""
+    acquirer = AcquirerSim(out).start()  # its message log: OUT/acquirer.jsonl
+    desk = CardDesk(out, acquirer, serial, room.fault(serial))
     try:
         printer = Emupos(os.path.join(out, "emupos")).start()
         try:
-            shift = run_shift_in_guest if args.target == "qemu" else run_shift
-            status, stdout, stderr = shift(args.runtime, out, card, printer, desk)
+            if target == "qemu":
+                status, stdout, stderr = run_shift_in_guest(runtime, out, room.card, printer, desk)
+            else:
+                status, stdout, stderr = run_shift(runtime, out, tse, printer, desk)
             if status == 0:
                 with open(os.path.join(out, "summary.json")) as f:
                     done = json.load(f)
@@ -414,27 +481,26 @@ def main(argv=None):
     finally:
         desk.close()
         acquirer.stop()
-        card.close()
-    if status != 0:
-        desk.stop_receipts()
-        sys.stderr.write(stdout + stderr)
-        print("demo: the shift failed on %s" % args.runtime, file=sys.stderr)
-        return 1
-    try:
-        summary, problems = check(out)
-    finally:
-        desk.stop_receipts()
+    return status, stdout, stderr, desk
+
+
+def report(summary, out, title):
+    """What one register's shift came to, in a few lines."""
     kinds = {}
     for r in summary["receipts"]:
         kinds[r["bon_typ"]] = kinds.get(r["bon_typ"], 0) + 1
+    gone = {"card": "card pulled", "cloud": "internet down", "shared": "link to the service pulled"}
     print(
-        "demo on %s (%s): %d receipts %s, %d without TSE (card pulled), Z %d, difference %d cents"
+        "%s on %s (%s), signed by the %s TSE: %d receipts %s, %d without TSE (%s), Z %d, difference %d cents"
         % (
+            title,
             summary["runtime"],
             summary["machine"],
+            summary["tse_backend"],
             len(summary["receipts"]),
             json.dumps(kinds),
             sum(1 for r in summary["receipts"] if not r["qr"]),
+            gone[summary["tse_backend"]],
             summary["closing"]["z_nr"],
             summary["closing"]["difference"],
         )
@@ -464,6 +530,145 @@ def main(argv=None):
         "receipt-server.log, z0001.txt, tse-export.tar, dsfinvk.zip, elster-146a.xml, tse-exports/, "
         "journal/" % out
     )
+
+
+def store_notification(outs, master_path):
+    """The store's § 146a notification: every register, each naming the TSE it signed with (the
+    shared one: one TSE, listed alike with each of its registers, put into service when the
+    first register met it)."""
+    from firmware import VERSION
+    from firmware.config import DEFAULTS
+    from firmware.exports.elster import notification, system_fields
+    from firmware.register.master import load_master
+    from hal.clock import SystemClock
+
+    found = []
+    for out in outs:
+        with open(os.path.join(out, "summary.json")) as f:
+            serial = json.load(f)["serial"]
+        journal = Journal(os.path.join(out, "journal"), SystemClock())
+        try:
+            first_use = next(journal.records())["t"]
+            tse = next(journal.records(kind="tse"))
+        finally:
+            journal.close()
+        master = load_master(master_path)
+        master.register["serial"] = serial
+        found.append((master, tse, first_use))
+    since = {}
+    for _, tse, _ in found:
+        serial = tse["data"]["serial"]
+        since[serial] = min(since.get(serial, tse["t"]), tse["t"])
+    systems = [
+        system_fields(m, tse["data"], since[tse["data"]["serial"]], DEFAULTS["elster"], VERSION, first)
+        for m, tse, first in found
+    ]
+    return notification(systems)
+
+
+def check_store(out, outs, serials):
+    """The store's checks over its registers sharing one TSE: the TSE's whole export verifies
+    and holds every register's client id, each register's Stamm_TSE names that TSE, and the
+    store's notification lists the TSE once with its registers."""
+    from tools.audit.dsfinvk import Report, parse_tables, read_export, tables_of
+
+    problems = []
+    report = verify_tar(os.path.join(out, "tse-export.tar"))
+    problems += ["store tse-export.tar: " + p for p in report.problems]
+    names = [name for name, m in report.logs if m.kind == "transaction"]
+    clients = {n.split("_Client-")[1].split(".")[0] for n in names}
+    if clients != set(serials):
+        problems.append("store tse-export.tar: client ids %s, not %s" % (sorted(clients), serials))
+    keys = set()
+    for reg in outs:
+        files = read_export(os.path.join(reg, "dsfinvk.zip"))
+        stamm = parse_tables(Report(), tables_of(files["index.xml"]), files)["tse.csv"]
+        keys |= {row["TSE_SERIAL"] for row in stamm}
+    if len(keys) != 1:
+        problems.append("Stamm_TSE: the registers name %d TSEs, not the one they share" % len(keys))
+    path = os.path.join(out, "elster-146a.xml")
+    problems += ["store elster-146a.xml: " + p for p in check_elster(path)]
+    with open(path) as f:
+        text = f.read()
+    listed = [text.count("<SeriennummerAS>%s<" % s) for s in serials]
+    named = text.count("<SeriennummerTSE>%s<" % min(keys)) if keys else 0
+    if listed != [1] * len(serials) or named != len(serials):
+        problems.append("store elster-146a.xml: not each register once with the shared TSE")
+    return problems
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runtime", choices=("cpython", "micropython"), default="cpython")
+    parser.add_argument("--out", default=str(upy.ROOT / "out" / "demo"))
+    parser.add_argument("--target", choices=("host", "qemu"), default="host", help="qemu: in the arm64 guest")
+    parser.add_argument("--tse", choices=("card", "cloud", "shared"), default="card", help="who signs")
+    parser.add_argument("--registers", type=int, default=1, help="registers of the store (TSE=shared)")
+    args = parser.parse_args(argv)
+    if args.registers < 1 or args.registers > 1 and args.tse != "shared":
+        parser.error("several registers share one TSE: --tse shared --registers N")
+    if args.target == "qemu" and args.tse != "card":
+        parser.error("the QEMU guest's shift signs with its card (--tse card)")
+    out = os.path.abspath(args.out)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    other = {"cpython": "micropython", "micropython": "cpython"}[args.runtime]
+    registers = [(out, SERIAL, args.runtime)]
+    if args.registers > 1:  # the runtimes mixed: the first one's, the other's, ...
+        registers = [
+            (os.path.join(out, "register-%d" % n), "SMARTECR-SIM-%04d" % n, args.runtime if n % 2 else other)
+            for n in range(1, args.registers + 1)
+        ]
+    room = TseRoom(args.tse, out)
+    results, desks = {}, []
+
+    def one(where, serial, runtime, tse):
+        try:
+            results[where] = run_register(runtime, where, serial, room, tse, args.target)
+        except Exception:  # said with the others' results
+            results[where] = (1, "", traceback.format_exc(), None)
+
+    try:
+        for where, _, _ in registers:
+            os.makedirs(where, exist_ok=True)
+        threads = [
+            threading.Thread(target=one, args=(where, serial, runtime, room.options(where, serial)))
+            for where, serial, runtime in registers
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        desks = [results[where][3] for where, _, _ in registers if results[where][3] is not None]
+        if room.shared is not None and all(results[w][0] == 0 for w, _, _ in registers):
+            room.shared.export(os.path.join(out, "tse-export.tar"))
+    finally:
+        room.close()
+    try:
+        problems = []
+        for where, serial, runtime in registers:
+            status, stdout, stderr, _ = results[where]
+            if status != 0:
+                sys.stderr.write(stdout + stderr)
+                print("demo: the shift of %s failed on %s" % (serial, runtime), file=sys.stderr)
+                return 1
+        for where, serial, _ in registers:
+            summary, found = check(where)
+            report(summary, where, "demo" if len(registers) == 1 else "register " + serial)
+            problems += found if len(registers) == 1 else ["%s: %s" % (serial, p) for p in found]
+        if len(registers) > 1:
+            outs = [where for where, _, _ in registers]
+            with open(os.path.join(out, "elster-146a.xml"), "w") as f:
+                f.write(store_notification(outs, str(upy.ROOT / "data" / "demo-master.json")))
+            problems += check_store(out, outs, [serial for _, serial, _ in registers])
+            print(
+                "store: %d registers on one shared TSE; outputs in %s: register-N/, tse-export.tar "
+                "(the TSE's whole export), elster-146a.xml (the store's notification)" % (len(registers), out)
+            )
+    finally:
+        for desk in desks:
+            desk.stop_receipts()
     for p in problems:
         print("demo: " + p, file=sys.stderr)
     print(

@@ -69,6 +69,10 @@ log = logging.getLogger("tseservice")
 _ID = re.compile(r"^[0-9a-fA-F-]{8,64}$")
 
 
+ACCOUNT = web.RequestKey("account", dict)  # the request's account (its API key's)
+TOKEN = web.RequestKey("token", str)  # its access token: the session an admin login belongs to
+
+
 class Refusal(Exception):
     def __init__(self, status, error, message, code=""):
         super().__init__(message)
@@ -168,7 +172,7 @@ class Tss:
                         entry = json.loads(line)
                         self._remember(entry["tx"], entry["revision"], entry["body"], entry["answer"])
         self._log = open(path, "a")
-        self.admin_until = 0
+        self.admins = {}  # access token -> until when its session is the admin's (monotonic)
 
     @staticmethod
     def create(folder, metadata):
@@ -324,7 +328,7 @@ class TseApi:
         try:
             self.stats["requests"] += 1
             if request.path != "/api/v2/auth":
-                request["account"] = self._authorised(request)
+                request[ACCOUNT] = self._authorised(request)
             return await handler(request)
         except Refusal as e:
             return error_response(e.status, e.error, str(e), e.code)
@@ -343,12 +347,13 @@ class TseApi:
         expiry, key = self.tokens.get(token, (0, None))
         if expiry < time.monotonic() or key not in self.accounts:
             raise Refusal(401, "Unauthorized", "no valid access token", "E_UNAUTHORIZED")
+        request[TOKEN] = token
         return self.accounts[key]
 
     @staticmethod
     def _bound(request, serial=None):
         """An account bound to one register acts for that register only."""
-        own = request["account"].get("serial")
+        own = request[ACCOUNT].get("serial")
         if own is not None and serial != own:
             raise Refusal(403, "Forbidden", "this account signs for %s only" % own, "E_FORBIDDEN")
 
@@ -373,8 +378,11 @@ class TseApi:
             raise Refusal(404, "Not Found", "no TSS %s" % tss_id, "E_TSS_NOT_FOUND")
         return tss
 
-    def _admin(self, tss):
-        if tss.admin_until < time.monotonic():
+    @staticmethod
+    def _admin(tss, request):
+        """The admin logged in, in this session (its access token): registers setting
+        themselves up at once on a shared TSS do not log each other out."""
+        if tss.admins.get(request[TOKEN], 0) < time.monotonic():
             raise Refusal(401, "Unauthorized", "the admin is not logged in", "E_ADMIN_NOT_AUTHENTICATED")
 
     # --- handlers -------------------------------------------------------------------------
@@ -430,12 +438,12 @@ class TseApi:
             if state == "UNINITIALIZED" and now == "CREATED":
                 pass
             elif state == "INITIALIZED" and now == "UNINITIALIZED":
-                self._admin(tss)
+                self._admin(tss, request)
                 if tss.meta["admin_pin"] is None:
                     raise Refusal(409, "Conflict", "set the admin PIN first", "E_ADMIN_PIN_NOT_SET")
                 await tss.initialise()
             elif state == "DISABLED" and now != "DISABLED":
-                self._admin(tss)
+                self._admin(tss, request)
                 await tss._as_admin(tss.client.decommission)
             elif state != now:
                 raise Refusal(409, "Conflict", "a TSS goes from %s not to %s" % (now, state), "E_TSS_STATE")
@@ -474,11 +482,11 @@ class TseApi:
             raise Refusal(401, "Unauthorized", "wrong admin PIN", "AUTHENTICATION_FAILED")
         stored["tries"] = 0
         tss.save()
-        tss.admin_until = time.monotonic() + 900
+        tss.admins[request[TOKEN]] = time.monotonic() + 900
         return web.json_response({})
 
     async def admin_logout(self, request):
-        self._tss(request).admin_until = 0
+        self._tss(request).admins.pop(request[TOKEN], None)
         return web.json_response({})
 
     def _client(self, tss, cid):
@@ -506,7 +514,7 @@ class TseApi:
                     409, "Conflict", "client %s has another serial number" % cid, "E_CLIENT_CONFLICT"
                 )
             if known is None or known["state"] != "REGISTERED":
-                self._admin(tss)
+                self._admin(tss, request)
                 if tss.meta["state"] != "INITIALIZED":
                     raise Refusal(409, "Conflict", "the TSS is %s" % tss.meta["state"], "E_TSS_STATE")
                 await tss._as_admin(lambda: tss.client.register_client(serial))
@@ -521,7 +529,7 @@ class TseApi:
         async with tss.lock:
             client = self._client(tss, cid)
             self._bound(request, client["serial_number"])
-            self._admin(tss)
+            self._admin(tss, request)
             if state == "DEREGISTERED" and client["state"] == "REGISTERED":
                 await tss._as_admin(lambda: tss.client.deregister_client(client["serial_number"]))
             elif state == "REGISTERED" and client["state"] != "REGISTERED":

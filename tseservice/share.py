@@ -8,6 +8,7 @@ bound to its serial: it registers itself as a client of the TSS and signs as tha
     key, secret = share.enrol("SMARTECR-0002")      # the register's tse.cloud.api_key/_secret
     app = share.app()                               # serve it (aiohttp, HTTPS)
     puk = await share.setup(host, port, tls, pin)   # once, against the running service
+    await share.export(host, port, tls, path)       # the whole TSS: every register's logs
 
 State in the folder: ``accounts.json`` (mode 0600: per register the key and a salted SHA-256 of
 its secret; the operator's account), the TSS's records (``<tss>/``, tseservice/api.py) and
@@ -21,6 +22,7 @@ it is refused by the card, and the register says so (tse_sd/cloud.py).
 import json
 import os
 import secrets
+import threading
 import time
 
 from hal.clock import SystemClock
@@ -40,21 +42,25 @@ def card_over_nbd(host, port, name):
 
 
 class Accounts(dict):
-    """API key -> account, kept in ``path``; secrets only as salted hashes."""
+    """API key -> account, kept in ``path``; secrets only as salted hashes. Enrolments may come
+    from several threads (the service's loop, a technician's command): one at a time."""
 
     def __init__(self, path):
         super().__init__()
         self.path = path
+        self._lock = threading.Lock()
         if os.path.exists(path):
             with open(path) as f:
                 self.update(json.load(f))
 
     def add(self, key, serial=None):
         secret, salt = secrets.token_urlsafe(24), secrets.token_hex(8)
-        self[key] = {"salt": salt, "hash": salted_hash(salt, secret)}
+        account = {"salt": salt, "hash": salted_hash(salt, secret)}
         if serial is not None:
-            self[key]["serial"] = serial
-        write_private(self.path, dict(self))
+            account["serial"] = serial
+        with self._lock:
+            self[key] = account
+            write_private(self.path, dict(self))
         return secret
 
 
@@ -80,14 +86,29 @@ class SharedTse:
         key = "register-" + serial
         return key, self.accounts.add(key, serial)
 
-    async def setup(self, host, port, tls, admin_pin):
-        """Take the card into service as the TSS (each step skipped when done), through the
-        service's own API as its operator. Returns the admin PUK when made now (kept in
-        ``admin-puk.json`` first)."""
+    def operator(self, host, port, tls):
+        """The service's own client of its TSS, through its API as the operator (a new
+        secret each time: the operator account is used only from inside the service)."""
         from hal.http import request
         from tse_sd.cloud import Api, CloudTseClient
 
         secret = self.accounts.add(OPERATOR)
         api = Api(host, port, OPERATOR, secret, request, SystemClock(), tls)
-        client = CloudTseClient(api, self.tss_id, None, os.path.join(self.folder, "admin-puk.json"))
+        return CloudTseClient(api, self.tss_id, None, os.path.join(self.folder, "admin-puk.json"))
+
+    async def setup(self, host, port, tls, admin_pin):
+        """Take the card into service as the TSS (each step skipped when done), through the
+        service's own API as its operator. Returns the admin PUK when made now (kept in
+        ``admin-puk.json`` first)."""
+        client = self.operator(host, port, tls)
         return await client.setup("", admin_pin, "", None, int(time.time()))
+
+    async def export(self, host, port, tls, path):
+        """The TSS's whole TAR export (every register's logs) into ``path``, written whole or
+        not at all."""
+        client = self.operator(host, port, tls)
+        with open(path + ".partial", "wb") as f:
+            await client.export_tar(f.write)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(path + ".partial", path)

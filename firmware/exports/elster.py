@@ -1,6 +1,7 @@
 """The § 146a Abs. 4 AO notification (``Aufzeichnung146a``) as XML for the ELSTER upload.
 
     xml = aufzeichnung_146a(master, tse, tse_since, config["elster"], VERSION, first_use)
+    xml = notification([system_fields(...), system_fields(...)])   # a store's registers
 
 Since 2025 every electronic register and its TSE must be reported to the tax office through
 ELSTER within a month of acquisition or decommissioning. The XML holds one
@@ -45,8 +46,15 @@ def _bsi_id(text):
 
 
 def aufzeichnung_146a(master, tse, tse_since, settings, software, first_use):
-    """The notification as text. ``tse`` is the journal's ``tse`` record data and ``tse_since``
-    its time; ``first_use`` the time the register first recorded anything (Unix seconds)."""
+    """The notification of one register as text. ``tse`` is the journal's ``tse`` record data
+    and ``tse_since`` its time; ``first_use`` the time the register first recorded anything
+    (Unix seconds)."""
+    return notification([system_fields(master, tse, tse_since, settings, software, first_use)])
+
+
+def system_fields(master, tse, tse_since, settings, software, first_use):
+    """One register's ``AngabenAufzeichnungssystem``: ``[(field, value)]`` (arguments as for
+    ``aufzeichnung_146a``)."""
     register = master.register
     fields = [
         ("Art", "1"),
@@ -67,10 +75,17 @@ def aufzeichnung_146a(master, tse, tse_since, settings, software, first_use):
             raise ValueError("a decommissioned register needs a reason (elster.reason)")
         fields.append(("AusserbetriebnahmeAS", german_date(settings["decommissioned"])))
         fields.append(("GrundAusserbetriebnahme", settings["reason"]))
+    return fields
+
+
+def notification(systems):
+    """The notification (one Betriebsstätte) of ``systems``, each ``system_fields``'s list.
+    Registers sharing one TSE (the store's TSE service) name the same TSE, described alike."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<Aufzeichnung146a xmlns="%s" version="1">' % NAMESPACE]
-    out.append("  <AngabenAufzeichnungssystem>")
-    for name, value in fields:
-        out.append("    <%s>%s</%s>" % (name, _xml(value), name))
-    out.append("  </AngabenAufzeichnungssystem>")
+    for fields in systems:
+        out.append("  <AngabenAufzeichnungssystem>")
+        for name, value in fields:
+            out.append("    <%s>%s</%s>" % (name, _xml(value), name))
+        out.append("  </AngabenAufzeichnungssystem>")
     out.append("</Aufzeichnung146a>")
     return "\n".join(out) + "\n"

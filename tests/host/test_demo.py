@@ -26,21 +26,26 @@ QEMU = shutil.which("qemu-system-aarch64") and shutil.which("mmdebstrap")
 IN_GUEST = pytest.param("micropython-qemu", marks=pytest.mark.skipif(not QEMU, reason="no QEMU here"))
 
 
-@pytest.fixture(scope="module", params=["cpython", "micropython", IN_GUEST])
-def demo(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo-" + request.param)
-    runtime, _, target = request.param.partition("-")
+def run_demo(out, *args, timeout=600):
+    """``python -m tools.demo --out OUT ARGS``, which must pass its audit checks; its stdout."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.demo", "--runtime", runtime, "--target", target or "host"]
-        + ["--out", str(out)],
+        [sys.executable, "-m", "tools.demo", "--out", str(out)] + list(args),
         cwd=upy.ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "checked with the audit tools: ok" in proc.stdout
+    return proc.stdout
+
+
+@pytest.fixture(scope="module", params=["cpython", "micropython", IN_GUEST])
+def demo(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-" + request.param)
+    runtime, _, target = request.param.partition("-")
+    run_demo(out, "--runtime", runtime, "--target", target or "host")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["runtime"] == runtime
     assert summary["machine"] == ("aarch64" if target else platform.machine())  # where it ran

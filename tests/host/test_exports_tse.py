@@ -11,7 +11,7 @@ import pytest
 from core.errors import ExportError
 from firmware.config import DEFAULTS
 from firmware.exports.dsfinvk import DsfinvkExport
-from firmware.exports.elster import aufzeichnung_146a
+from firmware.exports.elster import aufzeichnung_146a, notification, system_fields
 from firmware.exports.nachschau import kassen_nachschau
 from firmware.exports.tse_export import TseExports, check_tar
 from firmware.journal import Journal
@@ -207,3 +207,30 @@ def test_elster_notification(shop):
     assert any("BSIID" in p for p in problems)
     assert any("out of order" in p for p in problems)
     assert any("without GrundAusserbetriebnahme" in p for p in problems)
+
+
+def test_a_stores_notification_of_registers_sharing_one_tse(shop):
+    till, _exports, tmp, _card = shop
+    tse = next(till.journal.records(kind="tse"))
+    first = next(till.journal.records())["t"]
+    systems, own = [], till.master.register["serial"]
+    try:
+        for serial in ("SMARTECR-0001", "SMARTECR-0002"):
+            till.master.register["serial"] = serial
+            fields = system_fields(till.master, tse["data"], tse["t"], DEFAULTS["elster"], "0.1.0", first)
+            systems.append(fields)
+    finally:
+        till.master.register["serial"] = own
+    path = tmp / "store.xml"
+    path.write_text(notification(systems))
+    assert check_elster(str(path)) == []
+    text = path.read_text()
+    assert text.count("<AngabenAufzeichnungssystem>") == 2 and text.count(tse["data"]["serial"]) == 2
+    # the same TSE said to be another kind by one register, and a register listed twice
+    path.write_text(notification(systems + [systems[1]]).replace("<ArtTSE>1<", "<ArtTSE>3<", 1))
+    problems = check_elster(str(path))
+    assert any(
+        "system 2: TSE %s... is described otherwise than in system 1" % tse["data"]["serial"][:16] in p
+        for p in problems
+    ), problems
+    assert any("system 3: register SMARTECR-0002 is listed already (system 2)" in p for p in problems)

@@ -5,16 +5,23 @@ ids; a fourth register is refused by the card's client limit with a clear reason
 killed during a sale is a TSE failure on that receipt and the register signs the open
 transaction late once the service is back."""
 
+import asyncio
 import hashlib
 import os
 
 import pytest
 import serial
 
+from hal import platform as platforms
+from hal.clock import SystemClock
+from hal.http import request
 from tools.audit.tse import printed_qr, verify_tar
 from tools.console.client import ConsoleClient
 from tools.sim.launch import Simulator
-from tools.sim.sharedtse import SharedTseSim
+from tools.sim.sharedtse import ADMIN_PIN, SharedTseSim
+from tse_sd import protocol as p
+from tse_sd.cloud import Api, CloudTseClient
+from tse_sd.errors import TseError
 
 SETTINGS = {"tse": {"cloud": {"timeout_ms": 3000, "retries": 1}}}
 RUNTIMES = ("cpython", "micropython", "cpython")
@@ -119,3 +126,32 @@ def test_the_service_killed_during_a_sale_and_back(store):
     qr_of(st)
     assert "TSE back: [('signed late', %d)]" % failed in log_of(sim)
     assert sorted(shared.card.card.open) == []  # nothing left open on the card
+
+
+def test_registers_setting_up_at_once_keep_their_own_admin_sessions(tmp_path):
+    """The TSS admin's login is the session's (its access token), not the TSS's: a register
+    logging out does not log out another in the middle of its set-up (three registers booting
+    at once, as in ``make demo TSE=shared REGISTERS=3``)."""
+    shared = SharedTseSim(str(tmp_path / "tse"), max_clients=5).start()
+    tls = platforms.tls_client(platforms.read_certificate(shared.ca))
+
+    def client_of(serial_):
+        cloud = shared.enrol(serial_)["cloud"]
+        key, secret = cloud["api_key"], cloud["api_secret"]
+        api = Api("127.0.0.1", shared.port, key, secret, request, SystemClock(), tls)
+        return CloudTseClient(api, cloud["tss_id"])
+
+    async def both():
+        a, b = client_of("SMARTECR-SHOP-000A"), client_of("SMARTECR-SHOP-000B")
+        await a.login(p.USER_ADMIN, ADMIN_PIN)
+        await b.login(p.USER_ADMIN, ADMIN_PIN)
+        await a.logout(p.USER_ADMIN)
+        await b.register_client("SMARTECR-SHOP-000B")  # still logged in
+        with pytest.raises(TseError, match="admin is not logged in"):
+            await a.register_client("SMARTECR-SHOP-000A")  # this one logged out
+        return await b.list_clients()
+
+    try:
+        assert asyncio.run(both()) == ["SMARTECR-SHOP-000B"]
+    finally:
+        shared.stop()

@@ -6,7 +6,9 @@ Well-formed XML in the notification's namespace; every system (``AngabenAufzeich
 with the required fields in order; dates ``DD.MM.YYYY`` that exist and do not lie in the future
 of each other (acquired <= in service <= retired); Art 1..; ArtTSE 1 (SD card), 2 (USB) or 3
 (cloud); a BSI id ``BSI-K-TR-nnnn-yyyy``; the TSE serial as 64 hex digits (SHA-256 of its
-public key); a retired system names its reason.
+public key); a retired system names its reason; no register listed twice; a TSE that several
+registers share (a store's TSE service) described alike by each (put into service, BSI id,
+kind): one TSE, listed once with its registers.
 """
 
 import datetime
@@ -50,6 +52,7 @@ def check_elster(path):
     systems = root.findall("{%s}AngabenAufzeichnungssystem" % NAMESPACE)
     if not systems:
         problems.append("no AngabenAufzeichnungssystem")
+    seen, tses = {}, {}
     for n, system in enumerate(systems, 1):
         where = "system %d" % n
         names = [etree.QName(child).localname for child in system]
@@ -89,4 +92,15 @@ def check_elster(path):
             problems.append("%s: acquired, in service and retired dates are out of order" % where)
         if "AusserbetriebnahmeAS" in value and not value.get("GrundAusserbetriebnahme"):
             problems.append("%s: retired without GrundAusserbetriebnahme" % where)
+        serial = value["SeriennummerAS"]
+        if serial in seen:
+            problems.append("%s: register %s is listed already (system %d)" % (where, serial, seen[serial]))
+        seen.setdefault(serial, n)
+        tse = tuple(value[k] for k in ("InbetriebnahmeTSE", "BSIID", "ArtTSE"))
+        first = tses.setdefault(value["SeriennummerTSE"], (n, tse))
+        if first[1] != tse:
+            problems.append(
+                "%s: TSE %s... is described otherwise than in system %d (%s, not %s)"
+                % (where, value["SeriennummerTSE"][:16], first[0], ", ".join(tse), ", ".join(first[1]))
+            )
     return problems

@@ -5,6 +5,7 @@ the store's reader, served over NBD, offered to the registers by the TSE service
     shared = SharedTseSim("out/sim/shared-tse", max_clients=3).start()
     sim = Simulator(out, "cpython", tse="shared", shared=shared).start()   # each register enrols
     shared.stop_service(); shared.start_service()   # the service killed, and back on its port
+    shared.export("out/tse-export.tar")              # the whole card, every register's logs
     shared.stop()
 
 The card's client limit is the emulator's ``max_clients``, read from the card by the service.
@@ -50,6 +51,11 @@ class SharedTseSim:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    def export(self, path):
+        """The shared TSE's whole TAR export (every register's logs) into ``path``."""
+        tls = platforms.tls_client(platforms.read_certificate(self.ca))
+        asyncio.run(self.share.export("127.0.0.1", self.port, tls, path))
 
     def enrol(self, serial):
         """The ``tse`` settings of register ``serial``: its own account at the service."""

@@ -10,6 +10,16 @@ on CPython, ``ffi-file-tse`` on MicroPython: O_DIRECT either way) instead of the
 ``--peers`` is where the card's control port and the acquirer are (default 127.0.0.1), and
 ``--listen`` the address the card readers and the PIN pad listen on (default 127.0.0.1).
 
+    demo_shift.py --tse-config tse.json --serial SMARTECR-SIM-0002 --out DIR ...   # a network TSE
+
+With ``--tse-config`` (a firmware configuration file; its ``tse`` section) the shift signs with a
+cloud TSE (``tse.backend = cloud``) or the store's shared TSE (``shared``), set up as the firmware
+does at first boot; where the card is pulled, the host is asked ``tse down`` (it cuts the
+internet, or this register's link to the service) and later ``tse up``; at the end the TSE's
+logs are exported into ``OUT/tse-exports/`` but not deleted (such a TSE keeps them itself).
+``--serial`` gives the register another serial number than the master data's (one register of
+several in a store); it is also its TSE client id.
+
 The shift: opening float; more than twenty sales over 19/7/0 % VAT with quantities, a weighed
 article, a line void, line and receipt discounts, cash with change, an external card terminal,
 a split payment, deposit (Pfand) and empties returned, a voucher sold and redeemed, a tip; a
@@ -37,7 +47,8 @@ points on paper, an anonymous customer takes a digital receipt, she redeems poin
 hers digitally (into her account); ``OUT/digital.json`` lists the digital ones (receipt
 number, the URL as the customer screen showed it, the id, the upload's journal record).
 
-It writes ``OUT/summary.json`` (runtime, the machine's CPU, and per receipt: number, BON_TYP,
+It writes ``OUT/summary.json`` (runtime, the machine's CPU, the TSE backend that signed:
+``card``, ``cloud`` or ``shared``, and per receipt: number, BON_TYP,
 total in cents, TSE transaction number, QR string or the TSE failure),
 ``OUT/receipts/NNNN.txt`` and ``NNNN.escpos``, ``OUT/z0001.txt``, ``OUT/tse-export.tar``
 (everything the card signed), the DSFinV-K export ``OUT/dsfinvk.zip``, the ELSTER notification
@@ -78,8 +89,8 @@ from tse_sd.nbd import NbdBlockDevice
 from tse_sd.service import TseService
 from tse_sd.transport import BlockTransport
 
-USAGE = "usage: demo_shift.py --nbd HOST:PORT|--tse-mount DIR --control PORT --out DIR [--master FILE] "
-USAGE += "[--printer HOST:PORT] [--peers HOST] [--listen HOST]"
+USAGE = "usage: demo_shift.py --nbd HOST:PORT|--tse-mount DIR|--tse-config FILE [--control PORT] --out DIR "
+USAGE += "[--master FILE] [--serial SERIAL] [--printer HOST:PORT] [--peers HOST] [--listen HOST]"
 
 
 async def sale(till, steps, payments):
@@ -94,6 +105,17 @@ async def sale(till, steps, payments):
     for typ, amount in payments:
         till.pay(typ, amount)
     return await till.finish()
+
+
+async def tse_fault(card, on):
+    """The TSE gone (``on``) or back: the card pulled from its slot (``card``: its control
+    port), or, with a TSE behind the network (``card`` None), the host asked on stdout (``tse
+    down``, ``tse up``: it cuts the internet or this register's link) and its line awaited."""
+    if card is not None:
+        card.set(removed=on)
+    else:
+        say("tse %s" % ("down" if on else "up"))
+        sys.stdin.readline()
 
 
 async def shift(till, service, card):
@@ -136,10 +158,10 @@ async def shift(till, service, card):
     await add([("add_return", "1006")], [("Bar", -179)])  # goods brought back
     done.append(await till.cash("Privatentnahme", -2000, "Privatentnahme Inhaber"))
 
-    card.set(removed=True)  # the TSE card is pulled in mid-shift: selling goes on
+    await tse_fault(card, True)  # the TSE card pulled in mid-shift, or the TSE unreachable: selling goes on
     await add([("add_plu", "1003", 3000), ("add_plu", "1002")], [("Bar", 300)])
     await add([("add_plu", "1007")], [("ECKarte", 290)])
-    card.set(removed=False)  # back: self-test and time, then signing resumes
+    await tse_fault(card, False)  # back: self-test and time (a network TSE: a round), then signing resumes
     await service.boot()
     await add([("add_plu", "1001"), ("add_plu", "1004", 2000)], [("Bar", 1000)])
     await add([("add_plu", "1008", 2000), ("add_plu", "1006")], [("Bar", 1000)])
@@ -403,15 +425,18 @@ async def end_of_day(term, journal, clock):
     return {"totals": totals, "code": code}
 
 
-def elster_xml(journal, master):
-    """The § 146a notification of this register and its (first) TSE."""
+def elster_xml(journal, master, backend):
+    """The § 146a notification of this register and its (first) TSE (ArtTSE 3 for a cloud TSE;
+    the store's shared card is an SD card)."""
     first_use = next(journal.records())["t"]
     tse = next(journal.records(kind="tse"))
-    return aufzeichnung_146a(master, tse["data"], tse["t"], DEFAULTS["elster"], VERSION, first_use)
+    settings = dict(DEFAULTS["elster"], tse_kind=3 if backend == "cloud" else 1)
+    return aufzeichnung_146a(master, tse["data"], tse["t"], settings, VERSION, first_use)
 
 
 def parse_args(argv):
-    names = ("nbd", "tse-mount", "control", "out", "master", "printer", "peers", "listen")
+    names = ("nbd", "tse-mount", "tse-config", "control", "out", "master", "serial", "printer", "peers")
+    names += ("listen",)
     names += (
         "reader",
         "pinpad",
@@ -425,9 +450,11 @@ def parse_args(argv):
     )
     defaults = {"master": "data/demo-master.json", "peers": "127.0.0.1", "listen": "127.0.0.1"}
     defaults["receipt-host"] = "127.0.0.1"  # the receipt server as the customer's phone reaches it
-    opts = options(argv, USAGE, names, ("control", "out"), defaults)
-    if ("nbd" in opts) == ("tse-mount" in opts):
-        raise ValueError("the card is --nbd HOST:PORT or --tse-mount DIR; %s" % USAGE)
+    opts = options(argv, USAGE, names, ("out",), defaults)
+    if sum(1 for k in ("nbd", "tse-mount", "tse-config") if k in opts) != 1:
+        raise ValueError("the TSE is --nbd HOST:PORT, --tse-mount DIR or --tse-config FILE; %s" % USAGE)
+    if "tse-config" not in opts and "control" not in opts:
+        raise ValueError("the card needs its --control PORT; %s" % USAGE)
     return opts
 
 
@@ -440,20 +467,48 @@ def tse_transport(opts):
     return Board({"devices": {"tse": entry}}, "demo").get("tse")
 
 
+async def open_tse(opts, client_id, clock, log):
+    """``(backend, client, service, card control or None)``: the emulated card, set up here
+    (``--nbd``, ``--tse-mount``), or the TSE of ``--tse-config`` (a firmware configuration
+    whose ``tse`` section names a cloud TSE or the store's shared one), set up as the firmware
+    does it at first boot."""
+    if "tse-config" in opts:
+        from firmware.config import load
+        from firmware.main import cloud_tse
+
+        cfg = load(opts["tse-config"])["tse"]
+        client, service = await cloud_tse(cfg, client_id, clock, log, opts["out"] + "/tse-cloud-puk.json")
+        return cfg["backend"], client, service, None
+    client = TseClient(tse_transport(opts), clock)
+    await client.setup(DEMO_PUK, DEMO_ADMIN_PIN, DEMO_TIME_ADMIN_PIN, client_id, clock.now())
+    service = TseService(client, clock, log, client_id, DEMO_TIME_ADMIN_PIN)
+    await service.boot()
+    return "card", client, service, TseControl(int(opts["control"]), opts["peers"])
+
+
+async def free_or_archive(backend, client, journal, out, clock):
+    """The TSE's store freed the way a technician does it (an incremental export, checked, then
+    deleteStoredData; ``(its record, True)``), or, for a TSE that keeps its logs itself (a
+    cloud's, the store's shared card), the incremental export kept only: ``(record, False)``."""
+    exports = TseExports(client, journal, out + "/tse-exports", clock)
+    if backend == "card":
+        return await exports.delete_stored_data(DEMO_ADMIN_PIN), True
+    return await exports.export(), False
+
+
 async def run(opts):
     out = opts["out"]
     makedirs(out + "/receipts")
     master = load_master(opts["master"])
+    if "serial" in opts:  # one of several registers of the store
+        master.register["serial"] = opts["serial"]
     clock = SystemClock()
     log = Logger("demo", ring=200, clock=clock)
-    client = TseClient(tse_transport(opts), clock)
-    card = TseControl(int(opts["control"]), opts["peers"])
     journal = Journal(out + "/journal", clock)
+    client = card = None
     try:
         client_id = master.register["serial"]
-        await client.setup(DEMO_PUK, DEMO_ADMIN_PIN, DEMO_TIME_ADMIN_PIN, client_id, clock.now())
-        service = TseService(client, clock, log, client_id, DEMO_TIME_ADMIN_PIN)
-        await service.boot()
+        backend, client, service, card = await open_tse(opts, client_id, clock, log)
         till = Till(master, journal, client, clock, log, service=service)
         await till.recover()
         await shift(till, service, card)
@@ -517,16 +572,15 @@ async def run(opts):
         export = DsfinvkExport(journal, master)
         export.write_zip(out + "/dsfinvk.zip", export.select(), out + "/.dsfinvk", clock.now())
         with open(out + "/elster-146a.xml", "w") as f:
-            f.write(elster_xml(journal, master))
-        freed = await TseExports(client, journal, out + "/tse-exports", clock).delete_stored_data(
-            DEMO_ADMIN_PIN
-        )
+            f.write(elster_xml(journal, master, backend))
+        archive, freed = await free_or_archive(backend, client, journal, out, clock)
         ok, problems = journal.verify()
         with open(out + "/summary.json", "w") as f:
             f.write(
                 json.dumps(
                     {
                         "runtime": sys.implementation.name,
+                        "serial": client_id,
                         "machine": machine(),
                         "receipts": summary,
                         "cards": cards,
@@ -534,6 +588,8 @@ async def run(opts):
                         "external_register": external,
                         "card_close": card_close,
                         "closing": {k: closing[k] for k in ("z_nr", "counted", "expected", "difference")},
+                        "tse_backend": backend,
+                        "tse_archive": archive,
                         "tse_freed": freed,
                         "journal_ok": ok,
                         "journal_problems": problems,
@@ -543,8 +599,10 @@ async def run(opts):
         return len(summary), closing
     finally:
         journal.close()
-        client.close()
-        card.close()
+        if client is not None:
+            client.close()
+        if card is not None:
+            card.close()
 
 
 def main(argv):
