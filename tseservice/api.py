@@ -69,6 +69,7 @@ log = logging.getLogger("tseservice")
 _ID = re.compile(r"^[0-9a-fA-F-]{8,64}$")
 
 
+CHECK_S = 60  # how often a TSS reads its card's status before signing (time sync and self-test)
 ACCOUNT = web.RequestKey("account", dict)  # the request's account (its API key's)
 TOKEN = web.RequestKey("token", str)  # its access token: the session an admin login belongs to
 
@@ -158,6 +159,8 @@ class Tss:
         self.card = card
         self.client = card.client
         self.certificate = None  # the TSE's (DER), read from the card once
+        self.public_key = None  # its public key, read once
+        self.checked_until = 0  # the card's time and self-test are good until then (monotonic)
         self.lock = asyncio.Lock()
         self.meta_path = os.path.join(folder, "tss.json")
         with open(self.meta_path) as f:
@@ -226,8 +229,14 @@ class Tss:
         await self.client.change_pin(p.USER_TIME_ADMIN, first_time, own["time_admin"])
 
     async def ready(self):
-        """Time and self-test kept, as an SMA does, before the card is asked to sign."""
+        """Time and self-test kept, as an SMA does, before the card is asked to sign: its
+        status read once a minute (well inside the margins below), and again after the card
+        refused a command (``checked_until`` reset)."""
+        if time.monotonic() < self.checked_until:
+            return
         info = self.client.info()
+        if self.public_key is None:
+            self.public_key = info.public_key
         if info.initialization_state != p.STATE_INITIALIZED:
             return
         if not info.has_valid_time or info.time_until_next_time_sync < 300:
@@ -239,6 +248,7 @@ class Tss:
         if not info.has_passed_self_test or info.time_until_next_self_test < 3600:
             clients = [c["serial_number"] for c in self.meta["clients"].values()]
             await self.client.self_test(clients[0] if clients else "SMA")
+        self.checked_until = time.monotonic() + CHECK_S
 
     async def initialise(self):
         async def steps():
@@ -576,33 +586,38 @@ class TseApi:
                 raise Refusal(409, "Conflict", "the client is deregistered", "CLIENT_NOT_REGISTERED")
             serial, state = client["serial_number"], body.get("state")
             self._bound(request, serial)
-            await tss.ready()
-            if latest is None:
-                if state != "ACTIVE":
-                    raise Refusal(400, "Bad Request", "revision 1 starts a transaction (ACTIVE)")
-                result = await tss.client.start_transaction(serial)
-                answer = self._tx_answer(tss, tx, revision, body, serial, result, result, "", "")
-            else:
-                if latest["state"] != "ACTIVE":
-                    raise Refusal(
-                        409, "Conflict", "transaction %s is %s" % (tx, latest["state"]), "E_TX_STATE"
-                    )
-                if latest["client_serial_number"] != serial:
-                    raise Refusal(409, "Conflict", "transaction %s is another client's" % tx, "E_TX_CLIENT")
-                ptype, pdata = process_data(body.get("schema"))
-                if state == "FINISHED":
-                    result = await tss.client.finish_transaction(serial, latest["number"], pdata, ptype)
-                elif state == "ACTIVE":
-                    result = await tss.client.update_transaction(serial, latest["number"], pdata, ptype)
-                else:
-                    raise Refusal(400, "Bad Request", "state: ACTIVE or FINISHED")
-                answer = self._tx_answer(tss, tx, revision, body, serial, latest, result, ptype, pdata)
+            try:
+                answer = await self._sign(tss, tx, revision, body, serial, state, latest)
+            except TseError:  # refused (its time or self-test lost: put back, a power cut) or gone
+                tss.checked_until = 0  # its status read again first, at the register's retry
+                raise
             tss.record(tx, revision, digest, answer)
             self.stats["signed"] += 1
             return web.json_response(answer)
 
+    async def _sign(self, tss, tx, revision, body, serial, state, latest):
+        """The card's command for revision ``revision`` of ``tx``; the answer."""
+        await tss.ready()
+        if latest is None:
+            if state != "ACTIVE":
+                raise Refusal(400, "Bad Request", "revision 1 starts a transaction (ACTIVE)")
+            result = await tss.client.start_transaction(serial)
+            return self._tx_answer(tss, tx, revision, body, serial, result, result, "", "")
+        if latest["state"] != "ACTIVE":
+            raise Refusal(409, "Conflict", "transaction %s is %s" % (tx, latest["state"]), "E_TX_STATE")
+        if latest["client_serial_number"] != serial:
+            raise Refusal(409, "Conflict", "transaction %s is another client's" % tx, "E_TX_CLIENT")
+        ptype, pdata = process_data(body.get("schema"))
+        if state == "FINISHED":
+            result = await tss.client.finish_transaction(serial, latest["number"], pdata, ptype)
+        elif state == "ACTIVE":
+            result = await tss.client.update_transaction(serial, latest["number"], pdata, ptype)
+        else:
+            raise Refusal(400, "Bad Request", "state: ACTIVE or FINISHED")
+        return self._tx_answer(tss, tx, revision, body, serial, latest, result, ptype, pdata)
+
     def _tx_answer(self, tss, tx, revision, body, serial, start, result, ptype, pdata):
-        info = tss.client.info()
+        public_key = tss.public_key or tss.client.info().public_key
         started = start["time_start"] if isinstance(start, dict) else result.log_time
         if revision == 1:
             operation = "StartTransaction"
@@ -629,7 +644,7 @@ class TseApi:
                 "value": b64(result.signature),
                 "counter": result.signature_counter,
                 "algorithm": SIGNATURE_ALGORITHM,
-                "public_key": b64(info.public_key),
+                "public_key": b64(public_key),
             },
         }
         if "schema" in body:
@@ -637,7 +652,7 @@ class TseApi:
         if body["state"] == "FINISHED":
             answer["time_end"] = result.log_time
             begun = p.TransactionResult(result.number, result.serial, started, 0, b"")
-            answer["qr_code_data"] = receipt_qr(serial, begun, result, ptype, pdata, info.public_key)
+            answer["qr_code_data"] = receipt_qr(serial, begun, result, ptype, pdata, public_key)
         return answer
 
     async def get_tx(self, request):

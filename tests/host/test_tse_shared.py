@@ -128,6 +128,20 @@ def test_the_service_killed_during_a_sale_and_back(store):
     assert sorted(shared.card.card.open) == []  # nothing left open on the card
 
 
+def test_the_stores_card_repowered_signs_the_next_sale(store):
+    """The card in the store's reader lost power (its time and self-test gone): the service,
+    which reads the card's status only once a minute, is refused by the card, and reads it
+    again at the register's retry: time set, self-test run, the sale signed, not a failure."""
+    shared, sims = store
+    sims[2].cash_sale()  # the service has just read the card's status: no check before the next
+    shared.card.card.power_on()
+    assert not shared.card.card.has_valid_time()
+    st = sims[2].cash_sale()
+    assert "TSE AUSGEFALLEN" not in st["last_receipt"]
+    qr_of(st)
+    assert shared.card.card.has_valid_time()
+
+
 def test_registers_setting_up_at_once_keep_their_own_admin_sessions(tmp_path):
     """The TSS admin's login is the session's (its access token), not the TSS's: a register
     logging out does not log out another in the middle of its set-up (three registers booting
