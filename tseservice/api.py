@@ -397,6 +397,16 @@ class TseApi:
 
     # --- handlers -------------------------------------------------------------------------
 
+    def _login_ok(self, key, secret):
+        """The key's account and its secret; accounts kept in a file another process writes
+        (``refresh``: tseservice/share.py) are read again before a login is refused."""
+        if key in self.accounts and secret_ok(self.accounts[key], secret):
+            return True
+        if not hasattr(self.accounts, "refresh"):
+            return False
+        self.accounts.refresh()
+        return key in self.accounts and secret_ok(self.accounts[key], secret)
+
     async def auth(self, request):
         body = await self._json(request)
         if "refresh_token" in body:
@@ -404,8 +414,8 @@ class TseApi:
             if key not in self.accounts:
                 raise Refusal(401, "Unauthorized", "unknown refresh token", "E_UNAUTHORIZED")
         else:
-            key = str(body.get("api_key", ""))
-            if key not in self.accounts or not secret_ok(self.accounts[key], str(body.get("api_secret", ""))):
+            key, secret = str(body.get("api_key", "")), str(body.get("api_secret", ""))
+            if not self._login_ok(key, secret):
                 raise Refusal(401, "Unauthorized", "wrong API key or secret", "E_UNAUTHORIZED")
         token, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.tokens[token] = (time.monotonic() + self.token_s, key)

@@ -43,15 +43,33 @@ def card_over_nbd(host, port, name):
 
 class Accounts(dict):
     """API key -> account, kept in ``path``; secrets only as salted hashes. Enrolments may come
-    from several threads (the service's loop, a technician's command): one at a time."""
+    from several threads (the service's loop, a technician's command): one at a time; and from
+    another process (``python -m tseservice enrol``, ``export``): a login that does not match is
+    checked again against the file, when it changed."""
 
     def __init__(self, path):
         super().__init__()
         self.path = path
         self._lock = threading.Lock()
-        if os.path.exists(path):
-            with open(path) as f:
-                self.update(json.load(f))
+        self._mtime = None
+        self._reload()
+
+    def _reload(self):
+        try:
+            mtime = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return
+        if mtime != self._mtime:
+            with open(self.path) as f:
+                accounts = json.load(f)
+            self.clear()
+            self.update(accounts)
+            self._mtime = mtime
+
+    def refresh(self):
+        """The accounts as the file has them now (the API asks when a login does not match)."""
+        with self._lock:
+            self._reload()
 
     def add(self, key, serial=None):
         secret, salt = secrets.token_urlsafe(24), secrets.token_hex(8)
@@ -59,8 +77,10 @@ class Accounts(dict):
         if serial is not None:
             account["serial"] = serial
         with self._lock:
+            self._reload()  # what another process enrolled stays
             self[key] = account
             write_private(self.path, dict(self))
+            self._mtime = os.stat(self.path).st_mtime_ns
         return secret
 
 
