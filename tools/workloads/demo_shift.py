@@ -436,8 +436,8 @@ def elster_xml(journal, master, backend):
 
 def parse_args(argv):
     names = ("nbd", "tse-mount", "tse-config", "control", "out", "master", "serial", "printer", "peers")
-    names += ("listen",)
     names += (
+        "listen",
         "reader",
         "pinpad",
         "acquirer",
