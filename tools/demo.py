@@ -52,8 +52,7 @@ from tools.audit.tse import verify_qr, verify_tar
 from tools.receipts.server import ReceiptServer
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
-from tools.sim.certs import sim_tls, tls_context
-from tools.sim.cloudtse import CloudTse
+from tools.sim.cloudtse import CloudTseSim
 from tools.sim.emupos import Emupos
 from tools.sim.emv_card import EmvCard, SimCa
 from tools.sim.launch import HEAP, free_port, free_port_pair
@@ -63,7 +62,6 @@ from tools.sim.sharedtse import SharedTseSim
 from tools.sim.tse.server import CardServer
 from tools.sim.wallet import WalletHostSim
 from tools.sim.zvt import ZvtTerminalSim
-from tools.threaded import AppThread
 
 
 def printed_codes(path):
@@ -406,14 +404,12 @@ class TseRoom:
 
     def __init__(self, backend, out):
         self.backend = backend
-        self.card = self.cloud = self.server = self.shared = None
+        self.card = self.cloud = self.shared = None
         self.links = {}
         if backend == "card":
             self.card = CardServer(os.path.join(out, "tse-card"), control_port=0).start()
         elif backend == "cloud":
-            self.ca, cert, key = sim_tls(os.path.join(out, "cloud-tse", "tls"))
-            self.cloud = CloudTse(os.path.join(out, "cloud-tse"))
-            self.server = AppThread("cloud-tse", self.cloud.app, ssl_context=tls_context(cert, key)).start()
+            self.cloud = CloudTseSim(os.path.join(out, "cloud-tse")).start()
         else:
             self.shared = SharedTseSim(os.path.join(out, "shared-tse")).start()
 
@@ -422,14 +418,12 @@ class TseRoom:
         if self.card is not None:
             return ["--nbd", "127.0.0.1:%d" % self.card.nbd.port, "--control", str(self.card.control_port)]
         if self.cloud is not None:
-            cloud = {"port": self.server.port, "ca": self.ca}
-            cloud.update(api_key=self.cloud.api_key, api_secret=self.cloud.api_secret)
-            tse = {"backend": "cloud", "cloud": cloud}
+            tse = self.cloud.settings()
+            tse["cloud"].update(host="127.0.0.1", ca=self.cloud.ca)
         else:
             link = self.links[serial] = Link(self.shared.port).start()
             tse = self.shared.enrol(serial)
-            tse["cloud"].update(port=link.port, ca=self.shared.ca)
-        tse["cloud"]["host"] = "127.0.0.1"
+            tse["cloud"].update(host="127.0.0.1", port=link.port, ca=self.shared.ca)
         path = os.path.join(out, "tse-config.json")  # a firmware configuration: its tse section
         with open(path, "w") as f:
             json.dump({"tse": tse}, f)
@@ -438,7 +432,7 @@ class TseRoom:
     def fault(self, serial):
         """Register ``serial``'s ``tse_fault(down)``: the internet cut, or its link pulled."""
         if self.cloud is not None:
-            return lambda down: self.cloud.faults.update(outage=down)
+            return lambda down: self.cloud.api.faults.update(outage=down)
         if self.shared is not None:
             link = self.links[serial]
             return lambda down: link.pull() if down else link.plug()
@@ -447,8 +441,8 @@ class TseRoom:
     def close(self):
         for link in self.links.values():
             link.stop()
-        if self.server is not None:
-            self.server.stop()
+        if self.cloud is not None:
+            self.cloud.stop()
         if self.shared is not None:
             self.shared.stop()
         if self.card is not None:

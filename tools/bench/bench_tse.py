@@ -123,11 +123,16 @@ def emulator_rate(rounds=5, sales=60, fsync=False):
 
 
 def _driver_run(argv, n, port, *extra):
-    env = upy.env({"PYTHONPATH": str(upy.ROOT)})
+    return run_workload(argv, ["127.0.0.1", str(port), str(n), *extra])
+
+
+def run_workload(argv, args):
+    """tools/bench/tse_driver_workload.py with ``args`` on ``argv`` (a runtime): ``(its JSON
+    line, its CPU seconds)``, the CPU time the process's own (rusage, by ``wait4``)."""
     proc = subprocess.Popen(
-        argv + [WORKLOAD, "127.0.0.1", str(port), str(n), *extra],
+        argv + [WORKLOAD] + args,
         cwd=upy.ROOT,
-        env=env,
+        env=upy.env({"PYTHONPATH": str(upy.ROOT)}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -136,7 +141,7 @@ def _driver_run(argv, n, port, *extra):
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise RuntimeError("driver workload failed: %s" % err.decode())
+        raise RuntimeError("TSE workload failed: %s" % err.decode())
     return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_utime + usage.ru_stime
 
 

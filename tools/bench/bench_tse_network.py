@@ -19,16 +19,14 @@
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 
 from hal.clock import SystemClock
 from tools import upy
-from tools.bench.bench_tse import _setup  # the driver benchmark's card set-up
-from tools.sim.certs import sim_tls, tls_context
-from tools.sim.cloudtse import CloudTse
+from tools.bench.bench_tse import _setup, run_workload  # the driver benchmark's card set-up and runner
+from tools.sim.cloudtse import CloudTseSim
 from tools.sim.sharedtse import SharedTseSim
 from tools.sim.tse.server import CardServer
 from tools.threaded import AppThread
@@ -36,28 +34,9 @@ from tse_sd.client import TseClient
 from tse_sd.nbd import NbdBlockDevice
 from tse_sd.transport import BlockTransport
 
-WORKLOAD = str(upy.ROOT / "tools" / "bench" / "tse_driver_workload.py")
 LATENCY_MS = 20
 SHORT, LONG = 10, 60  # transactions in the short and the long run
 SALES = 60  # per register, for the rates
-
-
-def _timed(argv, args):
-    """The workload with ``args``: ``(its JSON line, its CPU seconds)`` (rusage, by ``wait4``)."""
-    proc = subprocess.Popen(
-        argv + [WORKLOAD] + args,
-        cwd=upy.ROOT,
-        env=upy.env({"PYTHONPATH": str(upy.ROOT)}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise RuntimeError("TSE workload failed: %s" % err.decode())
-    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_utime + usage.ru_stime
 
 
 def _config(folder, name, tse):
@@ -69,18 +48,16 @@ def _config(folder, name, tse):
 
 def _cpu_per_sale(argv, path, serial):
     """``(CPU ms, wall ms)`` per Start+Finish: a long run less a short one, over the extra."""
-    small, cpu_small = _timed(argv, ["--config", path, serial, str(SHORT)])
-    large, cpu_large = _timed(argv, ["--config", path, serial, str(LONG)])
+    small, cpu_small = run_workload(argv, ["--config", path, serial, str(SHORT)])
+    large, cpu_large = run_workload(argv, ["--config", path, serial, str(LONG)])
     cpu = 1000.0 * (cpu_large - cpu_small) / (LONG - SHORT)
     return cpu, (large["wall_ms"] - small["wall_ms"]) / (LONG - SHORT)
 
 
 def cloud_overhead(tmp):
-    ca, cert, key = sim_tls(os.path.join(tmp, "tls"))
-    cloud = CloudTse(os.path.join(tmp, "cloud"))
-    server = AppThread("cloud-tse", cloud.app, ssl_context=tls_context(cert, key)).start()
-    plain = AppThread("cloud-tse-plain", cloud.app).start()  # the same service without TLS
-    cloud.faults["latency_ms"] = LATENCY_MS
+    cloud = CloudTseSim(os.path.join(tmp, "cloud")).start()
+    plain = AppThread("cloud-tse-plain", cloud.api.app).start()  # the same service without TLS
+    cloud.api.faults["latency_ms"] = LATENCY_MS
     rows = []
     try:
         for runtime, argv, goal in (
@@ -88,8 +65,8 @@ def cloud_overhead(tmp):
             ("micropython", upy.command([]), 60.0),
         ):
             serial = "BENCH-CLOUD-" + runtime.upper()
-            tse = {"backend": "cloud", "cloud": {"host": "127.0.0.1", "port": server.port, "ca": ca}}
-            tse["cloud"].update(api_key=cloud.api_key, api_secret=cloud.api_secret)
+            tse = cloud.settings()
+            tse["cloud"].update(host="127.0.0.1", ca=cloud.ca)
             cost, wall = _cpu_per_sale(argv, _config(tmp, serial, tse), serial)
             tse["cloud"].update(port=plain.port, ca="")
             bare, _ = _cpu_per_sale(argv, _config(tmp, serial + "-plain", tse), serial)
@@ -116,7 +93,7 @@ def cloud_overhead(tmp):
             )
     finally:
         plain.stop()
-        server.stop()
+        cloud.stop()
     return rows
 
 
@@ -125,7 +102,7 @@ def _together(argv, jobs):
     results = [None] * len(jobs)
 
     def one(i):
-        results[i] = _timed(argv, jobs[i])[0]
+        results[i] = run_workload(argv, jobs[i])[0]
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(len(jobs))]
     for t in threads:
@@ -145,7 +122,7 @@ def shared_rate(tmp):
         )
         asyncio.run(_setup(client))
         client.close()
-        alone = _timed([sys.executable], ["127.0.0.1", str(own.nbd.port), str(SALES)])[0]
+        alone = run_workload([sys.executable], ["127.0.0.1", str(own.nbd.port), str(SALES)])[0]
     finally:
         own.close()
     shared = SharedTseSim(os.path.join(tmp, "shared")).start()

@@ -1,9 +1,13 @@
 """The simulator's cloud TSE (host code): the TSE service (tseservice/api.py) with an emulated
 card (tools/sim/tse) for each TSS, in this process, and the faults of a service on the internet.
 
-    cloud = CloudTse("out/sim/cloud-tse")                 # TSSs kept under the folder
-    server = AppThread("cloud-tse", cloud.app, ssl_context=tls_context(cert, key)).start()
-    cloud.faults.update(latency_ms=300)                   # or outage=True, hang_next=1 ...
+    cloud = CloudTseSim("out/sim/cloud-tse").start()      # on HTTPS, its test CA: cloud.ca
+    tse = cloud.settings()                                 # a register's tse section, add host and ca
+    cloud.api.faults.update(latency_ms=300)               # or outage=True, hang_next=1 ...
+    cloud.stop()
+
+``CloudTse`` is the API itself (an aiohttp app, its TSSs kept under the folder), for a server of
+one's own (``AppThread("cloud-tse", CloudTse(folder).app)``).
 
 One account (``api_key``, ``api_secret``), not bound to a register, as a cloud TSE's customer
 has. Faults (``faults``): ``latency_ms`` before each answer; ``outage`` (the internet is down:
@@ -17,8 +21,10 @@ import os
 
 from aiohttp import web
 
+from tools.sim.certs import sim_tls, tls_context
 from tools.sim.tse.image import ImageBlocks
 from tools.sim.tse.server import open_card
+from tools.threaded import AppThread
 from tse_sd.client import TseClient
 from tse_sd.transport import BlockTransport
 from tseservice.api import Card, TseApi, error_response
@@ -71,3 +77,32 @@ class CloudTse(TseApi):
             self.stats["dropped"] += 1
             request.transport.abort()  # carried out, the answer lost on the way
         return response
+
+
+class CloudTseSim:
+    """The cloud TSE on HTTPS with a test CA the registers trust (``ca``), as
+    tools/sim/sharedtse.SharedTseSim offers the store's: ``api`` (the ``CloudTse``: its faults,
+    stats and TSSs), ``port``."""
+
+    def __init__(self, folder):
+        self.folder = os.path.abspath(folder)
+        self.api = self.server = self.ca = None
+        self.port = 0
+
+    def start(self):
+        self.ca, cert, key = sim_tls(os.path.join(self.folder, "tls"))
+        self.api = CloudTse(self.folder)
+        self.server = AppThread("cloud-tse", self.api.app, ssl_context=tls_context(cert, key)).start()
+        self.port = self.server.port
+        return self
+
+    def settings(self):
+        """A register's ``tse`` settings for this cloud (its ``host`` and ``ca`` as it sees them
+        to be added): the one account of the cloud's customer."""
+        cloud = {"port": self.port, "api_key": self.api.api_key, "api_secret": self.api.api_secret}
+        return {"backend": "cloud", "cloud": cloud}
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

@@ -34,8 +34,7 @@ from tools.receipts.server import ReceiptServer
 from tools.sim import stop_process
 from tools.sim.acquirer import AcquirerSim
 from tools.sim.card import CardLink
-from tools.sim.certs import sim_tls, tls_context
-from tools.sim.cloudtse import CloudTse
+from tools.sim.cloudtse import CloudTseSim
 from tools.sim.display import VirtualDisplay
 from tools.sim.emupos import Emupos, free_port
 from tools.sim.emv_card import EmvCard, SimCa
@@ -47,7 +46,6 @@ from tools.sim.scale import VirtualScale
 from tools.sim.tse.server import CardServer
 from tools.sim.wallet import WalletHostSim
 from tools.sim.zvt import ZvtTerminalSim
-from tools.threaded import AppThread
 
 # The simulator's console users (README: technician PIN 246810, read-only PIN 135790). Unlike a
 # terminal in its factory state, scripts log in without having to change the PIN first.
@@ -124,8 +122,8 @@ class Simulator:
             raise ValueError("tse is card, cloud, or shared (with shared=SharedTseSim)")
         self.backend = tse  # who signs: the card in the slot, the simulated cloud TSE, the store's
         self.shared = shared  # tools/sim/sharedtse.SharedTseSim (``tse="shared"``)
-        self.cloud = None  # tools/sim/cloudtse.CloudTse (``tse="cloud"``); its server: cloud_server
-        self.cloud_server = None
+        self.cloud_tse = None  # tools/sim/cloudtse.CloudTseSim (``tse="cloud"``)
+        self.cloud = None  # its API (CloudTse): faults, stats, TSSs
         self.target = target
         self.machine = None  # tools/qemu/machine.Machine on the QEMU target
         self.out = os.path.abspath(out)
@@ -169,12 +167,13 @@ class Simulator:
         slot, unused, as it would in a terminal that signs in the cloud."""
         if self.backend != "cloud":
             return
-        folder = os.path.join(self.out, "cloud-tse")
-        ca, cert, key = sim_tls(os.path.join(folder, "tls"))
-        self.cloud = CloudTse(folder)
-        self.cloud_server = AppThread("cloud-tse", self.cloud.app, ssl_context=tls_context(cert, key)).start()
-        self.cloud_ca = ca
-        self.endpoints["tse"] = "https://127.0.0.1:%d/api/v2" % self.cloud_server.port
+        self.cloud_tse = CloudTseSim(os.path.join(self.out, "cloud-tse")).start()
+        self.cloud = self.cloud_tse.api
+        self.endpoints["tse"] = "https://127.0.0.1:%d/api/v2" % self.cloud_tse.port
+
+    def _network_tse(self):
+        """The TSE behind the network that signs here (SharedTseSim or CloudTseSim), or None."""
+        return self.shared or self.cloud_tse
 
     def _start_emupos(self):
         try:
@@ -315,23 +314,11 @@ class Simulator:
             config["store"] = {"host": peers, "port": self.store[0], "token": self.store[1]}
             if len(self.store) > 2:
                 config["store"]["ca"] = "/mnt/data/store-ca.pem" if self.target == "qemu" else self.store[2]
-        if self.shared is not None:
-            config["tse"] = self.shared.enrol(self.serial)
-            config["tse"]["cloud"]["host"] = peers
-            config["tse"]["cloud"]["ca"] = (
-                "/mnt/data/cloud-ca.pem" if self.target == "qemu" else self.shared.ca
-            )
-        if self.cloud is not None:
-            config["tse"] = {
-                "backend": "cloud",
-                "cloud": {
-                    "host": peers,
-                    "port": self.cloud_server.port,
-                    "ca": "/mnt/data/cloud-ca.pem" if self.target == "qemu" else self.cloud_ca,
-                    "api_key": self.cloud.api_key,
-                    "api_secret": self.cloud.api_secret,
-                },
-            }
+        network = self._network_tse()
+        if network is not None:  # the store's shared TSE, or the cloud's: reached at peers
+            config["tse"] = self.shared.enrol(self.serial) if self.shared else network.settings()
+            ca = "/mnt/data/cloud-ca.pem" if self.target == "qemu" else network.ca
+            config["tse"]["cloud"].update(host=peers, ca=ca)
         if self.target == "qemu":  # our PT side: the guest's port, forwarded from the host's loopback
             config["zvt"] = {"port": GUEST_ZVT, "host": "0.0.0.0"}
         else:
@@ -394,8 +381,8 @@ class Simulator:
             files = {"capk.json": self._ca_store()}
             if self.store is not None and len(self.store) > 2:
                 files["store-ca.pem"] = self.store[2]
-            if self.cloud is not None or self.shared is not None:
-                files["cloud-ca.pem"] = self.cloud_ca if self.cloud is not None else self.shared.ca
+            if self._network_tse() is not None:
+                files["cloud-ca.pem"] = self._network_tse().ca
             guest = os.path.join(self.out, "qemu")
             self.machine = Machine(
                 guest, self.runtime, self.tse.nbd.address, config, forwards=forwards, files=files
@@ -637,6 +624,6 @@ class Simulator:
         if self.tse is not None:
             self.tse.close()
             self.tse = None
-        if self.cloud_server is not None:
-            self.cloud_server.stop()
-            self.cloud_server = None
+        if self.cloud_tse is not None:
+            self.cloud_tse.stop()
+            self.cloud_tse = self.cloud = None

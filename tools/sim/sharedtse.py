@@ -36,8 +36,8 @@ class SharedTseSim:
         self.ca, self.cert, self.key = sim_tls(os.path.join(self.folder, "tls"))
         self.share = SharedTse(os.path.join(self.folder, "service"), ("127.0.0.1", self.card.nbd.port, "tse"))
         self.start_service()
-        tls = platforms.tls_client(platforms.read_certificate(self.ca))
-        self.admin_puk = asyncio.run(self.share.setup("127.0.0.1", self.port, tls, ADMIN_PIN))
+        self.tls = platforms.tls_client(platforms.read_certificate(self.ca))  # the service's own, as a client
+        self.admin_puk = asyncio.run(self.share.setup("127.0.0.1", self.port, self.tls, ADMIN_PIN))
         return self
 
     def start_service(self):
@@ -54,8 +54,7 @@ class SharedTseSim:
 
     def export(self, path):
         """The shared TSE's whole TAR export (every register's logs) into ``path``."""
-        tls = platforms.tls_client(platforms.read_certificate(self.ca))
-        asyncio.run(self.share.export("127.0.0.1", self.port, tls, path))
+        asyncio.run(self.share.export("127.0.0.1", self.port, self.tls, path))
 
     def enrol(self, serial):
         """The ``tse`` settings of register ``serial``: its own account at the service."""
